@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# shmlog's only entry point: set-up, build, test, demo, bench.
+#   ./build.sh          install missing Debian packages, configure, build
+#   ./build.sh test     the whole test suite (unit, model, end to end, sanitizers)
+#   ./build.sh demo     build, run both daemons and a sample workload, show the result
+#   ./build.sh bench    optimised build and the benchmark in tools/bench
+#   ./build.sh install PREFIX
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BUILD=${SHMLOG_BUILD_DIR:-$ROOT/build}
+JOBS=$(nproc)
+
+DEB_PKGS="build-essential cmake pkg-config liburing-dev libprotobuf-c-dev protobuf-c-compiler
+libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin nodejs npm python3 procps"
+
+need_pkgs() {
+	local missing=()
+	for p in $DEB_PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "build.sh: installing missing Debian packages: ${missing[*]}" >&2
+		local sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo=sudo
+		$sudo apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
+	fi
+}
+
+need_npm() {
+	# The end-to-end receiver decodes with the OpenTelemetry JS packages.
+	if [ ! -d "$ROOT/tests/e2e/node_modules/@opentelemetry/otlp-transformer" ]; then
+		echo "build.sh: installing the test receiver's npm packages" >&2
+		(cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error >&2 ||
+			npm install --no-audit --no-fund --loglevel=error >&2)
+	fi
+}
+
+configure_build() {
+	local dir=$1; shift
+	cmake -S "$ROOT" -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j "$JOBS"
+}
+
+cmd=${1:-build}
+case "$cmd" in
+build)
+	need_pkgs
+	configure_build "$BUILD"
+	;;
+test)
+	need_pkgs
+	need_npm
+	configure_build "$BUILD" -DSHMLOG_WERROR=ON
+	echo "== tests (release build)"
+	(cd "$BUILD" && ctest --output-on-failure -j "$JOBS" --timeout 600)
+	echo "== tests (ASan+UBSan build)"
+	configure_build "$ROOT/build-asan" -DSHMLOG_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug \
+		-DSHMLOG_WERROR=ON
+	(cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure \
+		-j "$JOBS" --timeout 600 -L unit)
+	;;
+demo)
+	need_pkgs
+	configure_build "$BUILD"
+	exec "$ROOT/tools/demo.sh" "$BUILD"
+	;;
+bench)
+	need_pkgs
+	configure_build "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release
+	exec "$ROOT/tools/bench/run.sh" "$ROOT/build-bench"
+	;;
+install)
+	need_pkgs
+	configure_build "$BUILD"
+	cmake --install "$BUILD" --prefix "${2:-/usr/local}"
+	;;
+*)
+	echo "usage: ./build.sh [build|test|demo|bench|install PREFIX]" >&2
+	exit 2
+	;;
+esac

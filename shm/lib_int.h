@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal declarations of libshmlog.so shared by its files:
+ *   lib_attach.c  attaching, producer and thread registration, fork, exit
+ *   lib_log.c     record encoding and the public shmlog_log*() calls
+ *   lib_stdio.c   capture of fds 1 and 2 (write, writev, stdio streams)
+ *   line_split.c  turning byte chunks into line records (pure logic)
+ * Nothing here is exported (the version script exports shmlog_* only).
+ */
+#ifndef SHM_LIB_INT_H
+#define SHM_LIB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seg.h"
+
+#define LIB_TLS __attribute__((tls_model("initial-exec")))
+#define LIB_HIDDEN __attribute__((visibility("hidden")))
+
+enum lib_status {
+	LIB_UNTRIED = 0,  /* nothing tried yet */
+	LIB_WAITING = 1,  /* no (usable) segment: retry at lib.next_try_ns */
+	LIB_ATTACHED = 2, /* mapped and registered */
+	LIB_DISABLED = 3  /* OTEL_SDK_DISABLED, bad namespace, or setup error */
+};
+
+enum lib_stdio_mode {
+	LIB_STDIO_TEE = 0,
+	LIB_STDIO_CAPTURE = 1,
+	LIB_STDIO_OFF = 2
+};
+
+/* One attachment to a segment. Immutable once published through
+ * lib.cur (but for producer/pgen/epoch, rewritten only in a fork child,
+ * which has a single thread), and never freed: a thread may still be
+ * using an old one when a replaced segment is re-attached. */
+struct lib_att {
+	struct seg seg;
+	uint32_t producer; /* producer table index */
+	uint32_t pgen;     /* its pe_gen */
+	uint32_t epoch;    /* unique per attachment and fork: stale TLS check */
+	uint64_t ino;      /* inode of the segment: detect replacement */
+};
+
+struct lib_state {
+	int status;          /* enum lib_status; atomic relaxed/acquire */
+	int attach_busy;     /* atomic flag: one thread attaches at a time */
+	uint32_t epochs;     /* epochs handed out */
+	struct lib_att *cur; /* release store / acquire load */
+	uint64_t next_try_ns;
+	uint64_t next_check_ns;
+	int stdio_mode;      /* enum lib_stdio_mode */
+	int debug;
+	int exiting;         /* destructor ran: stdio lines are no longer buffered */
+	char ns[65];
+	uint64_t errors;     /* setup errors (kept for SHMLOG_DEBUG) */
+};
+
+extern struct lib_state lib LIB_HIDDEN;
+
+/* Nanoseconds of CLOCK_REALTIME (vDSO, no system call). */
+uint64_t lib_now_ns(void) LIB_HIDDEN;
+
+/*
+ * Makes sure the process is attached and the calling thread has a thread
+ * entry. Returns the owner index (>= 0) and *att, or -ENOTCONN (inert),
+ * or -ENOSPC (thread table full; counted). Cheap when already done: two
+ * loads and a compare.
+ */
+int lib_ready(struct lib_att **att) LIB_HIDDEN;
+
+/* At most once a second from the record path: notices a replaced
+ * segment. */
+void lib_periodic(uint64_t now) LIB_HIDDEN;
+
+/* Prints a diagnostic on fd 2 when SHMLOG_DEBUG=1 (raw syscall, never
+ * through the interposed write). */
+void lib_debug(const char *fmt, ...) LIB_HIDDEN __attribute__((format(printf, 1, 2)));
+
+/* The real libc write, resolved with dlsym(RTLD_NEXT); never NULL after
+ * lib_stdio_init(). */
+long lib_real_write(int fd, const void *buf, size_t n) LIB_HIDDEN;
+
+/*
+ * Encodes and publishes one log record (lib_log.c). flags: SHM_LOG_F_*;
+ * part: index of a split line's part. Returns 0 or -errno as shmlog_log().
+ */
+struct shmlog_attr;
+int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *body,
+	     size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
+	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
+	     uint8_t trace_flags) LIB_HIDDEN;
+
+/* stdio capture (lib_stdio.c) */
+void lib_stdio_init(void) LIB_HIDDEN;
+void lib_stdio_flush_all(void) LIB_HIDDEN;
+void lib_stdio_atfork_child(void) LIB_HIDDEN;
+
+#endif

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libshmlog.so, preloaded: what a program writes to fds 1 and 2 becomes
+ * log records, one per line (line_split.c), log.iostream = stdout|stderr.
+ *
+ * Paths covered: write(2) and writev(2) on fds 1 and 2 (coreutils, Python,
+ * Node, Go's libc-less binaries excepted), and the C stdio streams stdout
+ * and stderr. glibc's stdio writes through an internal alias of write
+ * that no preload can interpose, so at start-up stdout and stderr are
+ * replaced by fopencookie() streams with the same buffering (line-buffered
+ * on a terminal, else fully buffered with the descriptor's block size;
+ * stderr unbuffered) whose write function captures and then writes to the
+ * same descriptor; fileno() answers 1 and 2 for them.
+ *
+ * Modes (SHMLOG_STDIO): tee (default) writes the original bytes, so the
+ * output is byte-identical with and without the library; capture keeps
+ * them from the descriptor (no system call at all); off does nothing.
+ * Bytes are captured whether or not a collector is attached; without one
+ * the records are simply not kept.
+ */
+#include "lib_int.h"
+#include "line_split.h"
+#include "shmlog.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shm_abi.h"
+#include "shm_atomic.h"
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef int (*fileno_fn)(FILE *);
+typedef void (*exit_fn)(int);
+
+static write_fn real_write;
+static writev_fn real_writev;
+static fileno_fn real_fileno;
+static exit_fn real__exit;
+
+struct stream {
+	int fd;
+	uint16_t flag;    /* SHM_LOG_F_STDOUT or SHM_LOG_F_STDERR */
+	int lock;         /* atomic: 0 free, 1 held */
+	struct line_split ls;
+	char buf[SHMLOG_BODY_MAX];
+	FILE *cookie;     /* our replacement stdio stream */
+};
+
+static struct stream streams[2] = {
+	{ .fd = 1, .flag = SHM_LOG_F_STDOUT },
+	{ .fd = 2, .flag = SHM_LOG_F_STDERR },
+};
+static int capturing; /* set once init succeeded */
+static void flush_lines(void);
+static LIB_TLS __thread int in_capture; /* re-entrancy: signal handler or our own write */
+
+static void resolve(void)
+{
+	if (!real_write)
+		real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	if (!real_writev)
+		real_writev = (writev_fn)dlsym(RTLD_NEXT, "writev");
+	if (!real_fileno)
+		real_fileno = (fileno_fn)dlsym(RTLD_NEXT, "fileno");
+	if (!real__exit)
+		real__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+}
+
+long lib_real_write(int fd, const void *buf, size_t n)
+{
+	if (!real_write)
+		return syscall(SYS_write, fd, buf, n);
+	return real_write(fd, buf, n);
+}
+
+static void emit_line(void *ctx, const char *line, size_t len, int more, uint16_t part)
+{
+	struct stream *s = ctx;
+	uint16_t flags = s->flag;
+	const char *word = NULL;
+	size_t wlen = 0;
+	int sev = 0;
+
+	if (more || part)
+		flags |= SHM_LOG_F_PART | (more ? SHM_LOG_F_MORE : 0);
+	if (part == 0)
+		sev = line_severity(line, len, &word, &wlen);
+	(void)lib_emit(sev, word, wlen, line, len, NULL, 0, flags, part, NULL, NULL, 0);
+}
+
+/* Feeds bytes written to stream s into its line splitter. */
+static void capture(struct stream *s, const char *p, size_t n)
+{
+	int expect = 0, spins = 0;
+
+	if (in_capture)
+		return; /* nested (signal handler): the bytes still reach the fd */
+	in_capture = 1;
+	while (!shm_cas(&s->lock, &expect, 1)) {
+		expect = 0;
+		if (++spins > 100000) {
+			/* Held by a thread that is stopped or was interrupted:
+			 * don't wait; record these bytes as they are. */
+			emit_line(s, p, n && p[n - 1] == '\n' ? n - 1 : n, 0, 0);
+			in_capture = 0;
+			return;
+		}
+	}
+	line_split_feed(&s->ls, p, n, emit_line, s);
+	if (lib.exiting)
+		line_split_flush(&s->ls, emit_line, s);
+	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
+	in_capture = 0;
+}
+
+static struct stream *stream_of(int fd)
+{
+	if (!capturing || (fd != 1 && fd != 2))
+		return NULL;
+	return &streams[fd - 1];
+}
+
+/* Writes all of buf to fd with the real write, as the original would
+ * have, retrying short writes and EINTR. */
+static ssize_t write_all(int fd, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = real_write(fd, buf + done, n - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (ssize_t)done : -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+__attribute__((visibility("default"))) ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct stream *s = stream_of(fd);
+
+	if (!real_write)
+		resolve();
+	if (!s || in_capture)
+		return real_write(fd, buf, n);
+	if (lib.stdio_mode == LIB_STDIO_CAPTURE) {
+		capture(s, buf, n);
+		return (ssize_t)n;
+	}
+	/* tee: the descriptor decides how much was written; capture that. */
+	ssize_t w = real_write(fd, buf, n);
+	if (w > 0) {
+		int saved = errno;
+		capture(s, buf, (size_t)w);
+		errno = saved;
+	}
+	return w;
+}
+
+__attribute__((visibility("default"))) ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct stream *s = stream_of(fd);
+	ssize_t w, left;
+	int saved;
+
+	if (!real_writev)
+		resolve();
+	if (!s || in_capture)
+		return real_writev(fd, iov, cnt);
+	if (lib.stdio_mode == LIB_STDIO_CAPTURE) {
+		w = 0;
+		for (int i = 0; i < cnt; i++) {
+			capture(s, iov[i].iov_base, iov[i].iov_len);
+			w += (ssize_t)iov[i].iov_len;
+		}
+		return w;
+	}
+	w = real_writev(fd, iov, cnt);
+	saved = errno;
+	left = w;
+	for (int i = 0; i < cnt && left > 0; i++) {
+		size_t take = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
+		capture(s, iov[i].iov_base, take);
+		left -= (ssize_t)take;
+	}
+	errno = saved;
+	return w;
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	struct stream *s = c;
+
+	if (lib.stdio_mode == LIB_STDIO_CAPTURE) {
+		capture(s, buf, n);
+		return (ssize_t)n;
+	}
+	ssize_t w = write_all(s->fd, buf, n);
+	if (w > 0) {
+		int saved = errno;
+		capture(s, buf, (size_t)w);
+		errno = saved;
+	}
+	return w;
+}
+
+__attribute__((visibility("default"))) int fileno(FILE *f)
+{
+	if (!real_fileno)
+		resolve();
+	if (f && capturing) {
+		if (f == streams[0].cookie)
+			return 1;
+		if (f == streams[1].cookie)
+			return 2;
+	}
+	return real_fileno(f);
+}
+
+/* _exit and _Exit skip destructors: keep the partial lines anyway. */
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+	if (!real__exit)
+		resolve();
+	flush_lines(); /* no stdio here: _exit must stay async-signal-safe */
+	real__exit(status);
+	__builtin_unreachable();
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+	_exit(status);
+}
+
+/* Replaces stdio stream *fp by a cookie stream on s, keeping the original
+ * buffering so that output is flushed at the same points. */
+static void replace_stream(FILE **fp, struct stream *s)
+{
+	cookie_io_functions_t io = { .write = cookie_write };
+	struct stat st;
+	FILE *f;
+	size_t bufsz = BUFSIZ;
+	int mode;
+
+	if (s->fd == 2) {
+		mode = _IONBF;
+	} else if (isatty(s->fd)) {
+		mode = _IOLBF;
+	} else {
+		mode = _IOFBF;
+		if (fstat(s->fd, &st) == 0 && st.st_blksize > 0)
+			bufsz = (size_t)st.st_blksize;
+	}
+	f = fopencookie(s, "w", io);
+	if (!f)
+		return;
+	if (setvbuf(f, NULL, mode, mode == _IONBF ? 0 : bufsz) != 0) {
+		fclose(f);
+		return;
+	}
+	fflush(*fp); /* anything already buffered in the original goes first */
+	s->cookie = f;
+	*fp = f;
+}
+
+void lib_stdio_init(void)
+{
+	resolve();
+	if (lib.stdio_mode == LIB_STDIO_OFF || !real_write || !real_writev || !real_fileno)
+		return;
+	for (int i = 0; i < 2; i++)
+		line_split_init(&streams[i].ls, streams[i].buf, sizeof(streams[i].buf));
+	capturing = 1;
+	replace_stream(&stdout, &streams[0]);
+	replace_stream(&stderr, &streams[1]);
+}
+
+static void flush_lines(void)
+{
+	if (!capturing)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct stream *s = &streams[i];
+		int expect = 0;
+
+		if (in_capture || !shm_cas(&s->lock, &expect, 1))
+			continue;
+		line_split_flush(&s->ls, emit_line, s);
+		shm_store_release(&s->lock, 0);
+	}
+}
+
+void lib_stdio_flush_all(void)
+{
+	if (!capturing)
+		return;
+	if (streams[0].cookie)
+		fflush(streams[0].cookie);
+	if (streams[1].cookie)
+		fflush(streams[1].cookie);
+	flush_lines();
+}
+
+void lib_stdio_atfork_child(void)
+{
+	/* Held partial lines were written by the parent: they are its. */
+	for (int i = 0; i < 2; i++) {
+		streams[i].lock = 0;
+		line_split_reset(&streams[i].ls);
+	}
+	in_capture = 0;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Creating (collector) and attaching to (producers, shmtop) the segment.
+ * The header is validated against the real mapping size before any
+ * offset is used: a segment of another ABI or a corrupt one is refused,
+ * never guessed at (STYLE.md section 7).
+ */
+#include "seg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_atomic.h"
+
+int seg_name(char *out, size_t outlen, const char *ns)
+{
+	size_t n = ns ? strlen(ns) : 0;
+
+	if (n == 0 || n > 64)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = ns[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return -EINVAL;
+	}
+	if (ns[0] == '.')
+		return -EINVAL;
+	if (strlen(SHM_ABI_NAME_PREFIX) + n + 1 > outlen)
+		return -ENAMETOOLONG;
+	strcpy(out, SHM_ABI_NAME_PREFIX);
+	strcat(out, ns);
+	return 0;
+}
+
+static uint64_t ring_stride(uint32_t slots)
+{
+	return SHM_ABI_RING_HDR_SIZE + (uint64_t)slots * 8 + (uint64_t)slots * SHM_ABI_SLOT_SIZE;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void layout(const struct seg_geometry *g, uint64_t *prod, uint64_t *thr, uint64_t *ring,
+		   uint64_t *total)
+{
+	*prod = SHM_ABI_HDR_SIZE;
+	*thr = align_up(*prod + (uint64_t)g->max_producers * sizeof(struct shm_producer), 4096);
+	*ring = align_up(*thr + (uint64_t)g->max_threads * sizeof(struct shm_thread), 4096);
+	*total = align_up(*ring + (uint64_t)g->nrings * ring_stride(g->ring_slots), 4096);
+}
+
+uint64_t seg_size(const struct seg_geometry *g)
+{
+	uint64_t p, t, r, total;
+
+	layout(g, &p, &t, &r, &total);
+	return total;
+}
+
+static uint32_t log2u(uint32_t v)
+{
+	uint32_t s = 0;
+
+	while ((1u << s) < v)
+		s++;
+	return s;
+}
+
+/* Checks a mapped header against the mapping size and fills the local
+ * view. Everything read here is treated as hostile. */
+static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maplen)
+{
+	uint64_t prod, thr, ring, total;
+	struct seg_geometry g;
+
+	if (maplen < SHM_ABI_HDR_SIZE)
+		return -EPROTO;
+	if (h->sh_magic != SHM_ABI_MAGIC || h->sh_abi_major != SHM_ABI_MAJOR ||
+	    h->sh_endian != SHM_ABI_ENDIAN || h->sh_hdr_size < 576 ||
+	    h->sh_hdr_size > SHM_ABI_HDR_SIZE)
+		return -EPROTO;
+	g.nrings = h->sh_nrings;
+	g.ring_slots = h->sh_ring_slots;
+	g.max_producers = h->sh_max_producers;
+	g.max_threads = h->sh_max_threads;
+	if (g.nrings == 0 || g.nrings > 4096 || g.ring_slots < 64 || g.ring_slots > (1u << 24) ||
+	    (g.ring_slots & (g.ring_slots - 1)) || g.max_producers == 0 ||
+	    g.max_producers > 65535 || g.max_threads == 0 || g.max_threads > SHM_CTL_MAX_OWNER)
+		return -EPROTO;
+	layout(&g, &prod, &thr, &ring, &total);
+	if (h->sh_prod_off != prod || h->sh_thr_off != thr || h->sh_ring_off != ring ||
+	    h->sh_ring_stride != ring_stride(g.ring_slots) || h->sh_seg_size != total ||
+	    total > maplen)
+		return -EPROTO;
+	s->nrings = g.nrings;
+	s->slots = g.ring_slots;
+	s->shift = log2u(g.ring_slots);
+	s->max_producers = g.max_producers;
+	s->max_threads = g.max_threads;
+	s->prod_off = prod;
+	s->thr_off = thr;
+	s->ring_off = ring;
+	s->ring_stride = ring_stride(g.ring_slots);
+	return 0;
+}
+
+static int same_geometry(const struct seg *s, const struct seg_geometry *g)
+{
+	return s->nrings == g->nrings && s->slots == g->ring_slots &&
+	       s->max_producers == g->max_producers && s->max_threads == g->max_threads;
+}
+
+static int map_fd(int fd, size_t len, int writable, void **out)
+{
+	void *p = mmap(NULL, len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+static int try_reuse(struct seg *s, const struct seg_geometry *g)
+{
+	struct stat st;
+	void *p = NULL;
+	int fd, ret;
+
+	fd = shm_open(s->name, O_RDWR | O_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size < SHM_ABI_HDR_SIZE ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		return -EPROTO;
+	}
+	ret = map_fd(fd, st.st_size, 1, &p);
+	close(fd);
+	if (ret)
+		return ret;
+	s->hdr = p;
+	s->size = st.st_size;
+	/* Pairs with the release store of SHM_SEG_READY below: a segment
+	 * whose build finished is complete. */
+	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY ||
+	    seg_validate(s, s->hdr, s->size) || !same_geometry(s, g)) {
+		seg_detach(s);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsigned mode,
+	       int *reused)
+{
+	struct shm_seg_hdr *h;
+	uint64_t prod, thr, ring, total;
+	struct timespec ts;
+	void *p = NULL;
+	int fd, ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = seg_name(s->name, sizeof(s->name), ns);
+	if (ret)
+		return ret;
+	if (g->max_threads > SHM_CTL_MAX_OWNER || g->ring_slots < 64 ||
+	    (g->ring_slots & (g->ring_slots - 1)))
+		return -EINVAL;
+	if (try_reuse(s, g) == 0) {
+		*reused = 1;
+		return 0;
+	}
+	*reused = 0;
+	/* Build under a temporary name and rename into place would be ideal,
+	 * but POSIX shm has no rename: unlink and create exclusively; the
+	 * header stays SHM_SEG_INIT until everything is in place. */
+	(void)shm_unlink(s->name); /* absent or of another ABI: either is fine */
+	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0666);
+	if (fd == -1)
+		return -errno;
+	(void)fchmod(fd, mode & 0666); /* umask must not narrow the configured mode */
+	layout(g, &prod, &thr, &ring, &total);
+	if (ftruncate(fd, total) == -1) {
+		ret = -errno;
+		goto err_close;
+	}
+	ret = map_fd(fd, total, 1, &p);
+	if (ret)
+		goto err_close;
+	close(fd);
+	h = p;
+	h->sh_magic = SHM_ABI_MAGIC;
+	h->sh_abi_major = SHM_ABI_MAJOR;
+	h->sh_abi_minor = SHM_ABI_MINOR;
+	h->sh_hdr_size = SHM_ABI_HDR_SIZE;
+	h->sh_endian = SHM_ABI_ENDIAN;
+	h->sh_seg_size = total;
+	h->sh_nrings = g->nrings;
+	h->sh_ring_slots = g->ring_slots;
+	h->sh_max_producers = g->max_producers;
+	h->sh_max_threads = g->max_threads;
+	h->sh_dead_check_ms = g->dead_check_ms;
+	h->sh_prod_off = prod;
+	h->sh_thr_off = thr;
+	h->sh_ring_off = ring;
+	h->sh_ring_stride = ring_stride(g->ring_slots);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->sh_create_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	s->hdr = h;
+	s->size = total;
+	ret = seg_validate(s, h, total);
+	if (ret)
+		goto err_unmap;
+	for (uint32_t k = 0; k < g->nrings; k++) {
+		struct shm_ring_hdr *r = seg_ring(s, k);
+		r->rh_magic = SHM_RING_MAGIC;
+		r->rh_index = k;
+		r->rh_slots = g->ring_slots;
+		r->rh_shift = s->shift;
+	}
+	/* Publishes every field above; pairs with the acquire loads of
+	 * sh_state in seg_attach() and try_reuse(). */
+	shm_store_release(&h->sh_state, SHM_SEG_READY);
+	return 0;
+
+err_unmap:
+	seg_detach(s);
+	(void)shm_unlink(s->name);
+	return ret;
+err_close:
+	close(fd);
+	(void)shm_unlink(s->name);
+	return ret;
+}
+
+int seg_attach(struct seg *s, const char *ns, int writable)
+{
+	struct stat st;
+	void *p = NULL;
+	int fd, ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = seg_name(s->name, sizeof(s->name), ns);
+	if (ret)
+		return ret;
+	fd = shm_open(s->name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if ((size_t)st.st_size < SHM_ABI_HDR_SIZE) {
+		close(fd);
+		return st.st_size == 0 ? -EAGAIN : -EPROTO;
+	}
+	ret = map_fd(fd, st.st_size, writable, &p);
+	close(fd);
+	if (ret)
+		return ret;
+	s->hdr = p;
+	s->size = st.st_size;
+	/* Pairs with the release store of SHM_SEG_READY in seg_create(). */
+	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY) {
+		seg_detach(s);
+		return -EAGAIN;
+	}
+	ret = seg_validate(s, s->hdr, s->size);
+	if (ret) {
+		seg_detach(s);
+		return ret;
+	}
+	return 0;
+}
+
+void seg_detach(struct seg *s)
+{
+	if (s->hdr)
+		(void)munmap(s->hdr, s->size);
+	s->hdr = NULL;
+	s->size = 0;
+}
+
+int seg_unlink(const char *ns)
+{
+	char name[80];
+	int ret = seg_name(name, sizeof(name), ns);
+
+	if (ret)
+		return ret;
+	return shm_unlink(name) == -1 ? -errno : 0;
+}
