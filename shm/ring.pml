@@ -104,7 +104,7 @@ ltl L1 { <> (finished == W && cursor == ghost_head && tail == cursor) }
  * stopped writer is alive and makes no progress until it is continued;
  * never being continued is a prefix of these runs. Stops are left out of
  * the liveness run: L1 does not apply to stopped writers. */
-#ifdef LIVENESS
+#if defined(LIVENESS) || defined(NO_STOP)
 #define STOP_OPT
 #else
 #define STOP_OPT :: is_stopped[w] = 1; is_stopped[w] = 0

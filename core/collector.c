@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector's loop (see collector.h). Each turn: heartbeat; once a
+ * second the table reclamation and the spool scan; drain every ring;
+ * flush the batch to the spool when it is full, old (schedule delay), or
+ * a ring is past its high-water mark; then wait in io_uring for I/O
+ * completions or signals, for 1 ms after a busy turn and up to
+ * [collector] poll_max_ms when idle.
+ *
+ * Slots are released only from the spool writer's completion callback,
+ * once the file holding their records is durable (RING.md S3).
+ */
+#include "collector.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "shm_atomic.h"
+
+#define NS_PER_MS 1000000ull
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Spool writer callback: the request is durable, release its slots. */
+static void spool_done(void *ctx, const uint64_t *release, uint32_t nrecords)
+{
+	struct collector *c = ctx;
+
+	for (uint32_t k = 0; k < c->seg.nrings; k++)
+		drain_release(&c->drain, k, release[k]);
+	c->records_spooled += nrecords;
+	shm_store_relaxed(&c->seg.hdr->sh_records_spooled, c->records_spooled);
+}
+
+static void arm_signals(struct collector *c);
+
+static void on_signal(void *arg, int res)
+{
+	struct collector *c = arg;
+	struct signalfd_siginfo si;
+
+	c->sig_armed = 0;
+	if (res == (int)sizeof(si)) {
+		memcpy(&si, c->sigbuf, sizeof(si));
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			LOGI("collector: signal %u: draining and stopping", si.ssi_signo);
+			c->stop = 1;
+		} else if (si.ssi_signo == SIGHUP) {
+			LOGI("collector: SIGHUP: nothing to reload");
+		}
+	}
+	if (!c->stop)
+		arm_signals(c);
+}
+
+static void arm_signals(struct collector *c)
+{
+	struct io_uring_sqe *sqe;
+
+	c->sig_op.fn = on_signal;
+	c->sig_op.arg = c;
+	sqe = loop_sqe(&c->loop, &c->sig_op);
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, c->sigfd, c->sigbuf, sizeof(struct signalfd_siginfo), 0);
+	c->sig_armed = 1;
+}
+
+int collector_open(struct collector *c, const struct shmlog_config *cfg)
+{
+	struct seg_geometry g = {
+		.nrings = (uint32_t)get_nprocs_conf(),
+		.ring_slots = cfg->shm_ring_slots,
+		.max_producers = cfg->shm_max_producers,
+		.max_threads = cfg->shm_max_threads,
+		.dead_check_ms = cfg->shm_dead_check_ms,
+	};
+	sigset_t set;
+	int reused, ret;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->sigfd = -1;
+	if (g.nrings == 0)
+		g.nrings = 1;
+	ret = seg_create(&c->seg, cfg->shm_namespace, &g, 0600, &reused);
+	if (ret) {
+		LOGE("collector: cannot create the segment for namespace '%s': %s",
+		     cfg->shm_namespace, strerror(-ret));
+		return ret;
+	}
+	LOGI("collector: %s segment %s: %u rings of %u slots, %llu bytes",
+	     reused ? "continuing with" : "created", c->seg.name, c->seg.nrings, c->seg.slots,
+	     (unsigned long long)c->seg.size);
+	c->seg.hdr->sh_collector_pid = (uint32_t)getpid();
+	shm_store_relaxed(&c->seg.hdr->sh_epoch, c->seg.hdr->sh_epoch + 1);
+	if (!reused || strcmp(c->seg.hdr->sh_spool_dir, cfg->spool_dir) != 0) {
+		/* shmtop finds the spool here; producers never read it. */
+		snprintf(c->seg.hdr->sh_spool_dir, sizeof(c->seg.hdr->sh_spool_dir), "%.255s",
+			 cfg->spool_dir);
+	}
+	c->cursors = calloc(c->seg.nrings, sizeof(uint64_t));
+	c->heads = calloc(c->seg.nrings, sizeof(uint64_t));
+	if (!c->cursors || !c->heads)
+		return -ENOMEM;
+	ret = loop_init(&c->loop, 256);
+	if (ret) {
+		LOGE("collector: io_uring setup failed: %s", strerror(-ret));
+		return ret;
+	}
+	ret = producers_init(&c->prod, &c->seg, cfg);
+	if (ret)
+		return ret;
+	log_batch_init(&c->batch);
+	ret = drain_init(&c->drain, &c->seg, &c->prod, &c->batch, cfg->shm_dead_check_ms);
+	if (ret)
+		return ret;
+	pbuf_init(&c->req);
+	ret = spool_writer_init(&c->spool, &c->loop, cfg->spool_dir, cfg->spool_max_bytes,
+				c->seg.nrings, spool_done, c);
+	if (ret) {
+		LOGE("collector: spool %s: %s", cfg->spool_dir, strerror(-ret));
+		return ret;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -errno;
+	c->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (c->sigfd == -1)
+		return -errno;
+	arm_signals(c);
+	return 0;
+}
+
+/* Encodes the batch and hands it to the spool writer. */
+static void flush(struct collector *c)
+{
+	uint32_t n;
+	int ret;
+
+	if (c->batch.records == 0)
+		return;
+	for (uint32_t k = 0; k < c->seg.nrings; k++)
+		c->cursors[k] = c->drain.rings[k].cursor;
+	pbuf_reset(&c->req);
+	ret = log_batch_encode(&c->batch, &c->req, &n);
+	if (ret == 0)
+		ret = spool_writer_submit(&c->spool, SPOOL_SIG_LOGS, &c->req, n, c->cursors);
+	if (ret) {
+		/* The records were read but are not in the spool: leave their
+		 * slots held and read them again from the last release. */
+		LOGE("collector: cannot spool %u records: %s; re-reading them", n,
+		     strerror(-ret));
+		for (uint32_t k = 0; k < c->seg.nrings; k++)
+			c->drain.rings[k].cursor = c->drain.rings[k].released;
+	}
+}
+
+static int need_flush(struct collector *c, uint64_t mono)
+{
+	const struct shmlog_config *cfg = c->cfg;
+
+	if (c->batch.records == 0)
+		return 0;
+	if (c->batch.records >= cfg->coll_max_batch || c->batch.bytes >= cfg->coll_max_batch_bytes)
+		return 1;
+	if (mono - c->batch.first_ns >= (uint64_t)cfg->coll_schedule_delay_ms * NS_PER_MS)
+		return 1;
+	for (uint32_t k = 0; k < c->seg.nrings; k++)
+		if (drain_fill_pct(&c->drain, k) >= cfg->coll_high_water_pct)
+			return 1;
+	return 0;
+}
+
+/* Drains every ring once; flushes whenever the batch fills. */
+static uint32_t drain_all(struct collector *c, uint64_t now, uint64_t mono)
+{
+	uint32_t total = 0;
+
+	for (uint32_t k = 0; k < c->seg.nrings; k++) {
+		for (;;) {
+			uint32_t room = c->cfg->coll_max_batch - c->batch.records;
+			uint32_t got = drain_ring(&c->drain, k, now, mono, room ? room : 1);
+
+			total += got;
+			if (need_flush(c, mono))
+				flush(c);
+			if (got < room || got == 0)
+				break;
+		}
+	}
+	return total;
+}
+
+static void publish_stats(struct collector *c, uint64_t now)
+{
+	struct shm_seg_hdr *h = c->seg.hdr;
+
+	shm_store_relaxed(&h->sh_heartbeat_ns, now);
+	shm_store_relaxed(&h->sh_records_in, c->drain.records);
+	shm_store_relaxed(&h->sh_invalid, c->drain.invalid);
+	shm_store_relaxed(&h->sh_abandoned, c->drain.abandoned);
+	shm_store_relaxed(&h->sh_spool_files, c->spool.files);
+	shm_store_relaxed(&h->sh_spool_bytes, c->spool.bytes);
+	shm_store_relaxed(&h->sh_spool_dropped, c->spool.dropped_files);
+	shm_store_relaxed(&h->sh_spool_dropped_records, c->spool.dropped_records);
+	shm_store_relaxed(&h->sh_producers_live, c->prod.live);
+}
+
+static void once_a_second(struct collector *c, uint64_t mono)
+{
+	for (uint32_t k = 0; k < c->seg.nrings; k++) {
+		c->cursors[k] = c->drain.rings[k].cursor;
+		c->heads[k] = drain_head(&c->drain, k);
+	}
+	producers_gc(&c->prod, c->cursors, c->heads, drain_claimed_by, &c->drain);
+	spool_writer_tick(&c->spool, mono);
+}
+
+int collector_run(struct collector *c)
+{
+	uint64_t wait_ns = NS_PER_MS, idle_max = (uint64_t)c->cfg->coll_poll_max_ms * NS_PER_MS;
+	uint64_t deadline = 0;
+	int ret;
+
+	while (1) {
+		uint64_t now = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
+		uint32_t got;
+
+		if (mono >= c->next_gc_ns) {
+			once_a_second(c, mono);
+			c->next_gc_ns = mono + 1000 * NS_PER_MS;
+		}
+		got = drain_all(c, now, mono);
+		if (need_flush(c, mono))
+			flush(c);
+		publish_stats(c, now);
+		if (c->stop) {
+			/* Drain until the rings are empty (bounded), flush, and
+			 * wait for the spool writes to be durable. */
+			if (!deadline)
+				deadline = mono + 5000 * NS_PER_MS;
+			if (got == 0 || mono >= deadline) {
+				flush(c);
+				while (spool_writer_pending(&c->spool) && clock_ns(CLOCK_MONOTONIC) < deadline + 5000 * NS_PER_MS) {
+					ret = loop_run_once(&c->loop, 100 * NS_PER_MS);
+					if (ret < 0)
+						break;
+					if (!spool_writer_pending(&c->spool) && c->spool.head)
+						spool_writer_tick(&c->spool, clock_ns(CLOCK_MONOTONIC));
+				}
+				publish_stats(c, clock_ns(CLOCK_REALTIME));
+				LOGI("collector: stopped: %llu records read, %llu spooled, %llu invalid, %llu abandoned",
+				     (unsigned long long)c->drain.records,
+				     (unsigned long long)c->records_spooled,
+				     (unsigned long long)c->drain.invalid,
+				     (unsigned long long)c->drain.abandoned);
+				return 0;
+			}
+			wait_ns = 0;
+		} else if (got) {
+			wait_ns = NS_PER_MS;
+		} else {
+			wait_ns = wait_ns * 2 > idle_max ? idle_max : wait_ns * 2;
+		}
+		ret = loop_run_once(&c->loop, wait_ns ? wait_ns : 1000);
+		if (ret < 0) {
+			LOGE("collector: io_uring wait failed: %s", strerror(-ret));
+			return ret;
+		}
+	}
+}
+
+void collector_close(struct collector *c)
+{
+	spool_writer_fini(&c->spool);
+	drain_fini(&c->drain);
+	log_batch_fini(&c->batch);
+	producers_fini(&c->prod);
+	pbuf_fini(&c->req);
+	loop_fini(&c->loop);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
+	free(c->cursors);
+	free(c->heads);
+	seg_detach(&c->seg);
+}

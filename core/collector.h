@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector daemon's context and its run loop: one struct passed
+ * explicitly (no globals but the signal flags). main.c parses arguments
+ * and configuration, then calls collector_open(), collector_run() and
+ * collector_close().
+ */
+#ifndef CORE_COLLECTOR_H
+#define CORE_COLLECTOR_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "drain.h"
+#include "log_batch.h"
+#include "loop.h"
+#include "producers.h"
+#include "seg.h"
+#include "spool_writer.h"
+
+struct collector {
+	const struct shmlog_config *cfg;
+	struct seg seg;
+	struct loop loop;
+	struct producers prod;
+	struct log_batch batch;
+	struct drain drain;
+	struct spool_writer spool;
+	struct pbuf req;          /* request being encoded */
+	uint64_t *cursors;        /* scratch, one per ring */
+	uint64_t *heads;
+	int sigfd;
+	struct loop_op sig_op;
+	unsigned char sigbuf[128]; /* one struct signalfd_siginfo */
+	int sig_armed;
+	int stop;
+	uint64_t next_gc_ns;
+	uint64_t records_spooled;
+};
+
+int collector_open(struct collector *c, const struct shmlog_config *cfg);
+/* Runs until SIGTERM/SIGINT, then drains and flushes. 0 or -errno. */
+int collector_run(struct collector *c);
+void collector_close(struct collector *c);
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Draining the rings (see drain.h). What the collector reads from shared
+ * memory it never trusts:
+ *  - a control word is used only if its lap is the cursor's and its
+ *    length is 1..SHM_CTL_MAX_NSLOTS; anything else at the cursor is
+ *    either "nothing yet" (FREE of the previous lap) or garbage;
+ *  - a published record is copied out whole before any field is read, so
+ *    a producer scribbling on it meanwhile cannot change what is checked;
+ *  - the header's length must agree with the slot count, its producer
+ *    with the owner's thread entry, its generation with the producer's.
+ * Garbage at the cursor (a word of no known shape) is skipped one slot at
+ * a time and counted as invalid.
+ */
+#include "drain.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "shm_atomic.h"
+
+/* How long a claim may stay unpublished before its owner is looked up in
+ * /proc: an honest writer publishes within microseconds. */
+#define CLAIM_GRACE_NS 2000000ull
+
+int drain_init(struct drain *d, struct seg *seg, struct producers *prod,
+	       struct log_batch *batch, uint32_t dead_check_ms)
+{
+	memset(d, 0, sizeof(*d));
+	d->seg = seg;
+	d->prod = prod;
+	d->batch = batch;
+	d->dead_check_ns = (uint64_t)(dead_check_ms ? dead_check_ms : 1000) * 1000000ull / 4;
+	d->rings = calloc(seg->nrings, sizeof(*d->rings));
+	d->buf = malloc(SHM_REC_MAX_LEN);
+	if (!d->rings || !d->buf) {
+		drain_fini(d);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < seg->nrings; k++) {
+		struct shm_ring_hdr *r = seg_ring(seg, k);
+		uint64_t t = shm_load_relaxed(&r->rh_tail); /* we are its only writer */
+		d->rings[k].cursor = t;
+		d->rings[k].released = t;
+		d->rings[k].wait_pos = UINT64_MAX;
+	}
+	return 0;
+}
+
+void drain_fini(struct drain *d)
+{
+	free(d->rings);
+	free(d->buf);
+	d->rings = NULL;
+	d->buf = NULL;
+}
+
+/* Copies n slots starting at pos into d->buf (wrapping). */
+static void copy_out(struct drain *d, struct shm_ring_hdr *r, uint64_t pos, uint32_t n)
+{
+	unsigned char *slots = seg_ring_slots(d->seg, r);
+	uint64_t first = pos & ((uint64_t)d->seg->slots - 1);
+	uint64_t till_end = d->seg->slots - first;
+	size_t a = (n < till_end ? n : till_end) * (size_t)SHM_ABI_SLOT_SIZE;
+
+	memcpy(d->buf, slots + first * SHM_ABI_SLOT_SIZE, a);
+	if (a < (size_t)n * SHM_ABI_SLOT_SIZE)
+		memcpy(d->buf + a, slots, (size_t)n * SHM_ABI_SLOT_SIZE - a);
+}
+
+/* Validates the copied record of n slots by owner; returns its resource
+ * or NULL. */
+static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner)
+{
+	const struct shm_rec_hdr *rh = (const void *)d->buf;
+	struct shm_thread *te;
+	uint32_t len = rh->rec_len;
+
+	if (len < sizeof(*rh) || len > (size_t)n * SHM_ABI_SLOT_SIZE ||
+	    len <= (size_t)(n - 1) * SHM_ABI_SLOT_SIZE || rh->rec_type != SHM_REC_LOG)
+		return NULL;
+	if (owner >= d->seg->max_threads)
+		return NULL;
+	te = seg_thread(d->seg, owner);
+	/* The owner's entry must name the record's producer. A thread entry
+	 * is filled before its first claim (register_thread() release, our
+	 * acquire of the claim word orders after it). */
+	if (shm_load_relaxed(&te->te_producer) != rh->rec_producer ||
+	    (uint16_t)shm_load_relaxed(&te->te_pgen) != rh->rec_pgen)
+		return NULL;
+	return producers_get(d->prod, rh->rec_producer, rh->rec_pgen);
+}
+
+uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_ns,
+		    uint32_t max)
+{
+	struct shm_ring_hdr *r = seg_ring(d->seg, k);
+	struct drain_ring *dr = &d->rings[k];
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+	uint32_t taken = 0;
+
+	while (taken < max) {
+		uint64_t c = dr->cursor;
+		uint32_t lap = seg_lap(d->seg, c);
+		/* Pairs with ring_publish()'s release (or the claim CAS): the
+		 * record's bytes are visible once we see PUBLISHED. */
+		uint64_t w = shm_load_acquire(&ctl[c & mask]);
+		uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w), owner = SHM_CTL_OWNER(w);
+		struct resource *res;
+
+		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))
+			break; /* nothing more yet */
+		if (SHM_CTL_LAP(w) != lap || n == 0 || n > d->seg->slots ||
+		    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED)) {
+			/* No honest writer leaves this: skip one slot. */
+			dr->cursor++;
+			dr->invalid++;
+			d->invalid++;
+			continue;
+		}
+		if (st == SHM_CTL_CLAIMED) {
+			if (dr->wait_pos != c) {
+				dr->wait_pos = c;
+				dr->wait_since = mono_ns;
+				dr->wait_check = 0;
+			}
+			if (mono_ns - dr->wait_since < CLAIM_GRACE_NS ||
+			    mono_ns - dr->wait_check < d->dead_check_ns)
+				break;
+			dr->wait_check = mono_ns;
+			if (producers_owner_alive(d->prod, owner))
+				break; /* running or stopped: wait (RING.md L2) */
+			/* Its writer is gone: it can never publish (S2). */
+			LOGD("drain: ring %u position %llu: owner %u died mid-record, skipped", k,
+			     (unsigned long long)c, owner);
+			dr->cursor += n;
+			dr->abandoned++;
+			d->abandoned++;
+			dr->wait_pos = UINT64_MAX;
+			continue;
+		}
+		dr->wait_pos = UINT64_MAX;
+		copy_out(d, r, c, n);
+		dr->cursor += n;
+		res = check_record(d, n, owner);
+		if (!res || log_batch_add(d->batch, res, d->buf,
+					  ((const struct shm_rec_hdr *)d->buf)->rec_len, now_ns,
+					  mono_ns) != 0) {
+			dr->invalid++;
+			d->invalid++;
+			continue;
+		}
+		dr->records++;
+		d->records++;
+		taken++;
+	}
+	shm_store_relaxed(&r->rh_cursor, dr->cursor);
+	shm_store_relaxed(&r->rh_records, dr->records);
+	shm_store_relaxed(&r->rh_invalid, dr->invalid);
+	shm_store_relaxed(&r->rh_abandoned, dr->abandoned);
+	return taken;
+}
+
+uint64_t drain_head(struct drain *d, uint32_t k)
+{
+	struct shm_ring_hdr *r = seg_ring(d->seg, k);
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+	uint64_t h = d->rings[k].cursor;
+
+	/* Bounded walk: at most one ring's worth of records. */
+	for (uint32_t i = 0; i < d->seg->slots; i++) {
+		uint64_t w = shm_load_acquire(&ctl[h & mask]); /* as in drain_ring() */
+		uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w);
+
+		if (SHM_CTL_LAP(w) != seg_lap(d->seg, h) || n == 0 ||
+		    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED))
+			break;
+		h += n;
+	}
+	return h;
+}
+
+uint32_t drain_fill_pct(struct drain *d, uint32_t k)
+{
+	struct shm_ring_hdr *r = seg_ring(d->seg, k);
+	uint64_t hint = shm_load_relaxed(&r->rh_hint), used;
+
+	if (hint < d->rings[k].cursor)
+		hint = d->rings[k].cursor;
+	used = hint - d->rings[k].released;
+	if (used > d->seg->slots)
+		used = d->seg->slots;
+	return (uint32_t)(used * 100 / d->seg->slots);
+}
+
+void drain_release(struct drain *d, uint32_t k, uint64_t upto)
+{
+	struct shm_ring_hdr *r = seg_ring(d->seg, k);
+	struct drain_ring *dr = &d->rings[k];
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+
+	if (upto > dr->cursor)
+		upto = dr->cursor;
+	for (uint64_t p = dr->released; p < upto; p++)
+		shm_store_relaxed(&ctl[p & mask], SHM_CTL_MAKE(seg_lap(d->seg, p), SHM_CTL_FREE, 0, 0));
+	if (upto > dr->released) {
+		dr->released = upto;
+		/* Publishes the FREE words above; pairs with the acquire of
+		 * rh_tail in ring_claim(). */
+		shm_store_release(&r->rh_tail, upto);
+	}
+}
+
+int drain_claimed_by(void *ctx, uint8_t *owners)
+{
+	struct drain *d = ctx;
+
+	for (uint32_t k = 0; k < d->seg->nrings; k++) {
+		struct shm_ring_hdr *r = seg_ring(d->seg, k);
+		uint64_t *ctl = seg_ring_ctl(d->seg, r);
+		uint64_t mask = (uint64_t)d->seg->slots - 1;
+		uint64_t h = d->rings[k].cursor;
+
+		for (uint32_t i = 0; i < d->seg->slots; i++) {
+			uint64_t w = shm_load_acquire(&ctl[h & mask]); /* as in drain_ring() */
+			uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w);
+
+			if (SHM_CTL_LAP(w) != seg_lap(d->seg, h) || n == 0 ||
+			    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED))
+				break;
+			/* Published records count too: they are checked against
+			 * their owner's entry when read. */
+			if (SHM_CTL_OWNER(w) < d->seg->max_threads)
+				owners[SHM_CTL_OWNER(w)] = 0;
+			h += n;
+		}
+	}
+	return 0;
+}

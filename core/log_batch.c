@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Log batching and OTLP encoding (see log_batch.h). Field numbers, from
+ * proto/opentelemetry/proto/logs/v1/logs.proto and the collector service:
+ *   ExportLogsServiceRequest { resource_logs = 1 }
+ *   ResourceLogs { resource = 1, scope_logs = 2 }
+ *   Resource { attributes = 1 }
+ *   ScopeLogs { scope = 1, log_records = 2 }
+ *   InstrumentationScope { name = 1, version = 2 }
+ *   LogRecord { time_unix_nano = 1 (fixed64), severity_number = 2,
+ *     severity_text = 3, body = 5 (AnyValue), attributes = 6,
+ *     flags = 8 (fixed32), trace_id = 9, span_id = 10,
+ *     observed_time_unix_nano = 11 (fixed64) }
+ * Every string from a producer goes through utf8_append().
+ */
+#include "log_batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+void log_batch_init(struct log_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void log_batch_fini(struct log_batch *b)
+{
+	struct pbuf tmp;
+	uint32_t n;
+
+	/* Discard: encode into a scratch buffer to reuse the emptying path. */
+	pbuf_init(&tmp);
+	(void)log_batch_encode(b, &tmp, &n);
+	pbuf_fini(&tmp);
+}
+
+/* Writes a string AnyValue-free KeyValue from producer bytes. */
+static void kv_str_utf8(struct pbuf *o, uint32_t field, const unsigned char *k, size_t klen,
+			const unsigned char *v, size_t vlen)
+{
+	size_t ks = utf8_sanitized_len(k, klen), vs = utf8_sanitized_len(v, vlen);
+	size_t any = 1 + pb_varint_size(vs) + vs;
+	size_t kv = 1 + pb_varint_size(ks) + ks + 1 + pb_varint_size(any) + any;
+
+	pb_tag(o, field, PB_LEN);
+	pb_varint(o, kv);
+	pb_tag(o, 1, PB_LEN);
+	pb_varint(o, ks);
+	utf8_append(o, k, klen);
+	pb_tag(o, 2, PB_LEN);
+	pb_varint(o, any);
+	pb_tag(o, 1, PB_LEN);
+	pb_varint(o, vs);
+	utf8_append(o, v, vlen);
+}
+
+/* Checks the attribute block; returns 0 or -EBADMSG. */
+static int attrs_check(const unsigned char *p, size_t len, unsigned nattrs)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; i < nattrs; i++) {
+		uint16_t vlen;
+		uint8_t type, klen;
+
+		if (off + 4 > len)
+			return -EBADMSG;
+		type = p[off];
+		klen = p[off + 1];
+		memcpy(&vlen, p + off + 2, 2);
+		if (klen == 0)
+			return -EBADMSG;
+		if ((type == SHM_ATTR_INT || type == SHM_ATTR_DOUBLE) && vlen != 8)
+			return -EBADMSG;
+		if (type == SHM_ATTR_BOOL && vlen != 1)
+			return -EBADMSG;
+		if (type < SHM_ATTR_STR || type > SHM_ATTR_BOOL)
+			return -EBADMSG;
+		off += 4 + (size_t)klen + vlen;
+		if (off > len)
+			return -EBADMSG;
+	}
+	return off == len ? 0 : -EBADMSG;
+}
+
+static void attrs_encode(struct pbuf *o, const unsigned char *p, unsigned nattrs)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; i < nattrs; i++) {
+		uint8_t type = p[off], klen = p[off + 1];
+		uint16_t vlen;
+		const unsigned char *k = p + off + 4, *v;
+		int64_t iv;
+		double dv;
+
+		memcpy(&vlen, p + off + 2, 2);
+		v = k + klen;
+		switch (type) {
+		case SHM_ATTR_STR:
+			kv_str_utf8(o, 6, k, klen, v, vlen);
+			break;
+		case SHM_ATTR_INT:
+			memcpy(&iv, v, 8);
+			if (utf8_valid_prefix(k, klen) == klen)
+				pb_kv_int(o, 6, (const char *)k, klen, iv);
+			break;
+		case SHM_ATTR_DOUBLE:
+			memcpy(&dv, v, 8);
+			if (utf8_valid_prefix(k, klen) == klen)
+				pb_kv_double(o, 6, (const char *)k, klen, dv);
+			break;
+		default:
+			if (utf8_valid_prefix(k, klen) == klen)
+				pb_kv_bool(o, 6, (const char *)k, klen, v[0] != 0);
+			break;
+		}
+		off += 4 + (size_t)klen + vlen;
+	}
+}
+
+static const char *const iostream[] = { "stdout", "stderr" };
+
+int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *rec,
+		  uint32_t rec_len, uint64_t observed_ns, uint64_t mono_ns)
+{
+	const struct shm_rec_hdr *rh = (const void *)rec;
+	struct shm_log_hdr lh;
+	const unsigned char *body, *sevtext, *attrs, *trace = NULL;
+	size_t off = sizeof(*rh) + sizeof(lh), start, before;
+	uint16_t flags = rh->rec_flags;
+
+	if (rec_len < off || rh->rec_severity > 24 || (flags & ~SHM_LOG_F_ALL) ||
+	    (flags & (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR)) ==
+		    (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR))
+		return -EBADMSG;
+	memcpy(&lh, rec + sizeof(*rh), sizeof(lh));
+	if (flags & SHM_LOG_F_TRACE) {
+		trace = rec + off;
+		off += sizeof(struct shm_log_trace);
+	}
+	if (lh.lg_body_len > 16384 || lh.lg_sevtext_len > 32 ||
+	    off + lh.lg_body_len + lh.lg_sevtext_len + lh.lg_attrs_len != rec_len)
+		return -EBADMSG;
+	body = rec + off;
+	sevtext = body + lh.lg_body_len;
+	attrs = sevtext + lh.lg_sevtext_len;
+	if (attrs_check(attrs, lh.lg_attrs_len, lh.lg_nattrs))
+		return -EBADMSG;
+
+	if (r->nix == r->capix) {
+		uint32_t cap = r->capix ? r->capix * 2 : 256;
+		struct rec_ix *ix = realloc(r->ix, cap * sizeof(*ix));
+		if (!ix)
+			return -ENOMEM;
+		r->ix = ix;
+		r->capix = cap;
+	}
+	before = r->recs.len;
+	start = r->recs.len;
+	pb_fixed64(&r->recs, 1, rh->rec_time_ns);
+	pb_fixed64(&r->recs, 11, observed_ns);
+	if (rh->rec_severity)
+		pb_uint(&r->recs, 2, rh->rec_severity);
+	if (lh.lg_sevtext_len) {
+		pb_tag(&r->recs, 3, PB_LEN);
+		pb_varint(&r->recs, utf8_sanitized_len(sevtext, lh.lg_sevtext_len));
+		utf8_append(&r->recs, sevtext, lh.lg_sevtext_len);
+	}
+	{
+		size_t s = utf8_sanitized_len(body, lh.lg_body_len);
+		pb_tag(&r->recs, 5, PB_LEN);
+		pb_varint(&r->recs, 1 + pb_varint_size(s) + s);
+		pb_tag(&r->recs, 1, PB_LEN);
+		pb_varint(&r->recs, s);
+		utf8_append(&r->recs, body, lh.lg_body_len);
+	}
+	if (flags & (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR)) {
+		const char *v = iostream[(flags & SHM_LOG_F_STDERR) ? 1 : 0];
+		pb_kv_str(&r->recs, 6, "log.iostream", 12, v, 6);
+	}
+	if (flags & SHM_LOG_F_PART) {
+		pb_kv_int(&r->recs, 6, "shmlog.line.part", 16, lh.lg_part);
+		if (!(flags & SHM_LOG_F_MORE))
+			pb_kv_bool(&r->recs, 6, "shmlog.line.last", 16, 1);
+	}
+	if (flags & SHM_LOG_F_TRUNCATED)
+		pb_kv_bool(&r->recs, 6, "shmlog.truncated", 16, 1);
+	attrs_encode(&r->recs, attrs, lh.lg_nattrs);
+	if (trace) {
+		const struct shm_log_trace *lt = (const void *)trace;
+		static const uint8_t zero[16];
+
+		if (lt->lt_flags)
+			pb_fixed32(&r->recs, 8, lt->lt_flags);
+		if (memcmp(lt->lt_trace_id, zero, 16) != 0)
+			pb_bytes(&r->recs, 9, lt->lt_trace_id, 16);
+		if (memcmp(lt->lt_span_id, zero, 8) != 0)
+			pb_bytes(&r->recs, 10, lt->lt_span_id, 8);
+	}
+	if (r->recs.oom) {
+		r->recs.len = before;
+		r->recs.oom = 0;
+		return -ENOMEM;
+	}
+	r->ix[r->nix].time_ns = rh->rec_time_ns;
+	r->ix[r->nix].off = (uint32_t)start;
+	r->ix[r->nix].len = (uint32_t)(r->recs.len - start);
+	r->nix++;
+	r->records++;
+	if (!r->pending) {
+		r->pending = 1;
+		r->next_pending = b->pending;
+		b->pending = r;
+	}
+	if (b->records == 0)
+		b->first_ns = mono_ns;
+	b->records++;
+	b->bytes += r->recs.len - start;
+	return 0;
+}
+
+/* Time order, then arrival order (offsets grow with arrival). */
+static int ix_cmp(const void *a, const void *b)
+{
+	const struct rec_ix *x = a, *y = b;
+
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
+{
+	struct resource *r, *next;
+	uint32_t n = 0;
+
+	for (r = b->pending; r; r = next) {
+		size_t rl, sl, sc;
+
+		next = r->next_pending;
+		qsort(r->ix, r->nix, sizeof(*r->ix), ix_cmp);
+		rl = pb_open(out, 1); /* ResourceLogs */
+		pb_bytes(out, 1, r->enc.p, r->enc.len);
+		sl = pb_open(out, 2); /* ScopeLogs */
+		sc = pb_open(out, 1); /* InstrumentationScope */
+		pb_str(out, 1, "shmlog");
+		pb_str(out, 2, SHMLOG_VERSION);
+		pb_close(out, sc);
+		for (uint32_t i = 0; i < r->nix; i++)
+			pb_bytes(out, 2, r->recs.p + r->ix[i].off, r->ix[i].len);
+		pb_close(out, sl);
+		pb_close(out, rl);
+		n += r->nix;
+		r->nix = 0;
+		pbuf_reset(&r->recs);
+		r->pending = 0;
+		r->next_pending = NULL;
+		resource_release(r);
+	}
+	b->pending = NULL;
+	b->records = 0;
+	b->bytes = 0;
+	*nrecords = n;
+	return out->oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector's view of the producer and thread tables: resources
+ * built from producer entries (copied, then checked as untrusted), the
+ * liveness of writer threads (for claims left by dead writers), and the
+ * reclamation of entries of processes and threads that are gone.
+ * Collector thread only. Read drain.c next.
+ */
+#ifndef CORE_PRODUCERS_H
+#define CORE_PRODUCERS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "pbuf.h"
+#include "seg.h"
+
+struct rec_ix {
+	uint64_t time_ns;
+	uint32_t off; /* of the encoded LogRecord in resource.recs */
+	uint32_t len;
+};
+
+/* One producer process as OTLP sees it. Lives while records of it are
+ * pending in the batch, even after its table entry was reused. */
+struct resource {
+	uint32_t idx;
+	uint32_t gen;
+	uint32_t pid;
+	uint64_t start_ticks;
+	char service[160];
+	char exe[64];
+	struct pbuf enc;      /* Resource message fields (attributes) */
+	struct pbuf recs;     /* pending LogRecord messages, back to back */
+	struct rec_ix *ix;    /* one per pending record */
+	uint32_t nix, capix;
+	int pending;          /* on the batch's pending list */
+	int retired;          /* no longer in the table: free once flushed */
+	uint64_t records;     /* records received, all time */
+	struct resource *next_pending;
+};
+
+struct producers {
+	struct seg *seg;
+	const struct shmlog_config *cfg;
+	char host[256];
+	struct resource **cur;   /* by producer index: the resource of the live entry */
+	uint8_t *dying;          /* by producer index: death seen, waiting for its records */
+	uint64_t *snap;          /* [idx * nrings + k]: head of ring k when death was seen */
+	uint64_t freed_producers;
+	uint64_t freed_threads;
+	uint32_t live;
+};
+
+int producers_init(struct producers *p, struct seg *seg, const struct shmlog_config *cfg);
+void producers_fini(struct producers *p);
+
+/*
+ * The resource of producer idx whose generation's low 16 bits are pgen,
+ * or NULL if the entry is not READY, the generation differs, or the entry
+ * does not validate. Builds and caches it on first use.
+ */
+struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen);
+
+/*
+ * Whether thread-table entry owner still belongs to a running thread
+ * (/proc/<tid>/stat exists, is not a zombie, and its start time matches).
+ * A stopped thread is alive. 0 dead, 1 alive.
+ */
+int producers_owner_alive(struct producers *p, uint32_t owner);
+
+/*
+ * Once a second: frees thread entries of dead threads that have no claim
+ * left in a ring, and producer entries of dead processes whose records
+ * have all been read (cursors[] of every ring past the head seen at
+ * death). heads[k]: the current head of ring k (drain_head()).
+ * claimed_by(ctx, owners): clears owners[o] for each owner o that still
+ * has a claim pending in some ring.
+ */
+void producers_gc(struct producers *p, const uint64_t *cursors, const uint64_t *heads,
+		  int (*claimed_by)(void *ctx, uint8_t *owners), void *ctx);
+
+/* Frees a retired resource once it has nothing pending. */
+void resource_release(struct resource *r);
+
+/* Parses "k=v,k=v" (OTEL_RESOURCE_ATTRIBUTES syntax, %XX decoded) and
+ * appends each pair as a KeyValue (field 1 of Resource) unless skip(key)
+ * says the key is set elsewhere. Returns pairs added, or -EINVAL (nothing
+ * added) on a decoding error, as the specification asks. */
+int resource_attrs_parse(struct pbuf *b, const char *s, size_t n,
+			 int (*skip)(const char *key, size_t klen, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writing OTLP requests into the spool through the io_uring loop: each
+ * request becomes <spool>/<signal>/.tmp-<seq>, written, fsynced, renamed
+ * to <seq>.pb and the directory fsynced, as one linked chain. Requests
+ * complete in order: when the oldest one is durable, its release
+ * callback frees the ring slots its records came from (S3). A failed
+ * write (disk full, I/O error) is retried every second; meanwhile the
+ * rings keep the records. The byte budget ([spool] max_bytes) is kept by
+ * deleting the oldest requests, counted. Collector thread only.
+ */
+#ifndef CORE_SPOOL_WRITER_H
+#define CORE_SPOOL_WRITER_H
+
+#include <stdint.h>
+
+#include "loop.h"
+#include "pbuf.h"
+#include "spool_file.h"
+
+/* Called once the request is durable, in submission order. */
+typedef void (*spool_done_fn)(void *ctx, const uint64_t *release, uint32_t nrecords);
+
+struct spool_req;
+
+struct spool_writer {
+	struct loop *loop;
+	char dir[4096];
+	int dirfd[SPOOL_SIG_NR];
+	uint64_t last_seq;
+	uint64_t max_bytes;
+	uint32_t nrings;
+	spool_done_fn done;
+	void *ctx;
+	struct spool_req *head, *tail; /* FIFO, oldest first */
+	uint32_t inflight;
+	uint64_t retry_at_ns;
+	/* accounting */
+	uint64_t files, bytes;            /* in the spool at the last scan + since */
+	uint64_t written_files, written_records;
+	uint64_t dropped_files, dropped_records; /* deleted by the budget */
+	uint64_t errors;
+};
+
+int spool_writer_init(struct spool_writer *w, struct loop *loop, const char *dir,
+		      uint64_t max_bytes, uint32_t nrings, spool_done_fn done, void *ctx);
+void spool_writer_fini(struct spool_writer *w);
+
+/*
+ * Takes payload (moved: the writer owns its memory afterwards, payload is
+ * left empty) and submits it. release[nrings]: ring positions to release
+ * when durable. 0 or -errno (nothing submitted; the caller keeps its
+ * slots and may retry later).
+ */
+int spool_writer_submit(struct spool_writer *w, enum spool_signal sig, struct pbuf *payload,
+			uint32_t nrecords, const uint64_t *release);
+
+/* Resubmits failed requests whose retry time has come; rescans the spool
+ * size and enforces the budget. Call about once a second. */
+void spool_writer_tick(struct spool_writer *w, uint64_t mono_ns);
+
+/* Requests not yet durable. */
+static inline uint32_t spool_writer_pending(const struct spool_writer *w)
+{
+	return w->inflight;
+}
+
+#endif
