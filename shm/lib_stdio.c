@@ -12,6 +12,11 @@
  * stderr unbuffered) whose write function captures and then writes to the
  * same descriptor; fileno() answers 1 and 2 for them.
  *
+ * The stream of a write is the one its descriptor refers to, not its
+ * number: dup, dup2, dup3, fcntl(F_DUPFD*) and close are followed, so
+ * `echo x >&2` in bash (which dup2()s fd 2 onto fd 1 around the builtin)
+ * is stderr, and a saved copy of fd 1 is still stdout.
+ *
  * Modes (SHMLOG_STDIO): tee (default) writes the original bytes, so the
  * output is byte-identical with and without the library; capture keeps
  * them from the descriptor (no system call at all); off does nothing.
@@ -24,6 +29,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +65,12 @@ static struct stream streams[2] = {
 	{ .fd = 2, .flag = SHM_LOG_F_STDERR },
 };
 static int capturing; /* set once init succeeded */
+
+/* Which original stream each descriptor refers to: 0 none, 1 stdout,
+ * 2 stderr. Byte stores: a race between two dup2()s on one descriptor is
+ * the program's own. */
+#define FDMAP_MAX 1024
+static uint8_t fdmap[FDMAP_MAX] = { [1] = 1, [2] = 2 };
 static void flush_lines(void);
 static LIB_TLS __thread int in_capture; /* re-entrancy: signal handler or our own write */
 
@@ -122,9 +135,15 @@ static void capture(struct stream *s, const char *p, size_t n)
 
 static struct stream *stream_of(int fd)
 {
-	if (!capturing || (fd != 1 && fd != 2))
+	if (!capturing || fd < 0 || fd >= FDMAP_MAX || !fdmap[fd])
 		return NULL;
-	return &streams[fd - 1];
+	return &streams[fdmap[fd] - 1];
+}
+
+static void fd_copy(int from, int to)
+{
+	if (to >= 0 && to < FDMAP_MAX)
+		fdmap[to] = from >= 0 && from < FDMAP_MAX ? fdmap[from] : 0;
 }
 
 /* Writes all of buf to fd with the real write, as the original would
@@ -199,14 +218,15 @@ __attribute__((visibility("default"))) ssize_t writev(int fd, const struct iovec
 
 static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
-	struct stream *s = c;
+	int fd = ((struct stream *)c)->fd;
+	struct stream *s = stream_of(fd); /* where fd points now */
 
-	if (lib.stdio_mode == LIB_STDIO_CAPTURE) {
+	if (s && lib.stdio_mode == LIB_STDIO_CAPTURE) {
 		capture(s, buf, n);
 		return (ssize_t)n;
 	}
-	ssize_t w = write_all(s->fd, buf, n);
-	if (w > 0) {
+	ssize_t w = write_all(fd, buf, n);
+	if (w > 0 && s) {
 		int saved = errno;
 		capture(s, buf, (size_t)w);
 		errno = saved;
@@ -225,6 +245,102 @@ __attribute__((visibility("default"))) int fileno(FILE *f)
 			return 2;
 	}
 	return real_fileno(f);
+}
+
+typedef int (*dup_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef int (*close_fn)(int);
+typedef int (*fcntl_fn)(int, int, ...);
+
+__attribute__((visibility("default"))) int dup(int fd)
+{
+	static dup_fn real;
+	int ret;
+
+	if (!real)
+		real = (dup_fn)dlsym(RTLD_NEXT, "dup");
+	ret = real(fd);
+	if (ret >= 0)
+		fd_copy(fd, ret);
+	return ret;
+}
+
+__attribute__((visibility("default"))) int dup2(int fd, int to)
+{
+	static dup2_fn real;
+	int ret;
+
+	if (!real)
+		real = (dup2_fn)dlsym(RTLD_NEXT, "dup2");
+	ret = real(fd, to);
+	if (ret >= 0)
+		fd_copy(fd, ret);
+	return ret;
+}
+
+__attribute__((visibility("default"))) int dup3(int fd, int to, int flags)
+{
+	static dup3_fn real;
+	int ret;
+
+	if (!real)
+		real = (dup3_fn)dlsym(RTLD_NEXT, "dup3");
+	ret = real(fd, to, flags);
+	if (ret >= 0)
+		fd_copy(fd, ret);
+	return ret;
+}
+
+__attribute__((visibility("default"))) int close(int fd)
+{
+	static close_fn real;
+	int ret;
+
+	if (!real)
+		real = (close_fn)dlsym(RTLD_NEXT, "close");
+	ret = real(fd);
+	if (fd >= 0 && fd < FDMAP_MAX && (ret == 0 || errno == EBADF))
+		fdmap[fd] = 0;
+	return ret;
+}
+
+/* fcntl's third argument is an int or a pointer; passing it on as a
+ * pointer-sized value is what the kernel ABI expects for every command. */
+static int fcntl_common(const char *name, fcntl_fn *real, int fd, int cmd, void *arg)
+{
+	int ret;
+
+	if (!*real)
+		*real = (fcntl_fn)dlsym(RTLD_NEXT, name);
+	ret = (*real)(fd, cmd, arg);
+	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		fd_copy(fd, ret);
+	return ret;
+}
+
+__attribute__((visibility("default"))) int fcntl(int fd, int cmd, ...)
+{
+	static fcntl_fn real;
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common("fcntl", &real, fd, cmd, arg);
+}
+
+__attribute__((visibility("default"))) int fcntl64(int fd, int cmd, ...)
+{
+	static fcntl_fn real;
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common("fcntl64", &real, fd, cmd, arg);
 }
 
 /* _exit and _Exit skip destructors: keep the partial lines anyway. */
