@@ -111,6 +111,10 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w), owner = SHM_CTL_OWNER(w);
 		struct resource *res;
 
+		/* A whole ring read but not released: no writer can have gone
+		 * further (its free-space check is against our release). */
+		if (c - dr->released >= d->seg->slots)
+			break;
 		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))
 			break; /* nothing more yet */
 		if (SHM_CTL_LAP(w) != lap || n == 0 || n > d->seg->slots ||

@@ -323,6 +323,19 @@ int lib_ready(struct lib_att **att)
 		}
 	}
 	a = shm_load_acquire(&lib.cur); /* pairs with try_attach() */
+	if (shm_load_acquire(&a->producer) == LIB_NO_PRODUCER) {
+		/* A fork child's first record: one thread registers it. */
+		int expect = 0, ok = 0;
+
+		if (shm_cas(&lib.attach_busy, &expect, 1)) {
+			ok = a->producer != LIB_NO_PRODUCER || register_producer(a) == 0;
+			shm_store_release(&lib.attach_busy, 0);
+		}
+		if (!ok) {
+			tls.busy = 0;
+			return -ENOTCONN;
+		}
+	}
 	ret = register_thread(a);
 	tls.busy = 0;
 	if (ret < 0) {
@@ -362,17 +375,15 @@ static void atfork_child(void)
 	 * and the parent's thread entries are not ours. */
 	struct lib_att *a = lib.cur;
 
+	/* The child is a new producer, registered at its first record (a
+	 * child that only execs never takes an entry); its only thread must
+	 * register anew, and the parent's thread entries are not ours. */
 	tls.owner = -1;
 	tls.busy = 0;
 	lib.attach_busy = 0;
-	if (lib.status == LIB_ATTACHED && a) {
+	if (a) {
 		a->epoch = ++lib.epochs;
-		if (register_producer(a) == 0) {
-			lib_debug("fork: registered as producer %u", a->producer);
-		} else {
-			lib.status = LIB_WAITING;
-			lib.next_try_ns = 0;
-		}
+		a->producer = LIB_NO_PRODUCER;
 	}
 	lib_stdio_atfork_child();
 }

@@ -35,9 +35,12 @@ enum lib_stdio_mode {
  * lib.cur (but for producer/pgen/epoch, rewritten only in a fork child,
  * which has a single thread), and never freed: a thread may still be
  * using an old one when a replaced segment is re-attached. */
+#define LIB_NO_PRODUCER UINT32_MAX
+
 struct lib_att {
 	struct seg seg;
-	uint32_t producer; /* producer table index */
+	uint32_t producer; /* producer table index, LIB_NO_PRODUCER in a fork
+			    * child until its first record */
 	uint32_t pgen;     /* its pe_gen */
 	uint32_t epoch;    /* unique per attachment and fork: stale TLS check */
 	uint64_t ino;      /* inode of the segment: detect replacement */

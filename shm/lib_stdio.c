@@ -15,7 +15,8 @@
  * The stream of a write is the one its descriptor refers to, not its
  * number: dup, dup2, dup3, fcntl(F_DUPFD*) and close are followed, so
  * `echo x >&2` in bash (which dup2()s fd 2 onto fd 1 around the builtin)
- * is stderr, and a saved copy of fd 1 is still stdout.
+ * is stderr, and a saved copy of fd 1 is still stdout. Whatever else is
+ * put on fd 1 or 2 (a pipe in a forked subshell, a file) is that stream.
  *
  * Modes (SHMLOG_STDIO): tee (default) writes the original bytes, so the
  * output is byte-identical with and without the library; capture keeps
@@ -140,10 +141,19 @@ static struct stream *stream_of(int fd)
 	return &streams[fdmap[fd] - 1];
 }
 
+/* dup2(from, to): to now refers to what from refers to. A descriptor that
+ * is neither stream put on 1 or 2 (a pipe or file in a subshell, bash's
+ * `cmd > file`) becomes that stream, as it would for a program exec'd
+ * there. */
 static void fd_copy(int from, int to)
 {
-	if (to >= 0 && to < FDMAP_MAX)
-		fdmap[to] = from >= 0 && from < FDMAP_MAX ? fdmap[from] : 0;
+	uint8_t m = from >= 0 && from < FDMAP_MAX ? fdmap[from] : 0;
+
+	if (to < 0 || to >= FDMAP_MAX)
+		return;
+	if (!m && (to == 1 || to == 2))
+		m = (uint8_t)to;
+	fdmap[to] = m;
 }
 
 /* Writes all of buf to fd with the real write, as the original would
@@ -300,7 +310,9 @@ __attribute__((visibility("default"))) int close(int fd)
 	if (!real)
 		real = (close_fn)dlsym(RTLD_NEXT, "close");
 	ret = real(fd);
-	if (fd >= 0 && fd < FDMAP_MAX && (ret == 0 || errno == EBADF))
+	/* 1 and 2 keep their stream: whatever is opened there next is the
+	 * program's new stdout or stderr. */
+	if (fd > 2 && fd < FDMAP_MAX && (ret == 0 || errno == EBADF))
 		fdmap[fd] = 0;
 	return ret;
 }

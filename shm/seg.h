@@ -86,6 +86,7 @@ static inline struct shm_ring_hdr *seg_ring(const struct seg *s, uint32_t k)
 
 static inline uint64_t *seg_ring_ctl(const struct seg *s, struct shm_ring_hdr *r)
 {
+	(void)s;
 	return (uint64_t *)((char *)r + SHM_ABI_RING_HDR_SIZE);
 }
 

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gzip via zlib (deflate with a gzip wrapper: windowBits 15 + 16) and zstd
+ * via one reused ZSTD_CCtx at level 3. Both compress a whole request in one
+ * call into a buffer sized by the library's bound, so there is no
+ * streaming state to get wrong between requests.
+ */
+#include "compress.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "log.h"
+
+struct compress {
+	enum compress_kind kind;
+	int zs_ready; /* zs initialised by deflateInit2 */
+	z_stream zs;
+	ZSTD_CCtx *zcx;
+};
+
+int compress_parse(const char *name)
+{
+	if (!name || !*name || strcmp(name, "none") == 0)
+		return COMPRESS_NONE;
+	if (strcmp(name, "gzip") == 0)
+		return COMPRESS_GZIP;
+	if (strcmp(name, "zstd") == 0)
+		return COMPRESS_ZSTD;
+	return -EINVAL;
+}
+
+const char *compress_name(enum compress_kind kind)
+{
+	switch (kind) {
+	case COMPRESS_GZIP:
+		return "gzip";
+	case COMPRESS_ZSTD:
+		return "zstd";
+	default:
+		return "none";
+	}
+}
+
+const char *compress_encoding(enum compress_kind kind)
+{
+	return kind == COMPRESS_NONE ? NULL : compress_name(kind);
+}
+
+void compress_destroy(struct compress *c)
+{
+	if (!c)
+		return;
+	if (c->zs_ready)
+		deflateEnd(&c->zs);
+	ZSTD_freeCCtx(c->zcx); /* accepts NULL */
+	free(c);
+}
+
+int compress_create(enum compress_kind kind, struct compress **out)
+{
+	struct compress *c;
+	size_t zr;
+	int ret;
+
+	if ((int)kind < 0 || kind >= COMPRESS_NR)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->kind = kind;
+	if (kind == COMPRESS_GZIP) {
+		/* windowBits 15 + 16 asks zlib for a gzip header and trailer,
+		 * which is what Content-Encoding: gzip means. */
+		ret = deflateInit2(&c->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+				   Z_DEFAULT_STRATEGY);
+		if (ret != Z_OK) {
+			LOGE("compress: deflateInit2: %s", c->zs.msg ? c->zs.msg : zError(ret));
+			ret = ret == Z_MEM_ERROR ? -ENOMEM : -EIO;
+			goto err_free;
+		}
+		c->zs_ready = 1;
+	} else if (kind == COMPRESS_ZSTD) {
+		c->zcx = ZSTD_createCCtx();
+		if (!c->zcx) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		zr = ZSTD_CCtx_setParameter(c->zcx, ZSTD_c_compressionLevel, COMPRESS_ZSTD_LEVEL);
+		if (ZSTD_isError(zr)) {
+			LOGE("compress: zstd level: %s", ZSTD_getErrorName(zr));
+			ret = -EIO;
+			goto err_free;
+		}
+	}
+	*out = c;
+	return 0;
+
+err_free:
+	compress_destroy(c);
+	return ret;
+}
+
+enum compress_kind compress_kind(const struct compress *c)
+{
+	return c->kind;
+}
+
+static int run_gzip(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)
+{
+	uLong bound;
+	void *buf;
+	int zr;
+
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	zr = deflateReset(&c->zs);
+	if (zr != Z_OK) {
+		LOGE("compress: deflateReset: %s", zError(zr));
+		return -EIO;
+	}
+	bound = deflateBound(&c->zs, (uLong)len);
+	buf = malloc(bound);
+	if (!buf)
+		return -ENOMEM;
+	c->zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const */
+	c->zs.avail_in = (uInt)len;
+	c->zs.next_out = buf;
+	c->zs.avail_out = (uInt)bound;
+	zr = deflate(&c->zs, Z_FINISH);
+	if (zr != Z_STREAM_END) {
+		LOGE("compress: deflate: %s", c->zs.msg ? c->zs.msg : zError(zr));
+		free(buf);
+		return -EIO;
+	}
+	*out = buf;
+	*outlen = c->zs.total_out;
+	return 0;
+}
+
+static int run_zstd(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)
+{
+	size_t bound = ZSTD_compressBound(len);
+	size_t zr;
+	void *buf;
+
+	if (ZSTD_isError(bound))
+		return -EINVAL;
+	buf = malloc(bound);
+	if (!buf)
+		return -ENOMEM;
+	zr = ZSTD_compress2(c->zcx, buf, bound, in, len);
+	if (ZSTD_isError(zr)) {
+		LOGE("compress: zstd: %s", ZSTD_getErrorName(zr));
+		free(buf);
+		return -EIO;
+	}
+	*out = buf;
+	*outlen = zr;
+	return 0;
+}
+
+int compress_run(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)
+{
+	void *buf;
+
+	switch (c->kind) {
+	case COMPRESS_GZIP:
+		return run_gzip(c, in, len, out, outlen);
+	case COMPRESS_ZSTD:
+		return run_zstd(c, in, len, out, outlen);
+	default:
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			return -ENOMEM;
+		if (len)
+			memcpy(buf, in, len);
+		*out = buf;
+		*outlen = len;
+		return 0;
+	}
+}

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The exporter loop. Per pass: rescan the spool every scan_interval_ms,
+ * start due retries first, then start the oldest new files while a
+ * request slot is free, then wait in curl_multi_poll for the network, a
+ * retry timer or the next scan.
+ *
+ * Order: files are taken in name (= sequence) order. A request waiting
+ * for a retry keeps its place: while any request of a signal waits, no
+ * newer request of that signal is started (the receiver is throttling or
+ * down, and sending more would only reorder and add load), so requests
+ * overtake each other only as far as max_in_flight concurrency allows.
+ *
+ * Durability: a spool file is unlinked only after a 2xx, or when the
+ * request is dropped as a permanent error; everything else leaves it in
+ * place, so a crash or SIGKILL at any point re-sends (at-least-once).
+ */
+#include "exporter.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "file_out.h"
+#include "json_encode.h"
+#include "log.h"
+#include "response.h"
+#include "retry.h"
+#include "spool_file.h"
+#include "spool_scan.h"
+
+/* Files handled per pass in file mode, so the loop still ticks. */
+#define FILE_MODE_BATCH 64
+/* Longest single wait of the loop, to notice stop requests promptly. */
+#define LOOP_WAIT_MAX_MS 1000
+/* A failure's description: endpoint plus the server's message. */
+#define WHY_MAX (sizeof(((struct status *)0)->endpoint) + RESPONSE_MSG_MAX + 64)
+
+enum job_state {
+	JOB_FREE = 0,
+	JOB_IN_FLIGHT = 1,
+	JOB_WAITING = 2, /* back-off before the next attempt */
+	JOB_STATE_NR	 /* count sentinel */
+};
+
+struct job {
+	enum job_state state;
+	int sig;
+	char name[SPOOL_SCAN_NAME_MAX];
+	char path[PATH_MAX];
+	uint32_t records; /* sf_records of the spool header */
+	void *body;	  /* wire bytes, owned */
+	size_t body_len;
+	unsigned attempt; /* retries so far */
+	uint64_t first_ms;
+	uint64_t due_ms;
+};
+
+struct exporter {
+	const struct shmlog_config *cfg;
+	enum request_body_proto proto;
+	struct compress *cz;
+	struct http_send *hs; /* NULL in file mode */
+	char url[SPOOL_SIG_NR][CONFIG_STR_MAX + 32];
+	struct retry_policy rp;
+	struct job *jobs;
+	unsigned njobs;
+	struct spool_scan_list lists[SPOOL_SIG_NR];
+	size_t cursor[SPOOL_SIG_NR];
+	uint64_t next_scan_ms;
+	int fresh_scan; /* nothing was taken since the last scan */
+	int once;
+	int stopping;
+	int failed;	   /* --once: something could not be delivered */
+	int status_warned; /* a status write failure was logged */
+	uint64_t partials; /* 2xx responses with a partial success */
+	uint32_t rnd;
+	uint8_t logged[600 / 8 + 1]; /* HTTP codes (0 = no response) logged once */
+	struct status st;
+};
+
+/* Signals the exporter ships (traces have no writer yet). */
+static const int exp_sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
+#define NSIGS (sizeof(exp_sigs) / sizeof(exp_sigs[0]))
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t next_rnd(struct exporter *ex)
+{
+	/* xorshift32: jitter needs spread, not secrecy. */
+	uint32_t x = ex->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	ex->rnd = x;
+	return x;
+}
+
+int exporter_protocol_parse(const char *name)
+{
+	if (!name || !*name || strcasecmp(name, "http/protobuf") == 0)
+		return REQUEST_BODY_PROTOBUF;
+	if (strcasecmp(name, "http/json") == 0)
+		return REQUEST_BODY_JSON;
+	if (strcasecmp(name, "grpc") == 0)
+		return -ENOTSUP;
+	return -EINVAL;
+}
+
+int exporter_file_mode(const struct shmlog_config *cfg)
+{
+	return !cfg->exp_endpoint[0] && !cfg->exp_logs_endpoint[0];
+}
+
+void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
+			enum compress_kind ck, unsigned max_in_flight, struct http_send_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_in_flight = max_in_flight ? max_in_flight : 1;
+	o->timeout_ms = cfg->exp_timeout_ms;
+	o->content_type = request_body_content_type(proto);
+	o->content_encoding = compress_encoding(ck);
+	o->ca_file = cfg->exp_ca_file;
+	o->client_cert = cfg->exp_client_cert;
+	o->client_key = cfg->exp_client_key;
+	o->insecure = cfg->exp_insecure != 0;
+	o->headers = cfg->exp_headers;
+	o->nheaders =
+	    cfg->exp_nheaders < CONFIG_MAX_HEADERS ? cfg->exp_nheaders : CONFIG_MAX_HEADERS;
+}
+
+const struct status *exporter_status(const struct exporter *ex)
+{
+	return &ex->st;
+}
+
+void exporter_destroy(struct exporter *ex)
+{
+	unsigned i;
+
+	if (!ex)
+		return;
+	http_send_destroy(ex->hs); /* before the bodies it may still point to */
+	for (i = 0; ex->jobs && i < ex->njobs; i++)
+		free(ex->jobs[i].body);
+	free(ex->jobs);
+	for (i = 0; i < SPOOL_SIG_NR; i++)
+		spool_scan_free(&ex->lists[i]);
+	compress_destroy(ex->cz);
+	free(ex);
+}
+
+static int setup_urls(struct exporter *ex)
+{
+	const struct shmlog_config *cfg = ex->cfg;
+	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
+	int ret;
+
+	ret = endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", ex->url[SPOOL_SIG_LOGS],
+			   sizeof(ex->url[0]));
+	if (ret == 0)
+		ret = endpoint_url(base, NULL, "v1/metrics", ex->url[SPOOL_SIG_METRICS],
+				   sizeof(ex->url[0]));
+	if (ret < 0)
+		LOGE("exporter: endpoint too long");
+	return ret;
+}
+
+int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
+{
+	struct http_send_opts o;
+	struct exporter *ex;
+	char shown[PATH_MAX + 16];
+	int proto, ck, ret;
+
+	proto = exporter_protocol_parse(cfg->exp_protocol);
+	if (proto < 0) {
+		LOGE("exporter: protocol '%s' is not %s", cfg->exp_protocol,
+		     proto == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+		return proto;
+	}
+	ck = compress_parse(cfg->exp_compression);
+	if (ck < 0) {
+		LOGE("exporter: compression '%s': expected gzip, zstd or none",
+		     cfg->exp_compression);
+		return ck;
+	}
+	ex = calloc(1, sizeof(*ex));
+	if (!ex)
+		return -ENOMEM;
+	ex->cfg = cfg;
+	ex->proto = (enum request_body_proto)proto;
+	ex->rp.initial_ms = cfg->exp_retry_initial_ms;
+	ex->rp.max_ms = cfg->exp_retry_max_ms;
+	ex->rp.max_elapsed_ms = cfg->exp_retry_max_elapsed_ms;
+	ex->rnd = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
+	if (!ex->rnd)
+		ex->rnd = 1;
+	ex->njobs = cfg->exp_max_in_flight ? cfg->exp_max_in_flight : 1;
+	ex->jobs = calloc(ex->njobs, sizeof(*ex->jobs));
+	if (!ex->jobs) {
+		ret = -ENOMEM;
+		goto err_destroy;
+	}
+	ret = spool_dirs_create(cfg->spool_dir);
+	if (ret < 0) {
+		LOGE("exporter: cannot create spool %s: %s", cfg->spool_dir, strerror(-ret));
+		goto err_destroy;
+	}
+	if (exporter_file_mode(cfg)) {
+		snprintf(shown, sizeof(shown), "file://%s/out", cfg->spool_dir);
+		ret = status_init(&ex->st, cfg->spool_dir, shown, "file/json", "none");
+		if (ret < 0)
+			goto err_destroy;
+		*out = ex;
+		return 0;
+	}
+	ret = setup_urls(ex);
+	if (ret < 0)
+		goto err_destroy;
+	ret = compress_create((enum compress_kind)ck, &ex->cz);
+	if (ret < 0)
+		goto err_destroy;
+	exporter_http_opts(cfg, ex->proto, (enum compress_kind)ck, ex->njobs, &o);
+	ret = http_send_create(&o, &ex->hs);
+	if (ret < 0)
+		goto err_destroy;
+	ret = status_init(&ex->st, cfg->spool_dir, ex->url[SPOOL_SIG_LOGS],
+			  ex->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			  compress_name((enum compress_kind)ck));
+	if (ret < 0)
+		goto err_destroy;
+	*out = ex;
+	return 0;
+
+err_destroy:
+	exporter_destroy(ex);
+	return ret;
+}
+
+/* ---- the spool side ---------------------------------------------------- */
+
+static void rescan(struct exporter *ex, uint64_t now)
+{
+	uint64_t files = 0, bytes = 0;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < NSIGS; i++) {
+		int sig = exp_sigs[i];
+
+		ret = spool_scan_list(ex->cfg->spool_dir, sig, &ex->lists[sig]);
+		if (ret < 0)
+			LOGW("exporter: cannot list %s/%s: %s", ex->cfg->spool_dir,
+			     spool_signal_name(sig), strerror(-ret));
+		ex->cursor[sig] = 0;
+		files += ex->lists[sig].n;
+		bytes += ex->lists[sig].bytes;
+	}
+	ex->st.spool_files = files;
+	ex->st.spool_bytes = bytes;
+	ex->next_scan_ms =
+	    now + (ex->cfg->exp_scan_interval_ms ? ex->cfg->exp_scan_interval_ms : 200);
+	ex->fresh_scan = 1;
+}
+
+static int in_jobs(const struct exporter *ex, int sig, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state != JOB_FREE && ex->jobs[i].sig == sig &&
+		    strcmp(ex->jobs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int sig_waiting(const struct exporter *ex, int sig)
+{
+	unsigned i;
+
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state == JOB_WAITING && ex->jobs[i].sig == sig)
+			return 1;
+	return 0;
+}
+
+/* The oldest file not yet taken, of a signal that is not waiting for a
+ * retry. Returns its entry and signal, or NULL. Does not consume it. */
+static const struct spool_scan_entry *next_file(struct exporter *ex, int *sig_out)
+{
+	const struct spool_scan_entry *best = NULL, *e;
+	unsigned i;
+
+	for (i = 0; i < NSIGS; i++) {
+		int sig = exp_sigs[i];
+		struct spool_scan_list *l = &ex->lists[sig];
+
+		if (sig_waiting(ex, sig))
+			continue;
+		while (ex->cursor[sig] < l->n && in_jobs(ex, sig, l->ent[ex->cursor[sig]].name))
+			ex->cursor[sig]++;
+		if (ex->cursor[sig] >= l->n)
+			continue;
+		e = &l->ent[ex->cursor[sig]];
+		if (!best || strcmp(e->name, best->name) < 0) {
+			best = e;
+			*sig_out = sig;
+		}
+	}
+	return best;
+}
+
+static struct job *free_job(struct exporter *ex)
+{
+	unsigned i;
+
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state == JOB_FREE)
+			return &ex->jobs[i];
+	return NULL;
+}
+
+static void quarantine(struct exporter *ex, int sig, const char *name, const char *why)
+{
+	int ret = spool_scan_quarantine(ex->cfg->spool_dir, sig, name);
+
+	if (ret < 0 && ret != -ENOENT) {
+		LOGE("exporter: cannot quarantine %s/%s: %s", spool_signal_name(sig), name,
+		     strerror(-ret));
+		ex->failed = 1;
+		return;
+	}
+	ex->st.quarantined_files++;
+	ex->failed = 1; /* --once: quarantined is not delivered */
+	LOGW("exporter: %s/%s: %s; moved to %s/quarantine", spool_signal_name(sig), name, why,
+	     ex->cfg->spool_dir);
+}
+
+static void remove_file(struct exporter *ex, const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		LOGE("exporter: cannot delete %s: %s (it will be sent again)", path,
+		     strerror(errno));
+}
+
+/*
+ * Reads a spool file into job->body. Returns 1 when the job is ready, 0
+ * when the file was skipped (gone or quarantined), -errno on a failure
+ * that leaves the file in place.
+ */
+static int load_job(struct exporter *ex, struct job *job, int sig, const char *name)
+{
+	struct spool_file_hdr hdr;
+	const void *payload;
+	void *buf = NULL;
+	size_t plen;
+	int ret;
+
+	ret = spool_scan_path(job->path, sizeof(job->path), ex->cfg->spool_dir, sig, name);
+	if (ret < 0)
+		return ret;
+	ret = spool_read_file(job->path, &buf, &hdr, &payload, &plen);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == -EBADMSG || ret == -EMSGSIZE) {
+		quarantine(ex, sig, name,
+			   ret == -EBADMSG ? "corrupt spool file" : "oversized spool file");
+		return 0;
+	}
+	if (ret < 0) {
+		LOGE("exporter: cannot read %s: %s", job->path, strerror(-ret));
+		return ret;
+	}
+	if (hdr.sf_signal != sig) {
+		free(buf);
+		quarantine(ex, sig, name, "spool file of another signal");
+		return 0;
+	}
+	job->sig = sig;
+	snprintf(job->name, sizeof(job->name), "%s", name);
+	job->records = hdr.sf_records;
+	job->attempt = 0;
+	ret = request_body_build(ex->proto, ex->cz, sig, payload, plen, &job->body, &job->body_len);
+	free(buf);
+	if (ret == -EBADMSG) {
+		quarantine(ex, sig, name, "payload is not a valid OTLP request");
+		return 0;
+	}
+	if (ret < 0) {
+		LOGE("exporter: cannot encode %s: %s", job->path, strerror(-ret));
+		return ret;
+	}
+	return 1;
+}
+
+static void job_free(struct job *job)
+{
+	free(job->body);
+	job->body = NULL;
+	job->body_len = 0;
+	job->state = JOB_FREE;
+}
+
+/* ---- outcomes ------------------------------------------------------------ */
+
+static int log_once(struct exporter *ex, long code)
+{
+	unsigned c = code >= 0 && code < 600 ? (unsigned)code : 0;
+
+	if (ex->logged[c / 8] & (1u << (c % 8)))
+		return 0;
+	ex->logged[c / 8] |= (uint8_t)(1u << (c % 8));
+	return 1;
+}
+
+static void drop_job(struct exporter *ex, struct job *job, long code, const char *why)
+{
+	remove_file(ex, job->path);
+	ex->st.dropped_requests++;
+	ex->st.dropped_records += job->records;
+	ex->failed = 1;
+	/* Once per status code: a receiver that rejects everything must not
+	 * turn the exporter's log into a second copy of the data. */
+	if (log_once(ex, code))
+		LOGE("exporter: dropped %s (%u records): %s; later drops for the same reason "
+		     "are only counted (dropped_requests in %s)",
+		     job->path, job->records, why, ex->st.path);
+	job_free(job);
+}
+
+static void retry_job(struct exporter *ex, struct job *job, long code, const char *retry_after,
+		      const char *why)
+{
+	uint64_t now = now_ms(), elapsed;
+	uint32_t delay, ra_ms;
+	char reason[WHY_MAX + 96];
+
+	job->attempt++;
+	delay = retry_backoff_ms(&ex->rp, job->attempt, next_rnd(ex));
+	/* The server knows its own load better than our back-off does. */
+	if (retry_after && *retry_after && retry_after_parse(retry_after, time(NULL), &ra_ms) == 0)
+		delay = ra_ms;
+	elapsed = now + delay - job->first_ms;
+	if (ex->rp.max_elapsed_ms && elapsed > ex->rp.max_elapsed_ms) {
+		snprintf(reason, sizeof(reason), "gave up after %u attempts over %u ms: %s",
+			 job->attempt, ex->rp.max_elapsed_ms, why);
+		drop_job(ex, job, code, reason);
+		return;
+	}
+	if (ex->once && !ex->rp.max_elapsed_ms && elapsed > EXPORTER_ONCE_GIVE_UP_MS) {
+		LOGE("exporter: --once: %s still failing after %u attempts (%s); left in the spool",
+		     job->path, job->attempt, why);
+		ex->failed = 1;
+		ex->stopping = 1;
+		job_free(job);
+		return;
+	}
+	ex->st.retries++;
+	job->state = JOB_WAITING;
+	job->due_ms = now + delay;
+	/* First failure, then every power of two: enough to see an outage,
+	 * not one line per attempt. */
+	if (!ex->stopping && (job->attempt & (job->attempt - 1)) == 0)
+		LOGW("exporter: %s: %s; retry %u in %u ms", spool_signal_name(job->sig), why,
+		     job->attempt, delay);
+}
+
+static void on_done(void *arg, void *user, const struct http_result *res)
+{
+	struct exporter *ex = arg;
+	struct job *job = user;
+	struct response_info ri;
+	char why[WHY_MAX];
+
+	ex->fresh_scan = 0;
+	ex->st.last_latency_ms = res->latency_ms;
+	if (res->status == 0) {
+		ex->st.last_http_status = -1;
+		status_set_error(&ex->st, "connection: %s", res->err);
+		snprintf(why, sizeof(why), "no response from %s: %s", ex->st.endpoint, res->err);
+		retry_job(ex, job, 0, NULL, why);
+		return;
+	}
+	ex->st.last_http_status = (int)res->status;
+	if (res->status >= 200 && res->status < 300) {
+		if (response_parse_success(job->sig, res->content_type, res->body, res->body_len,
+					   &ri) == 0 &&
+		    (ri.rejected > 0 || ri.message[0])) {
+			ex->partials++;
+			/* Powers of two: a receiver that trims every request
+			 * must not flood the log. */
+			if ((ex->partials & (ex->partials - 1)) == 0)
+				LOGW("exporter: partial success (#%llu): %lld %s rejected%s%s",
+				     (unsigned long long)ex->partials, (long long)ri.rejected,
+				     job->sig == SPOOL_SIG_METRICS ? "data points" : "log records",
+				     ri.message[0] ? ": " : "", ri.message);
+			if (ri.rejected > 0)
+				ex->st.rejected_records += (uint64_t)ri.rejected;
+		}
+		remove_file(ex, job->path);
+		ex->st.sent_requests++;
+		ex->st.sent_records += job->records;
+		ex->st.last_error[0] = '\0';
+		job_free(job);
+		return;
+	}
+	response_parse_error(res->content_type, res->body, res->body_len, &ri);
+	status_set_error(&ex->st, "HTTP %ld%s%s", res->status, ri.message[0] ? ": " : "",
+			 ri.message);
+	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->st.endpoint,
+		 ri.message[0] ? ": " : "", ri.message);
+	if (retry_is_retryable(res->status))
+		retry_job(ex, job, res->status, res->retry_after, why);
+	else
+		drop_job(ex, job, res->status, why);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static void start_job(struct exporter *ex, struct job *job)
+{
+	int ret = http_send_start(ex->hs, ex->url[job->sig], job->body, job->body_len, job);
+
+	if (ret < 0) {
+		retry_job(ex, job, 0, NULL, "cannot start request");
+		return;
+	}
+	job->state = JOB_IN_FLIGHT;
+}
+
+static int file_mode_one(struct exporter *ex, int sig, const char *name)
+{
+	struct spool_file_hdr hdr;
+	char path[PATH_MAX];
+	const void *payload;
+	void *buf = NULL;
+	char *json = NULL;
+	size_t plen, jlen;
+	int ret;
+
+	ret = spool_scan_path(path, sizeof(path), ex->cfg->spool_dir, sig, name);
+	if (ret < 0)
+		return ret;
+	ret = spool_read_file(path, &buf, &hdr, &payload, &plen);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == -EBADMSG || ret == -EMSGSIZE) {
+		quarantine(ex, sig, name,
+			   ret == -EBADMSG ? "corrupt spool file" : "oversized spool file");
+		return 0;
+	}
+	if (ret < 0) {
+		LOGE("exporter: cannot read %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret =
+	    hdr.sf_signal == sig ? json_encode_payload(sig, payload, plen, &json, &jlen) : -EBADMSG;
+	free(buf);
+	if (ret == -EBADMSG) {
+		quarantine(ex, sig, name, "payload is not a valid OTLP request");
+		return 0;
+	}
+	if (ret < 0)
+		return ret;
+	ret = file_out_append(ex->cfg->spool_dir, sig, json, jlen);
+	free(json);
+	if (ret < 0) {
+		ex->st.last_http_status = -1;
+		status_set_error(&ex->st, "out file: %s", strerror(-ret));
+		LOGE("exporter: cannot append to %s/out: %s", ex->cfg->spool_dir, strerror(-ret));
+		return ret;
+	}
+	remove_file(ex, path);
+	ex->st.sent_requests++;
+	ex->st.sent_records += hdr.sf_records;
+	return 0;
+}
+
+/* Returns -errno when the pass had to stop on a failure that keeps the
+ * file (the next scan tries again). */
+static int dispatch(struct exporter *ex, uint64_t now)
+{
+	const struct spool_scan_entry *e;
+	struct job *job;
+	unsigned i, n = 0;
+	int sig = 0, ret;
+
+	if (!ex->hs) {
+		while (!ex->stopping && n++ < FILE_MODE_BATCH && (e = next_file(ex, &sig))) {
+			ex->cursor[sig]++;
+			ex->fresh_scan = 0;
+			ret = file_mode_one(ex, sig, e->name);
+			if (ret < 0)
+				return ret;
+		}
+		return 0;
+	}
+	/* Retries first: they keep their place ahead of newer files. */
+	for (i = 0; i < ex->njobs && !ex->stopping; i++) {
+		job = &ex->jobs[i];
+		if (job->state == JOB_WAITING && job->due_ms <= now && http_send_can_start(ex->hs))
+			start_job(ex, job);
+	}
+	while (!ex->stopping && http_send_can_start(ex->hs) && (job = free_job(ex)) &&
+	       (e = next_file(ex, &sig))) {
+		ex->cursor[sig]++;
+		ex->fresh_scan = 0;
+		ret = load_job(ex, job, sig, e->name);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			continue;
+		job->first_ms = now;
+		start_job(ex, job);
+	}
+	return 0;
+}
+
+static int busy(const struct exporter *ex)
+{
+	unsigned i;
+
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state != JOB_FREE)
+			return 1;
+	return 0;
+}
+
+static int wait_ms(struct exporter *ex, uint64_t now)
+{
+	uint64_t until = ex->next_scan_ms;
+	unsigned i;
+	int sig;
+
+	if (!ex->hs && next_file(ex, &sig))
+		return 0;
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state == JOB_WAITING && ex->jobs[i].due_ms < until)
+			until = ex->jobs[i].due_ms;
+	if (until <= now)
+		return 0;
+	return until - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS : (int)(until - now);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	/* A signal cuts the sleep short, which is what stop needs. */
+	nanosleep(&ts, NULL);
+}
+
+static void drain(struct exporter *ex)
+{
+	uint64_t limit =
+	    ex->cfg->exp_timeout_ms ? ex->cfg->exp_timeout_ms : EXPORTER_DRAIN_DEFAULT_MS;
+	uint64_t deadline = now_ms() + limit, now;
+
+	ex->stopping = 1;
+	while (ex->hs && http_send_busy(ex->hs) && (now = now_ms()) < deadline) {
+		uint64_t left = deadline - now;
+
+		if (http_send_poll(ex->hs, left > 100 ? 100 : (int)left, on_done, ex) < 0)
+			break;
+	}
+	if (ex->hs && http_send_busy(ex->hs))
+		LOGW("exporter: %u requests still in flight at exit; their files stay in the spool",
+		     http_send_busy(ex->hs));
+}
+
+int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
+{
+	uint64_t now;
+	int ret, idle;
+
+	ex->once = once;
+	ex->stopping = 0;
+	rescan(ex, now_ms());
+	for (;;) {
+		now = now_ms();
+		if ((stop && *stop) || ex->stopping)
+			break;
+		if (now >= ex->next_scan_ms)
+			rescan(ex, now);
+		ret = dispatch(ex, now);
+		if (ret < 0 && once) {
+			ex->failed = 1;
+			break;
+		}
+		idle = !busy(ex) && !next_file(ex, &(int){0});
+		if (once && idle) {
+			if (ex->fresh_scan)
+				break;
+			rescan(ex, now);
+			continue;
+		}
+		if (ex->hs) {
+			ret = http_send_poll(ex->hs, wait_ms(ex, now), on_done, ex);
+			if (ret < 0)
+				sleep_ms(100); /* libcurl trouble: do not spin */
+		} else {
+			int w = wait_ms(ex, now);
+
+			if (ret < 0 && w == 0)
+				w = 100;
+			if (w)
+				sleep_ms(w);
+		}
+		ret = status_tick(&ex->st, now_ms());
+		if (ret < 0 && !ex->status_warned++)
+			LOGW("exporter: cannot write %s: %s", ex->st.path, strerror(-ret));
+	}
+	drain(ex);
+	rescan(ex, now_ms());
+	ret = status_write(&ex->st, now_ms());
+	if (ret < 0)
+		LOGW("exporter: cannot write %s: %s", ex->st.path, strerror(-ret));
+	if (!once)
+		return 0;
+	return ex->failed || busy(ex) || (stop && *stop) ? 1 : 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shmlog-exporter daemon's context and loop: scan the spool in
+ * sequence order, send each request (several in flight), retry what OTLP
+ * says to retry, delete a spool file only once it is acknowledged (2xx)
+ * or dropped as a permanent error, quarantine corrupt files, and keep
+ * <spool>/exporter.status current. With no endpoint configured, requests
+ * go to <spool>/out/<signal>.jsonl instead (file_out.h).
+ * main.c wires it up; tests drive it with exporter_run(..., once = 1).
+ * One thread owns a struct exporter.
+ */
+#ifndef EXPORTER_EXPORTER_H
+#define EXPORTER_EXPORTER_H
+
+#include <signal.h>
+
+#include "compress.h"
+#include "config.h"
+#include "http_send.h"
+#include "request_body.h"
+#include "status.h"
+
+/* --once with retry_max_elapsed_ms = 0: stop retrying one request after
+ * this long, keep its file, and report failure instead of hanging. */
+#define EXPORTER_ONCE_GIVE_UP_MS 60000u
+
+/* Shutdown wait for in-flight requests when timeout_ms is 0 (no limit). */
+#define EXPORTER_DRAIN_DEFAULT_MS 30000u
+
+struct exporter;
+
+/* "http/protobuf" or "http/json" (case-insensitive) -> enum
+ * request_body_proto; -ENOTSUP for "grpc"; -EINVAL for anything else. */
+int exporter_protocol_parse(const char *name);
+
+/* 1 when cfg names no endpoint at all: the embedded file output. */
+int exporter_file_mode(const struct shmlog_config *cfg);
+
+/* Fills transport options from cfg (pointers into cfg: keep it alive). */
+void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
+			enum compress_kind ck, unsigned max_in_flight, struct http_send_opts *o);
+
+/*
+ * Creates the exporter for cfg (which must outlive it). Creates the spool
+ * directories when missing. Returns 0 and *out, -EINVAL (bad protocol,
+ * compression or endpoint; logged), -ENOTSUP (grpc), -ENOMEM, -EIO.
+ */
+int exporter_create(const struct shmlog_config *cfg, struct exporter **out);
+
+/* Accepts NULL. In-flight requests are aborted; their files stay. */
+void exporter_destroy(struct exporter *ex);
+
+/*
+ * Runs until *stop becomes non-zero (stop may be NULL), then stops taking
+ * files, waits up to timeout_ms for requests in flight, writes the status
+ * file and returns 0. With once, returns as soon as the spool is empty
+ * (every file delivered, dropped or quarantined): 0 when everything was
+ * delivered, 1 otherwise. Returns -errno on a fatal error.
+ */
+int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once);
+
+/* Counters and last outcome (valid until exporter_destroy). */
+const struct status *exporter_status(const struct exporter *ex);
+
+#endif

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcurl multi transport for the exporter. Every easy handle is created
+ * once with all constant options (headers, TLS, timeouts, callbacks) and
+ * lives as long as the struct http_send; a request only sets URL and body.
+ * Connections belong to the multi handle's cache, so a finished request
+ * leaves its connection open for the next one (OTLP: clients SHOULD keep
+ * connections alive).
+ *
+ * Header values are secrets: they go into curl_slist entries and nowhere
+ * else; verbose output stays off so libcurl never prints them either.
+ */
+#include "http_send.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+struct slot {
+	CURL *easy;
+	int busy;
+	void *user;
+	char *body; /* response body buffer, grows to HTTP_SEND_BODY_MAX */
+	size_t body_len;
+	size_t body_cap;
+	int body_truncated;
+	char content_type[128];
+	char retry_after[128];
+	char err[CURL_ERROR_SIZE];
+};
+
+struct http_send {
+	CURLM *multi;
+	struct curl_slist *hdrs;
+	struct slot *slots;
+	unsigned nslots;
+	unsigned busy;
+	int global_init;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb, keep = n, cap;
+	char *p;
+
+	/* Beyond the cap the bytes are read and discarded rather than
+	 * failing the transfer: the status line already says what happened. */
+	if (s->body_len + keep > HTTP_SEND_BODY_MAX) {
+		keep = HTTP_SEND_BODY_MAX - s->body_len;
+		s->body_truncated = 1;
+	}
+	if (keep && s->body_len + keep > s->body_cap) {
+		cap = s->body_cap ? s->body_cap : 4096;
+		while (cap < s->body_len + keep)
+			cap *= 2;
+		if (cap > HTTP_SEND_BODY_MAX)
+			cap = HTTP_SEND_BODY_MAX;
+		p = realloc(s->body, cap);
+		if (!p) {
+			s->body_truncated = 1;
+			return n;
+		}
+		s->body = p;
+		s->body_cap = cap;
+	}
+	if (keep) {
+		memcpy(s->body + s->body_len, ptr, keep);
+		s->body_len += keep;
+	}
+	return n;
+}
+
+/* Copies a header's value (after "Name:"), trimmed, into out. */
+static void header_value(const char *line, size_t len, size_t namelen, char *out, size_t outlen)
+{
+	const char *v = line + namelen, *end = line + len;
+
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	snprintf(out, outlen, "%.*s", (int)(end - v), v);
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct slot *s = ud;
+	size_t n = size * nmemb;
+
+	/* A new status line (after a 100 Continue, or a redirect) starts a
+	 * new header block: forget the previous one. */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		s->content_type[0] = '\0';
+		s->retry_after[0] = '\0';
+	} else if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+		header_value(ptr, n, 12, s->retry_after, sizeof(s->retry_after));
+	} else if (n > 13 && strncasecmp(ptr, "Content-Type:", 13) == 0) {
+		header_value(ptr, n, 13, s->content_type, sizeof(s->content_type));
+	}
+	return n;
+}
+
+static int has_crlf(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
+
+static int build_headers(struct http_send *hs, const struct http_send_opts *o)
+{
+	char line[CONFIG_STR_MAX + 160];
+	struct curl_slist *l;
+	unsigned i;
+
+	snprintf(line, sizeof(line), "Content-Type: %s", o->content_type);
+	l = curl_slist_append(hs->hdrs, line);
+	if (!l)
+		return -ENOMEM;
+	hs->hdrs = l;
+	if (o->content_encoding) {
+		snprintf(line, sizeof(line), "Content-Encoding: %s", o->content_encoding);
+		l = curl_slist_append(hs->hdrs, line);
+		if (!l)
+			return -ENOMEM;
+		hs->hdrs = l;
+	}
+	/* libcurl would send "Expect: 100-continue" for large bodies and wait
+	 * a round trip for it; OTLP receivers do not need that dance. */
+	l = curl_slist_append(hs->hdrs, "Expect:");
+	if (!l)
+		return -ENOMEM;
+	hs->hdrs = l;
+	for (i = 0; i < o->nheaders; i++) {
+		const struct config_header *h = &o->headers[i];
+
+		if (!h->name[0] || has_crlf(h->name) || has_crlf(h->value) ||
+		    strchr(h->name, ':')) {
+			/* Name only: the value is a secret. */
+			LOGW("http_send: header '%s' skipped: invalid characters", h->name);
+			continue;
+		}
+		snprintf(line, sizeof(line), "%s: %s", h->name, h->value);
+		l = curl_slist_append(hs->hdrs, line);
+		explicit_bzero(line, sizeof(line));
+		if (!l)
+			return -ENOMEM;
+		hs->hdrs = l;
+	}
+	return 0;
+}
+
+#define SETOPT(easy, opt, val)                                                                     \
+	do {                                                                                       \
+		if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK)                            \
+			goto err_opt;                                                              \
+	} while (0)
+
+static int setup_easy(struct http_send *hs, struct slot *s, const struct http_send_opts *o)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return -ENOMEM;
+	s->easy = e;
+	SETOPT(e, CURLOPT_PRIVATE, s);
+	SETOPT(e, CURLOPT_ERRORBUFFER, s->err);
+	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, CURLOPT_POST, 1L);
+	SETOPT(e, CURLOPT_HTTPHEADER, hs->hdrs);
+	SETOPT(e, CURLOPT_USERAGENT, HTTP_SEND_USER_AGENT);
+	SETOPT(e, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(e, CURLOPT_WRITEDATA, s);
+	SETOPT(e, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(e, CURLOPT_HEADERDATA, s);
+	SETOPT(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(e, CURLOPT_TCP_NODELAY, 1L);
+	/* Redirects would resend the body to a URL nobody configured. */
+	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (o->ca_file && *o->ca_file)
+		SETOPT(e, CURLOPT_CAINFO, o->ca_file);
+	if (o->client_cert && *o->client_cert)
+		SETOPT(e, CURLOPT_SSLCERT, o->client_cert);
+	if (o->client_key && *o->client_key)
+		SETOPT(e, CURLOPT_SSLKEY, o->client_key);
+	if (o->insecure) {
+		SETOPT(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return 0;
+
+err_opt:
+	LOGE("http_send: libcurl rejected an option: %s", s->err[0] ? s->err : "unknown");
+	return -EIO;
+}
+
+void http_send_destroy(struct http_send *hs)
+{
+	unsigned i;
+
+	if (!hs)
+		return;
+	for (i = 0; hs->slots && i < hs->nslots; i++) {
+		struct slot *s = &hs->slots[i];
+
+		if (s->busy && hs->multi)
+			curl_multi_remove_handle(hs->multi, s->easy);
+		if (s->easy)
+			curl_easy_cleanup(s->easy);
+		free(s->body);
+	}
+	free(hs->slots);
+	if (hs->multi)
+		curl_multi_cleanup(hs->multi);
+	curl_slist_free_all(hs->hdrs);
+	if (hs->global_init)
+		curl_global_cleanup();
+	free(hs);
+}
+
+int http_send_create(const struct http_send_opts *o, struct http_send **out)
+{
+	struct http_send *hs;
+	CURLcode cr;
+	unsigned i;
+	int ret;
+
+	if (!o->max_in_flight || !o->content_type)
+		return -EINVAL;
+	hs = calloc(1, sizeof(*hs));
+	if (!hs)
+		return -ENOMEM;
+	/* Reference-counted and thread-safe in libcurl >= 7.84. */
+	cr = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (cr != CURLE_OK) {
+		LOGE("http_send: curl_global_init: %s", curl_easy_strerror(cr));
+		ret = -EIO;
+		goto err_destroy;
+	}
+	hs->global_init = 1;
+	hs->multi = curl_multi_init();
+	hs->slots = calloc(o->max_in_flight, sizeof(*hs->slots));
+	if (!hs->multi || !hs->slots) {
+		ret = -ENOMEM;
+		goto err_destroy;
+	}
+	hs->nslots = o->max_in_flight;
+	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->max_in_flight);
+	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)o->max_in_flight);
+	ret = build_headers(hs, o);
+	if (ret < 0)
+		goto err_destroy;
+	for (i = 0; i < hs->nslots; i++) {
+		ret = setup_easy(hs, &hs->slots[i], o);
+		if (ret < 0)
+			goto err_destroy;
+	}
+	*out = hs;
+	return 0;
+
+err_destroy:
+	http_send_destroy(hs);
+	return ret;
+}
+
+unsigned http_send_busy(const struct http_send *hs)
+{
+	return hs->busy;
+}
+
+int http_send_can_start(const struct http_send *hs)
+{
+	return hs->busy < hs->nslots;
+}
+
+int http_send_start(struct http_send *hs, const char *url, const void *body, size_t len, void *user)
+{
+	struct slot *s = NULL;
+	CURLMcode mr;
+	unsigned i;
+
+	for (i = 0; i < hs->nslots; i++) {
+		if (!hs->slots[i].busy) {
+			s = &hs->slots[i];
+			break;
+		}
+	}
+	if (!s)
+		return -EBUSY;
+	s->body_len = 0;
+	s->body_truncated = 0;
+	s->content_type[0] = '\0';
+	s->retry_after[0] = '\0';
+	s->err[0] = '\0';
+	if (curl_easy_setopt(s->easy, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK) {
+		LOGE("http_send: cannot set request: %s", s->err);
+		return -EIO;
+	}
+	mr = curl_multi_add_handle(hs->multi, s->easy);
+	if (mr != CURLM_OK) {
+		LOGE("http_send: curl_multi_add_handle: %s", curl_multi_strerror(mr));
+		return -EIO;
+	}
+	s->busy = 1;
+	s->user = user;
+	hs->busy++;
+	return 0;
+}
+
+static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, void *arg)
+{
+	struct http_result res;
+	struct slot *s = NULL;
+	double total = 0;
+	char *priv = NULL;
+	void *user;
+
+	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+	s = (struct slot *)priv;
+	memset(&res, 0, sizeof(res));
+	res.transport_err = (int)msg->data.result;
+	if (msg->data.result == CURLE_OK) {
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	} else {
+		snprintf(res.err, sizeof(res.err), "%s",
+			 s->err[0] ? s->err : curl_easy_strerror(msg->data.result));
+	}
+	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &total);
+	res.latency_ms = total * 1000.0;
+	res.body = s->body;
+	res.body_len = s->body_len;
+	res.body_truncated = s->body_truncated;
+	snprintf(res.content_type, sizeof(res.content_type), "%s", s->content_type);
+	snprintf(res.retry_after, sizeof(res.retry_after), "%s", s->retry_after);
+
+	curl_multi_remove_handle(hs->multi, s->easy);
+	user = s->user;
+	cb(arg, user, &res);
+	s->busy = 0;
+	s->user = NULL;
+	hs->busy--;
+}
+
+int http_send_poll(struct http_send *hs, int timeout_ms, http_send_done_fn cb, void *arg)
+{
+	int running = 0, left, done = 0, round;
+	CURLMsg *msg;
+	CURLMcode mr;
+
+	for (round = 0; round < 2; round++) {
+		mr = curl_multi_perform(hs->multi, &running);
+		if (mr != CURLM_OK) {
+			LOGE("http_send: curl_multi_perform: %s", curl_multi_strerror(mr));
+			return -EIO;
+		}
+		while ((msg = curl_multi_info_read(hs->multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			finish(hs, msg, cb, arg);
+			done++;
+		}
+		if (done || round == 1 || timeout_ms <= 0)
+			break;
+		/* curl_multi_poll also waits when there is nothing to wait
+		 * for, which makes it the exporter loop's sleep. */
+		mr = curl_multi_poll(hs->multi, NULL, 0, timeout_ms, NULL);
+		if (mr != CURLM_OK) {
+			LOGE("http_send: curl_multi_poll: %s", curl_multi_strerror(mr));
+			return -EIO;
+		}
+	}
+	return done;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OTLP/HTTP transport over libcurl's multi interface: up to max_in_flight
+ * POSTs at once, each on a long-lived easy handle so connections (and TLS
+ * sessions) are reused between requests. The module knows HTTP, not OTLP:
+ * exporter.c decides what a status means (retry.c, response.c).
+ * Single-threaded: create, start, poll and destroy from one thread.
+ */
+#ifndef EXPORTER_HTTP_SEND_H
+#define EXPORTER_HTTP_SEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define HTTP_SEND_BODY_MAX (4u << 20) /* response cap, OTLP's recommendation */
+#define HTTP_SEND_USER_AGENT "shmlog-exporter/" SHMLOG_VERSION " OTel-OTLP-Exporter-C"
+
+struct http_send;
+
+struct http_send_opts {
+	unsigned max_in_flight;	      /* >= 1 */
+	uint32_t timeout_ms;	      /* whole request; 0 = no limit */
+	const char *content_type;     /* "application/x-protobuf" or "application/json" */
+	const char *content_encoding; /* "gzip", "zstd" or NULL */
+	const char *ca_file;	      /* NULL or "": system CAs */
+	const char *client_cert;      /* NULL or "": no client certificate */
+	const char *client_key;
+	int insecure;			     /* skip peer and host verification */
+	const struct config_header *headers; /* extra headers; values are secrets */
+	unsigned nheaders;
+};
+
+struct http_result {
+	long status;	   /* HTTP status; 0 when no response was received */
+	int transport_err; /* CURLcode; 0 when a response arrived */
+	char err[256];	   /* libcurl's message when transport_err != 0 */
+	const char *body;  /* response body (not NUL-terminated), may be NULL */
+	size_t body_len;
+	int body_truncated; /* the body exceeded HTTP_SEND_BODY_MAX */
+	char content_type[128];
+	char retry_after[128]; /* Retry-After value, "" if none */
+	double latency_ms;
+};
+
+/* Called for each finished request with the user pointer given to
+ * http_send_start(). res is valid only during the call; the callback must
+ * not call http_send_start(). */
+typedef void (*http_send_done_fn)(void *arg, void *user, const struct http_result *res);
+
+/* 0 and *out, or -EINVAL (bad options), -ENOMEM, -EIO (libcurl failed to
+ * initialise; its message is logged). */
+int http_send_create(const struct http_send_opts *o, struct http_send **out);
+
+/* Aborts requests still in flight; accepts NULL. */
+void http_send_destroy(struct http_send *hs);
+
+/*
+ * Starts POSTing len bytes of body to url. body must stay valid and
+ * unchanged until the request's callback has run. Returns 0, -EBUSY when
+ * max_in_flight requests are running, -EIO when libcurl refuses.
+ */
+int http_send_start(struct http_send *hs, const char *url, const void *body, size_t len,
+		    void *user);
+
+/* Requests currently in flight. */
+unsigned http_send_busy(const struct http_send *hs);
+
+/* 1 when another request can be started now. */
+int http_send_can_start(const struct http_send *hs);
+
+/*
+ * Drives the transfers: waits up to timeout_ms for network activity (also
+ * when nothing is in flight, so it doubles as the loop's sleep; a signal
+ * ends the wait early), then calls cb for every request that finished.
+ * Returns the number of finished requests, or -EIO.
+ */
+int http_send_poll(struct http_send *hs, int timeout_ms, http_send_done_fn cb, void *arg);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmlog-exporter: command line, configuration, signals; the work is in
+ * exporter.c (daemon and --once) and selftest.c (--test).
+ *
+ *   shmlog-exporter [-c FILE] [--section.key=value ...] [--test]
+ *                   [--print-config] [--once] [-h]
+ *
+ * Exit status: 0 success; 1 --once/--test could not deliver, or a runtime
+ * failure; 2 bad command line or configuration.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exporter.h"
+#include "log.h"
+#include "selftest.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: shmlog-exporter [-c FILE] [--section.key=value ...] [--test]\n"
+		   "                       [--print-config] [--once] [-h]\n"
+		   "  -c FILE          configuration file (ini)\n"
+		   "  --section.key=v  override one configuration key\n"
+		   "  --test           send one test log record to the endpoint and report\n"
+		   "  --print-config   print the effective configuration and exit\n"
+		   "  --once           deliver what is in the spool now, then exit\n"
+		   "  -h, --help       this help\n");
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must end the loop's poll()/nanosleep(). */
+	if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1)
+		return -errno;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct shmlog_config *cfg;
+	struct exporter *ex = NULL;
+	const char *file = NULL;
+	int test = 0, print = 0, once = 0;
+	char err[512];
+	int i, ret, rc = 1;
+
+	log_init("shmlog-exporter");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			file = argv[++i];
+		} else if (strcmp(argv[i], "--test") == 0) {
+			test = 1;
+		} else if (strcmp(argv[i], "--print-config") == 0) {
+			print = 1;
+		} else if (strcmp(argv[i], "--once") == 0) {
+			once = 1;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (!config_is_override(argv[i])) {
+			fprintf(stderr, "shmlog-exporter: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "shmlog-exporter: out of memory\n");
+		return 1;
+	}
+	err[0] = '\0';
+	ret = config_load(cfg, file, argc, argv, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "%s\n", err[0] ? err : "shmlog-exporter: bad configuration");
+		rc = 2;
+		goto out_free;
+	}
+	if (print) {
+		config_dump(cfg, STDOUT_FILENO);
+		rc = 0;
+		goto out_free;
+	}
+	ret = exporter_protocol_parse(cfg->exp_protocol);
+	if (ret == -ENOTSUP || ret == -EINVAL) {
+		fprintf(stderr, "shmlog-exporter: protocol '%s' is not %s\n", cfg->exp_protocol,
+			ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+		rc = 2;
+		goto out_free;
+	}
+	if (test) {
+		rc = selftest_run(cfg);
+		goto out_free;
+	}
+	if (install_signals() < 0) {
+		LOGE("cannot install signal handlers: %s", strerror(errno));
+		goto out_free;
+	}
+	ret = exporter_create(cfg, &ex);
+	if (ret < 0) {
+		rc = ret == -EINVAL || ret == -ENOTSUP ? 2 : 1;
+		goto out_free;
+	}
+	LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, exporter_status(ex)->endpoint,
+	     exporter_status(ex)->protocol, exporter_status(ex)->compression);
+	ret = exporter_run(ex, &stop_flag, once);
+	rc = ret == 0 ? 0 : 1;
+
+out_free:
+	exporter_destroy(ex);
+	free(cfg);
+	return rc;
+}

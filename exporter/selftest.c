@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --test: build one ExportLogsServiceRequest by hand (resource
+ * service.name and host.name, one INFO record), encode it exactly as the
+ * daemon would encode a spool file (request_body.c), send it through the
+ * same transport (http_send.c) and report what came back. With no
+ * endpoint configured the record goes to <spool>/out/logs.jsonl instead.
+ */
+#include "selftest.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "endpoint.h"
+#include "exporter.h"
+#include "file_out.h"
+#include "http_send.h"
+#include "json_encode.h"
+#include "log.h"
+#include "request_body.h"
+#include "response.h"
+#include "spool_file.h"
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+
+#define SELFTEST_BODY "Hello from shmlog"
+
+struct outcome {
+	int done;
+	long status;
+	char err[256];
+	double latency_ms;
+	struct response_info ri;
+};
+
+static int build_request(const struct shmlog_config *cfg, uint8_t **out, size_t *outlen)
+{
+	Opentelemetry__Proto__Common__V1__AnyValue v_service =
+	    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	Opentelemetry__Proto__Common__V1__AnyValue v_host =
+	    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	Opentelemetry__Proto__Common__V1__AnyValue v_body =
+	    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	Opentelemetry__Proto__Common__V1__KeyValue kv_service =
+	    OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+	Opentelemetry__Proto__Common__V1__KeyValue kv_host =
+	    OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+	Opentelemetry__Proto__Common__V1__KeyValue *attrs[2] = {&kv_service, &kv_host};
+	Opentelemetry__Proto__Resource__V1__Resource res =
+	    OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+	Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
+	    OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+	Opentelemetry__Proto__Logs__V1__LogRecord rec =
+	    OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+	Opentelemetry__Proto__Logs__V1__LogRecord *recs[1] = {&rec};
+	Opentelemetry__Proto__Logs__V1__ScopeLogs sl =
+	    OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+	Opentelemetry__Proto__Logs__V1__ScopeLogs *sls[1] = {&sl};
+	Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
+	    OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+	Opentelemetry__Proto__Logs__V1__ResourceLogs *rls[1] = {&rl};
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+	    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+	char host[256];
+	struct timespec ts;
+	uint64_t now;
+
+	if (cfg->res_host_name[0]) {
+		snprintf(host, sizeof(host), "%s", cfg->res_host_name);
+	} else if (gethostname(host, sizeof(host)) == -1) {
+		snprintf(host, sizeof(host), "unknown");
+	}
+	host[sizeof(host) - 1] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+
+	v_service.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+	v_service.string_value = (char *)(cfg->service_name[0] ? cfg->service_name : "shmlog");
+	kv_service.key = "service.name";
+	kv_service.value = &v_service;
+	v_host.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+	v_host.string_value = host;
+	kv_host.key = "host.name";
+	kv_host.value = &v_host;
+	res.n_attributes = 2;
+	res.attributes = attrs;
+
+	scope.name = "shmlog-exporter";
+	scope.version = SHMLOG_VERSION;
+
+	v_body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+	v_body.string_value = SELFTEST_BODY;
+	rec.time_unix_nano = now;
+	rec.observed_time_unix_nano = now;
+	rec.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+	rec.severity_text = "INFO";
+	rec.body = &v_body;
+
+	sl.scope = &scope;
+	sl.n_log_records = 1;
+	sl.log_records = recs;
+	rl.resource = &res;
+	rl.n_scope_logs = 1;
+	rl.scope_logs = sls;
+	req.n_resource_logs = 1;
+	req.resource_logs = rls;
+
+	*outlen =
+	    opentelemetry__proto__collector__logs__v1__export_logs_service_request__get_packed_size(
+		&req);
+	*out = malloc(*outlen);
+	if (!*out)
+		return -ENOMEM;
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(&req, *out);
+	return 0;
+}
+
+static int to_file(const struct shmlog_config *cfg, const uint8_t *pb, size_t len)
+{
+	char path[PATH_MAX];
+	char *json = NULL;
+	size_t jlen;
+	int ret;
+
+	ret = spool_dirs_create(cfg->spool_dir);
+	if (ret == 0)
+		ret = json_encode_payload(SPOOL_SIG_LOGS, pb, len, &json, &jlen);
+	if (ret == 0)
+		ret = file_out_append(cfg->spool_dir, SPOOL_SIG_LOGS, json, jlen);
+	free(json);
+	file_out_path(path, sizeof(path), cfg->spool_dir, SPOOL_SIG_LOGS);
+	if (ret < 0) {
+		printf("no endpoint configured: cannot write %s: %s\n", path, strerror(-ret));
+		return 1;
+	}
+	printf("no endpoint configured: wrote the test log record to %s\n", path);
+	return 0;
+}
+
+static void on_done(void *arg, void *user, const struct http_result *res)
+{
+	struct outcome *o = arg;
+
+	o->done = 1;
+	o->status = res->status;
+	o->latency_ms = res->latency_ms;
+	snprintf(o->err, sizeof(o->err), "%s", res->err);
+	if (res->status >= 200 && res->status < 300)
+		response_parse_success(SPOOL_SIG_LOGS, res->content_type, res->body, res->body_len,
+				       &o->ri);
+	else if (res->status)
+		response_parse_error(res->content_type, res->body, res->body_len, &o->ri);
+}
+
+static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t len)
+{
+	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
+	char url[CONFIG_STR_MAX + 32], shown[CONFIG_STR_MAX + 32];
+	struct outcome o = {0};
+	struct http_send_opts opts;
+	struct http_send *hs = NULL;
+	struct compress *cz = NULL;
+	void *body = NULL;
+	size_t blen;
+	int proto, ck, ret, rc = 1;
+
+	proto = exporter_protocol_parse(cfg->exp_protocol);
+	ck = compress_parse(cfg->exp_compression);
+	if (proto < 0 || ck < 0) {
+		printf("--test: unsupported protocol '%s' or compression '%s'\n", cfg->exp_protocol,
+		       cfg->exp_compression);
+		return 1;
+	}
+	if (endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", url, sizeof(url)) < 0) {
+		printf("--test: endpoint too long\n");
+		return 1;
+	}
+	endpoint_redact(url, shown, sizeof(shown));
+	ret = compress_create((enum compress_kind)ck, &cz);
+	if (ret == 0)
+		ret = request_body_build((enum request_body_proto)proto, cz, SPOOL_SIG_LOGS, pb,
+					 len, &body, &blen);
+	if (ret < 0) {
+		printf("--test: cannot encode the request: %s\n", strerror(-ret));
+		goto out_free;
+	}
+	exporter_http_opts(cfg, (enum request_body_proto)proto, (enum compress_kind)ck, 1, &opts);
+	ret = http_send_create(&opts, &hs);
+	if (ret == 0)
+		ret = http_send_start(hs, url, body, blen, NULL);
+	if (ret < 0) {
+		printf("POST %s: cannot start: %s\n", shown, strerror(-ret));
+		goto out_free;
+	}
+	while (!o.done) {
+		if (http_send_poll(hs, 100, on_done, &o) < 0) {
+			printf("POST %s: transport failure\n", shown);
+			goto out_free;
+		}
+	}
+	if (o.status == 0) {
+		printf("POST %s: no response (%s) after %.1f ms\n", shown, o.err, o.latency_ms);
+		goto out_free;
+	}
+	printf("POST %s: HTTP %ld in %.1f ms\n", shown, o.status, o.latency_ms);
+	if (o.status >= 200 && o.status < 300) {
+		if (o.ri.rejected > 0 || o.ri.message[0])
+			printf("partial success: %lld log records rejected%s%s\n",
+			       (long long)o.ri.rejected, o.ri.message[0] ? ": " : "", o.ri.message);
+		rc = 0;
+	} else if (o.ri.message[0]) {
+		printf("server: %s\n", o.ri.message);
+	}
+
+out_free:
+	http_send_destroy(hs);
+	compress_destroy(cz);
+	free(body);
+	return rc;
+}
+
+int selftest_run(const struct shmlog_config *cfg)
+{
+	uint8_t *pb = NULL;
+	size_t len;
+	int rc;
+
+	if (build_request(cfg, &pb, &len) < 0) {
+		printf("--test: out of memory\n");
+		return 1;
+	}
+	rc = exporter_file_mode(cfg) ? to_file(cfg, pb, len) : send_one(cfg, pb, len);
+	free(pb);
+	fflush(stdout);
+	return rc;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The exporter's status file; format in status.h. Readers (shmtop,
+ * scripts) may read it at any moment, so it is never written in place:
+ * the content goes to "<file>.tmp" and rename() swaps it in.
+ */
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+
+int status_init(struct status *st, const char *spool_dir, const char *endpoint,
+		const char *protocol, const char *compression)
+{
+	int n;
+
+	memset(st, 0, sizeof(*st));
+	n = snprintf(st->path, sizeof(st->path), "%s/%s", spool_dir, STATUS_FILE);
+	if (n < 0 || (size_t)n + 4 >= sizeof(st->path))
+		return -ENAMETOOLONG;
+	endpoint_redact(endpoint, st->endpoint, sizeof(st->endpoint));
+	snprintf(st->protocol, sizeof(st->protocol), "%s", protocol);
+	snprintf(st->compression, sizeof(st->compression), "%s", compression);
+	return 0;
+}
+
+void status_set_error(struct status *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(st->last_error, sizeof(st->last_error), fmt, ap);
+	va_end(ap);
+	/* One line per key: a server message must not start a new key. */
+	for (p = st->last_error; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int status_write(struct status *st, uint64_t now_ms)
+{
+	char tmp[PATH_MAX + 8];
+	char buf[2048];
+	struct timespec ts;
+	int fd, n, ret;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(buf, sizeof(buf),
+		     "pid=%d\n"
+		     "updated_unix_ms=%" PRIu64 "\n"
+		     "endpoint=%s\n"
+		     "protocol=%s\n"
+		     "compression=%s\n"
+		     "last_http_status=%d\n"
+		     "last_error=%s\n"
+		     "last_latency_ms=%.1f\n"
+		     "sent_requests=%" PRIu64 "\n"
+		     "sent_records=%" PRIu64 "\n"
+		     "retries=%" PRIu64 "\n"
+		     "dropped_requests=%" PRIu64 "\n"
+		     "dropped_records=%" PRIu64 "\n"
+		     "rejected_records=%" PRIu64 "\n"
+		     "quarantined_files=%" PRIu64 "\n"
+		     "spool_files=%" PRIu64 "\n"
+		     "spool_bytes=%" PRIu64 "\n",
+		     (int)getpid(), (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		     st->endpoint, st->protocol, st->compression, st->last_http_status,
+		     st->last_error, st->last_latency_ms, st->sent_requests, st->sent_records,
+		     st->retries, st->dropped_requests, st->dropped_records, st->rejected_records,
+		     st->quarantined_files, st->spool_files, st->spool_bytes);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -EOVERFLOW;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -errno;
+	ret = write_all(fd, buf, (size_t)n);
+	if (close(fd) == -1 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, st->path) == -1)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	st->written_ms = now_ms ? now_ms : 1;
+	return ret;
+}
+
+int status_tick(struct status *st, uint64_t now_ms)
+{
+	if (st->written_ms && now_ms - st->written_ms < STATUS_INTERVAL_MS)
+		return 0;
+	return status_write(st, now_ms);
+}

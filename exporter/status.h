@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * <spool>/exporter.status: the exporter's counters and last outcome, for
+ * shmtop and operators. The file is "key=value\n" lines, replaced
+ * atomically (write a temporary file, rename), at most once per second
+ * and at exit. Keys, in order:
+ *   pid, updated_unix_ms, endpoint (credentials and query removed),
+ *   protocol, compression, last_http_status (0 none yet, -1 connection
+ *   error), last_error, last_latency_ms, sent_requests, sent_records,
+ *   retries, dropped_requests, dropped_records, rejected_records,
+ *   quarantined_files, spool_files, spool_bytes
+ * Owned by the exporter's single thread; not thread-safe.
+ */
+#ifndef EXPORTER_STATUS_H
+#define EXPORTER_STATUS_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define STATUS_FILE "exporter.status"
+#define STATUS_INTERVAL_MS 1000
+
+struct status {
+	char path[PATH_MAX];
+	char endpoint[512]; /* already redacted */
+	char protocol[32];
+	char compression[16];
+	int last_http_status; /* 0: none yet, -1: connection error */
+	char last_error[160]; /* short; never a header value */
+	double last_latency_ms;
+	uint64_t sent_requests;
+	uint64_t sent_records;
+	uint64_t retries;
+	uint64_t dropped_requests;
+	uint64_t dropped_records;
+	uint64_t rejected_records;
+	uint64_t quarantined_files;
+	uint64_t spool_files;
+	uint64_t spool_bytes;
+	uint64_t written_ms; /* monotonic time of the last write, 0 = never */
+};
+
+/* Zeroes st and sets the path and the fixed fields. endpoint is redacted
+ * here. Returns 0 or -ENAMETOOLONG. */
+int status_init(struct status *st, const char *spool_dir, const char *endpoint,
+		const char *protocol, const char *compression);
+
+/* Sets last_error (printf-style, truncated to fit). */
+void status_set_error(struct status *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes the file now. now_ms: monotonic milliseconds. 0 or -errno. */
+int status_write(struct status *st, uint64_t now_ms);
+
+/* Writes the file when STATUS_INTERVAL_MS have passed since the last
+ * write; 0 when nothing was due, else as status_write(). */
+int status_tick(struct status *st, uint64_t now_ms);
+
+#endif

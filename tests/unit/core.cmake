@@ -1,0 +1,9 @@
+# Unit tests of shm/ and core/ modules.
+shmlog_unit_test(test_line_split SOURCES unit/test_line_split.c ../shm/line_split.c)
+target_include_directories(test_line_split PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+shmlog_unit_test(test_utf8 SOURCES unit/test_utf8.c LIBS collector_core)
+shmlog_unit_test(test_seg SOURCES unit/test_seg.c LIBS shm_seg
+	ARGS ${CMAKE_CURRENT_SOURCE_DIR}/unit/abi_layout.golden)
+shmlog_unit_test(test_ring SOURCES unit/test_ring.c LIBS collector_core otlp_proto shmlog
+	Threads::Threads TIMEOUT 180)
+target_include_directories(test_ring PRIVATE ${PROJECT_SOURCE_DIR}/shm)

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit test of shmtop's reader and printer (tools/shmtop_read.c,
+ * tools/shmtop_print.c): a real segment made with seg_create() under a
+ * unique namespace, a temporary spool with an exporter status file,
+ * counters and a producer entry filled by hand, then the JSON checked for
+ * the values; then hostile contents (huge counters, unterminated strings,
+ * control bytes, bad producer states, a segment cut short under the
+ * mapping) must give sane output and no crash. The segment and the spool
+ * are removed at exit, also when an assertion fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seg.h"
+#include "shmtop_print.h"
+#include "shmtop_read.h"
+#include "test_help.h"
+
+static char ns[64];
+static char spool[64];
+static struct seg seg;
+
+static void cleanup(void)
+{
+	char cmd[128];
+
+	if (ns[0])
+		(void)seg_unlink(ns); /* absent already is fine */
+	if (spool[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", spool);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	T_ASSERT(f);
+	T_ASSERT(fputs(text, f) >= 0);
+	T_ASSERT(fclose(f) == 0);
+}
+
+/* The snapshot's JSON, malloc'ed. */
+static char *json_of(const struct shmtop_snap *cur, const struct shmtop_snap *prev)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	T_ASSERT(m);
+	shmtop_print_json(m, cur, prev);
+	T_ASSERT(fclose(m) == 0);
+	return buf;
+}
+
+static char *text_of(const struct shmtop_snap *cur)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	T_ASSERT(m);
+	shmtop_print_text(m, cur, NULL, 1);
+	T_ASSERT(fclose(m) == 0);
+	return buf;
+}
+
+#define T_HAS(hay, needle)                                                                         \
+	do {                                                                                       \
+		if (!strstr((hay), (needle))) {                                                    \
+			fprintf(stderr, "%s:%d: missing %s in:\n%s\n", __FILE__, __LINE__,         \
+				(needle), (hay));                                                  \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+/* Parses the JSON with Python's json module when python3 is there: a
+ * second opinion on escaping that this file did not write. */
+static void json_valid(const char *json)
+{
+	char path[96];
+	int fd, ret;
+	char cmd[256];
+
+	if (system("command -v python3 >/dev/null 2>&1") != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/check.json", spool);
+	write_file(path, json);
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s",
+		 path);
+	ret = system(cmd);
+	T_EQ_INT(ret, 0);
+	fd = open(path, O_RDONLY);
+	T_ASSERT(fd >= 0);
+	close(fd);
+	unlink(path);
+}
+
+static void fill_producer(uint32_t i, uint32_t pid, const char *exe, const char *service)
+{
+	struct shm_producer *pe = seg_producer(&seg, i);
+
+	memset(pe, 0, sizeof(*pe));
+	pe->pe_pid = pid;
+	pe->pe_uid = 1000;
+	snprintf(pe->pe_exe, sizeof(pe->pe_exe), "%s", exe);
+	snprintf(pe->pe_service, sizeof(pe->pe_service), "%s", service);
+	pe->pe_claim = SHM_PE_CLAIM(pid, SHM_PE_READY);
+}
+
+static void test_strings(void)
+{
+	char out[8];
+
+	shmtop_read_str(out, sizeof(out), "a\001b", 3);
+	T_EQ_STR(out, "a?b");
+	shmtop_read_str(out, sizeof(out), "\xc3\xa9t\xc3\xa9", 16);
+	T_EQ_STR(out, "\xc3\xa9t\xc3\xa9");
+	shmtop_read_str(out, sizeof(out),
+			"\xc2\x9b"
+			"1m\xff\xc0\xed\xa0\x80",
+			16);
+	T_EQ_STR(out, "??1m???"); /* C1 CSI, bad bytes, a surrogate; cut at 7 */
+	shmtop_read_str(out, sizeof(out), "abcdef\xe2\x82\xac", 16);
+	T_EQ_STR(out, "abcdef");			  /* the euro sign does not fit whole */
+	shmtop_read_str(out, sizeof(out), "abcdefgh", 3); /* not NUL-terminated */
+	T_EQ_STR(out, "abc");
+}
+
+static void test_status(void)
+{
+	static const char txt[] = "pid=1\nupdated_unix_ms=5\nlast_http_status=99999\n"
+				  "=x\nno equals\nlast_error=bad\033[2J\n"
+				  "sent_records=-4\nretries=18446744073709551616\n"
+				  "dropped_records=12\nlast_latency_ms=nan\nspool_files=3";
+	struct shmtop_exporter e;
+
+	shmtop_read_status(&e, txt, sizeof(txt) - 1);
+	T_EQ_INT(e.present, 1);
+	T_EQ_INT(e.pid, 1);
+	T_EQ_INT(e.updated_unix_ms, 5);
+	T_EQ_INT(e.last_http_status, 0);
+	T_EQ_STR(e.last_error, "bad?[2J");
+	T_EQ_INT(e.sent_records, 0);
+	T_EQ_INT(e.retries, 0);
+	T_EQ_INT(e.dropped_records, 12);
+	T_ASSERT(e.last_latency_ms == 0);
+	T_EQ_INT(e.spool_files, 0); /* its line has no newline: cut, ignored */
+	shmtop_read_status(&e, "", 0);
+	T_EQ_INT(e.present, 0);
+}
+
+static void test_snapshot(void)
+{
+	struct shm_seg_hdr *h = seg.hdr;
+	struct shm_ring_hdr *r1 = seg_ring(&seg, 1);
+	struct shmtop_snap cur, prev;
+	struct shmtop_ring prev_rings[4];
+	struct shmtop_src src;
+	struct timespec ts;
+	char path[128], *json, *text;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	h->sh_collector_pid = (uint32_t)getpid();
+	h->sh_heartbeat_ns = now - 1500000000ull;
+	h->sh_records_in = 123;
+	h->sh_records_spooled = 120;
+	h->sh_invalid = 2;
+	h->sh_abandoned = 1;
+	h->sh_spool_files = 2;
+	h->sh_spool_bytes = 4096;
+	h->sh_lag_ns = 250000000;
+	h->sh_producers_live = 1;
+	snprintf(h->sh_spool_dir, sizeof(h->sh_spool_dir), "%s", spool);
+	r1->rh_tail = 10;
+	r1->rh_cursor = 30;
+	r1->rh_hint = 42;
+	r1->rh_records = 77;
+	r1->rh_drops = 5;
+	r1->rh_invalid = 2;
+	r1->rh_abandoned = 1;
+	fill_producer(3, (uint32_t)getpid(), "python3", "");
+	seg_producer(&seg, 3)->pe_drops = 4;
+	seg_producer(&seg, 3)->pe_drop_nothr = 3;
+	fill_producer(4, 999999999, "gone", "svc-b");
+
+	snprintf(path, sizeof(path), "%s/logs", spool);
+	T_ASSERT(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/logs/00000000000000000001.pb", spool);
+	write_file(path, "x");
+	snprintf(path, sizeof(path), "%s/logs/00000000000000000002.pb", spool);
+	write_file(path, "x");
+	snprintf(path, sizeof(path), "%s/logs/.tmp-00000000000000000003", spool);
+	write_file(path, "x");
+	snprintf(path, sizeof(path), "%s/exporter.status", spool);
+	write_file(path, "pid=1\nupdated_unix_ms=1000\nendpoint=\nprotocol=http/json\n"
+			 "compression=none\nlast_http_status=200\nlast_error=\n"
+			 "last_latency_ms=3.5\nsent_requests=4\nsent_records=100\nretries=1\n"
+			 "dropped_requests=0\ndropped_records=0\nrejected_records=0\n"
+			 "quarantined_files=0\nspool_files=2\nspool_bytes=4096\n");
+
+	T_EQ_INT(shmtop_read_open(&src, ns), 0);
+	T_EQ_INT(shmtop_read_replaced(&src), 0);
+	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_INT(cur.nrings_read, 4);
+	T_EQ_INT(cur.nprods, 2);
+	T_EQ_INT(cur.rings[1].used, 32);
+
+	/* A previous snapshot one second earlier with 50 fewer records. */
+	prev = cur;
+	memcpy(prev_rings, cur.rings, sizeof(prev_rings));
+	prev.rings = prev_rings;
+	prev.mono_ns = cur.mono_ns - 1000000000ull;
+	prev_rings[1].records -= 50;
+	prev.records_in -= 20;
+	json = json_of(&cur, &prev);
+	T_HAS(json, "\"namespace\":\"");
+	T_HAS(json, "\"rate_window_ms\":1000");
+	T_HAS(json, "\"index\":1,\"ok\":true,\"slots\":64,\"used\":32,\"fill_pct\":50.0,"
+		    "\"records\":77,\"rate_per_s\":50.0,\"drops\":5,\"drop_bytes\":0,"
+		    "\"invalid\":2,\"abandoned\":1}");
+	T_HAS(json, "\"exe\":\"python3\",\"service\":\"unknown_service:python3\"");
+	T_HAS(json, "\"index\":3,\"pid\":");
+	T_HAS(json, ",\"uid\":1000,\"alive\":true");
+	T_HAS(json, "\"drops\":7");
+	T_HAS(json, "\"alive\":false,\"exe\":\"gone\",\"service\":\"svc-b\"");
+	T_HAS(json, "\"producers_skipped\":0");
+	T_HAS(json, "\"alive\":true,\"heartbeat_age_ms\":15");
+	T_HAS(json, "\"records_in\":123,\"records_spooled\":120,\"invalid\":2,\"abandoned\":1,"
+		    "\"lag_ms\":250,\"rate_per_s\":20.0}");
+	T_HAS(json, "\"files\":2,\"bytes\":4096,\"dropped_requests\":0,\"dropped_records\":0,"
+		    "\"log_files_now\":2}");
+	T_HAS(json, "\"last_http_status\":200,\"last_error\":\"\",\"last_latency_ms\":3.5,"
+		    "\"sent_requests\":4,\"sent_records\":100,\"retries\":1");
+	json_valid(json);
+	free(json);
+	json = json_of(&cur, NULL);
+	T_HAS(json, "\"rate_window_ms\":null");
+	T_HAS(json, "\"rate_per_s\":null");
+	json_valid(json);
+	free(json);
+	text = text_of(&cur);
+	T_HAS(text, "unknown_service:python3");
+	free(text);
+	shmtop_read_free(&cur);
+	shmtop_read_close(&src);
+}
+
+static void test_hostile(void)
+{
+	struct shm_seg_hdr *h = seg.hdr;
+	struct shm_producer *pe;
+	struct shmtop_snap cur;
+	struct shmtop_src src;
+	char *json, *text;
+	int fd;
+
+	seg_ring(&seg, 0)->rh_magic = 0xdeadbeef;
+	seg_ring(&seg, 2)->rh_tail = UINT64_MAX; /* tail past head: empty */
+	seg_ring(&seg, 2)->rh_hint = 5;
+	seg_ring(&seg, 3)->rh_tail = 7;
+	seg_ring(&seg, 3)->rh_hint = 7 + 1000000000000ull; /* clamped to slots */
+	seg_ring(&seg, 3)->rh_records = UINT64_MAX;
+	h->sh_collector_pid = UINT32_MAX;
+	h->sh_heartbeat_ns = UINT64_MAX; /* in the future: age 0 */
+	h->sh_lag_ns = UINT64_MAX;
+
+	fill_producer(5, 1234, "filling", "");
+	seg_producer(&seg, 5)->pe_claim = SHM_PE_CLAIM(1234, SHM_PE_FILLING);
+	fill_producer(6, 1234, "mismatch", "");
+	seg_producer(&seg, 6)->pe_pid = 4321; /* not the pid of the claim */
+	fill_producer(7, 999999998, "", "");
+	seg_producer(&seg, 8)->pe_claim = SHM_PE_CLAIM(1, 77); /* no such state */
+	pe = seg_producer(&seg, 7);
+	memset(pe->pe_exe, 'A', sizeof(pe->pe_exe)); /* no NUL */
+	memset(pe->pe_service, '\033', sizeof(pe->pe_service));
+	memcpy(pe->pe_service, "red\xff\xc0\"\\", 7);
+	memset(pe->pe_container, 0x9b, sizeof(pe->pe_container));
+	pe->pe_drops = UINT64_MAX;
+	pe->pe_drop_nothr = 5;
+
+	T_EQ_INT(shmtop_read_open(&src, ns), 0);
+	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_INT(cur.producers_other, 3);
+	T_EQ_INT(cur.nprods, 3);
+	T_EQ_INT(cur.coll_pid, 0);
+	T_EQ_INT(cur.coll_alive, 0);
+	T_EQ_INT(cur.rings[0].ok, 0);
+	T_EQ_INT(cur.rings[2].used, 0);
+	T_EQ_INT(cur.rings[3].used, 64);
+	T_EQ_INT(strlen(cur.prods[2].exe), 64);
+	T_ASSERT(!strchr(cur.prods[2].service, '\033'));
+	T_ASSERT(cur.prods[2].drops == UINT64_MAX);
+	json = json_of(&cur, NULL);
+	T_HAS(json, "\"ok\":false");
+	T_HAS(json, "\"used\":64,\"fill_pct\":100.0,\"records\":18446744073709551615");
+	T_HAS(json, "\"service\":\"red??\\\"\\\\???");
+	T_HAS(json, "\"drops\":18446744073709551615");
+	T_HAS(json, "\"heartbeat_age_ms\":0");
+	T_HAS(json, "\"producers_skipped\":3");
+	json_valid(json);
+	free(json);
+	text = text_of(&cur);
+	T_ASSERT(!strchr(text, '\033'));
+	T_HAS(text, "CORRUPT HEADER");
+	free(text);
+	shmtop_read_free(&cur);
+
+	/* An unterminated, relative spool directory is not used. */
+	memset(h->sh_spool_dir, 'x', sizeof(h->sh_spool_dir));
+	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_STR(cur.spool_dir, "");
+	T_EQ_INT(cur.exp.present, 0);
+	json = json_of(&cur, NULL);
+	T_HAS(json, "\"log_files_now\":null},\"exporter\":null}");
+	json_valid(json);
+	free(json);
+	shmtop_read_free(&cur);
+
+	/* The object cut short under the mapping: the last two rings are
+	 * beyond its end and must not be touched (SIGBUS otherwise). */
+	fd = shm_open(seg.name, O_RDWR, 0);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(ftruncate(fd, (off_t)(seg.ring_off + 2 * seg.ring_stride)) == 0);
+	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_INT(cur.nrings_read, 2);
+	T_EQ_INT(cur.nrings, 4);
+	text = text_of(&cur);
+	T_HAS(text, "2 rings beyond the end");
+	free(text);
+	shmtop_read_free(&cur);
+	T_ASSERT(ftruncate(fd, 100) == 0);
+	T_EQ_INT(shmtop_read_snap(&src, &cur), -EPROTO);
+	close(fd);
+	shmtop_read_close(&src);
+
+	/* Gone, then absent. */
+	T_EQ_INT(seg_unlink(ns), 0);
+	T_EQ_INT(shmtop_read_open(&src, ns), -ENOENT);
+	shmtop_read_close(&src);
+}
+
+int main(void)
+{
+	struct seg_geometry g = {.nrings = 4,
+				 .ring_slots = 64,
+				 .max_producers = 16,
+				 .max_threads = 64,
+				 .dead_check_ms = 1000};
+	int reused = 0;
+
+	snprintf(ns, sizeof(ns), "test-shmtop-%ld", (long)getpid());
+	snprintf(spool, sizeof(spool), "/tmp/test-shmtop-XXXXXX");
+	if (!mkdtemp(spool)) {
+		spool[0] = '\0';
+		perror("mkdtemp");
+		return 1;
+	}
+	atexit(cleanup);
+	T_RUN(test_strings);
+	T_RUN(test_status);
+	if (seg_create(&seg, ns, &g, 0600, &reused) != 0) {
+		fprintf(stderr, "seg_create failed: no /dev/shm here? skipping\n");
+		return T_SKIP;
+	}
+	T_EQ_INT(reused, 0);
+	T_RUN(test_snapshot);
+	T_RUN(test_hostile);
+	seg_detach(&seg);
+	return 0;
+}

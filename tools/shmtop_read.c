@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmtop's reader (declarations and rules in shmtop_read.h). The segment
+ * geometry is never re-read from shared memory after seg_attach() checked
+ * it: the local copies in struct seg are used, and before each snapshot
+ * they are clamped to the object's current size so that a segment cut
+ * short after we mapped it is not read past its end. Shared words are
+ * read with relaxed loads except where a comment names the release that
+ * an acquire pairs with. Next: shmtop_print.c.
+ */
+#include "shmtop_read.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_atomic.h"
+
+#define STATUS_MAX_BYTES 8192
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Bytes of a well-formed UTF-8 sequence at p (at most n bytes), 0 when
+ * it is not one. C1 controls (U+0080..U+009F) count as malformed: a
+ * terminal may act on them. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		if (c == 0xc2)
+			lo = 0xa0;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f; /* <= U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+void shmtop_read_str(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t len = strnlen(src, n), i = 0, o = 0;
+
+	if (dstlen == 0)
+		return;
+	while (i < len && o + 1 < dstlen) {
+		size_t k = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+
+		if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f) {
+			dst[o++] = (char)p[i++];
+		} else if (k > 1) {
+			if (o + k >= dstlen)
+				break; /* never cut a character in two */
+			memcpy(dst + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			dst[o++] = '?';
+			i++;
+		}
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * 1 when process id exists and, if start_ticks is not 0, started at that
+ * time (/proc/<id>/stat field 22), so a reused pid reads as dead. Where
+ * /proc cannot tell (another pid namespace, hidepid), kill(id, 0) does.
+ */
+static int proc_alive(uint32_t id, uint64_t start_ticks)
+{
+	char path[64], buf[1024];
+	int fd, field = 2;
+	ssize_t n;
+	char *p;
+
+	if (id == 0 || id > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			return 0;
+		return kill((pid_t)id, 0) == 0 || errno == EPERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 1;
+	if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
+		return 0; /* a zombie has stopped writing */
+	if (!start_ticks)
+		return 1;
+	while (*p && field < 22) {
+		if (*p == ' ')
+			field++;
+		p++;
+	}
+	return strtoull(p, NULL, 10) == start_ticks;
+}
+
+static int stat_shm(const char *name, struct stat *st)
+{
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int ret = 0;
+
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, st) == -1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int shmtop_read_open(struct shmtop_src *src, const char *ns)
+{
+	struct stat st, again;
+	int ret;
+
+	memset(src, 0, sizeof(*src));
+	src->fd = -1;
+	snprintf(src->ns, sizeof(src->ns), "%s", ns);
+	/* seg_attach() maps and closes its descriptor; ours must name the
+	 * same object, so retry if the collector replaced it in between. */
+	for (int tries = 0; tries < 3; tries++) {
+		ret = seg_attach(&src->seg, ns, 0);
+		if (ret)
+			return ret;
+		src->fd = shm_open(src->seg.name, O_RDONLY | O_CLOEXEC, 0);
+		if (src->fd == -1) {
+			ret = -errno;
+			goto err_detach;
+		}
+		if (fstat(src->fd, &st) == -1) {
+			ret = -errno;
+			goto err_close;
+		}
+		ret = stat_shm(src->seg.name, &again);
+		if (ret)
+			goto err_close;
+		if (st.st_ino == again.st_ino && st.st_dev == again.st_dev &&
+		    (uint64_t)st.st_size >= src->seg.size) {
+			src->dev = st.st_dev;
+			src->ino = st.st_ino;
+			return 0;
+		}
+		close(src->fd);
+		src->fd = -1;
+		seg_detach(&src->seg);
+	}
+	return -EAGAIN;
+
+err_close:
+	close(src->fd);
+	src->fd = -1;
+err_detach:
+	seg_detach(&src->seg);
+	return ret;
+}
+
+void shmtop_read_close(struct shmtop_src *src)
+{
+	if (src->seg.hdr)
+		seg_detach(&src->seg);
+	if (src->fd >= 0)
+		close(src->fd);
+	src->fd = -1;
+}
+
+int shmtop_read_replaced(const struct shmtop_src *src)
+{
+	struct stat st;
+
+	if (stat_shm(src->seg.name, &st))
+		return 1;
+	return st.st_ino != src->ino || st.st_dev != src->dev;
+}
+
+static void read_ring(const struct seg *s, uint32_t k, struct shmtop_ring *out)
+{
+	struct shm_ring_hdr *r = seg_ring(s, k);
+	uint64_t head, tail;
+
+	out->index = k;
+	out->slots = s->slots;
+	out->ok = shm_load_relaxed(&r->rh_magic) == SHM_RING_MAGIC &&
+		  shm_load_relaxed(&r->rh_index) == k && shm_load_relaxed(&r->rh_slots) == s->slots;
+	/* Relaxed: a display may be a moment stale; every value is clamped. */
+	tail = shm_load_relaxed(&r->rh_tail);
+	head = shm_load_relaxed(&r->rh_hint);
+	if (head < shm_load_relaxed(&r->rh_cursor))
+		head = shm_load_relaxed(&r->rh_cursor);
+	out->used = head > tail ? head - tail : 0;
+	if (out->used > out->slots)
+		out->used = out->slots;
+	out->records = shm_load_relaxed(&r->rh_records);
+	out->drops = shm_load_relaxed(&r->rh_drops);
+	out->drop_bytes = shm_load_relaxed(&r->rh_drop_bytes);
+	out->invalid = shm_load_relaxed(&r->rh_invalid);
+	out->abandoned = shm_load_relaxed(&r->rh_abandoned);
+}
+
+/*
+ * Copies producer entry i when it is READY and stays the same across the
+ * copy (claim and generation unchanged: the collector bumps pe_gen and
+ * stores 0 when it frees an entry). 1: copied, 0: free, -1: skipped.
+ */
+static int read_producer(const struct seg *s, uint32_t i, struct shmtop_producer *out)
+{
+	struct shm_producer *pe = seg_producer(s, i);
+	struct shm_producer copy;
+	uint64_t claim, claim2, a, b;
+	uint32_t gen;
+
+	/* Pairs with the release store of SHM_PE_READY in lib_attach.c
+	 * (attach_register): the fields below are filled once it reads READY. */
+	claim = shm_load_acquire(&pe->pe_claim);
+	if (claim == 0)
+		return 0;
+	if (SHM_PE_CLAIM_STATE(claim) != SHM_PE_READY)
+		return -1;
+	gen = shm_load_relaxed(&pe->pe_gen);
+	memcpy(&copy, pe, sizeof(copy));
+	/* Orders the copy before the re-check, as a seqlock reader does. */
+	atomic_thread_fence(memory_order_acquire);
+	claim2 = shm_load_relaxed(&pe->pe_claim);
+	if (claim2 != claim || shm_load_relaxed(&pe->pe_gen) != gen ||
+	    copy.pe_pid != SHM_PE_CLAIM_PID(claim))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->index = i;
+	out->pid = copy.pe_pid;
+	out->uid = copy.pe_uid;
+	out->attach_ns = copy.pe_attach_ns;
+	a = copy.pe_drops;
+	b = copy.pe_drop_nothr;
+	out->drops = a + b < a ? UINT64_MAX : a + b;
+	shmtop_read_str(out->exe, sizeof(out->exe), copy.pe_exe, sizeof(copy.pe_exe));
+	shmtop_read_str(out->container, sizeof(out->container), copy.pe_container,
+			sizeof(copy.pe_container));
+	shmtop_read_str(out->service, sizeof(out->service), copy.pe_service,
+			sizeof(copy.pe_service));
+	if (!out->service[0])
+		snprintf(out->service, sizeof(out->service), "unknown_service:%s",
+			 out->exe[0] ? out->exe : "unknown");
+	out->alive = proc_alive(out->pid, copy.pe_start_ticks);
+	return 1;
+}
+
+static uint64_t parse_u64(const char *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (*v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end)
+		return 0;
+	return x;
+}
+
+void shmtop_read_status(struct shmtop_exporter *exp, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+
+	memset(exp, 0, sizeof(*exp));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eq;
+		char key[32], val[512];
+		size_t klen, vlen;
+
+		if (!nl)
+			break; /* a line without its newline was cut: ignore it */
+		eq = memchr(p, '=', (size_t)(nl - p));
+		if (!eq || eq == p || (size_t)(eq - p) >= sizeof(key)) {
+			p = nl + 1;
+			continue;
+		}
+		klen = (size_t)(eq - p);
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		vlen = (size_t)(nl - eq - 1);
+		if (vlen >= sizeof(val))
+			vlen = sizeof(val) - 1;
+		memcpy(val, eq + 1, vlen);
+		val[vlen] = '\0';
+		p = nl + 1;
+		exp->present = 1;
+		if (!strcmp(key, "pid")) {
+			uint64_t pid = parse_u64(val);
+			exp->pid = pid <= INT32_MAX ? (uint32_t)pid : 0;
+		} else if (!strcmp(key, "updated_unix_ms")) {
+			exp->updated_unix_ms = parse_u64(val);
+		} else if (!strcmp(key, "endpoint")) {
+			shmtop_read_str(exp->endpoint, sizeof(exp->endpoint), val, vlen);
+		} else if (!strcmp(key, "protocol")) {
+			shmtop_read_str(exp->protocol, sizeof(exp->protocol), val, vlen);
+		} else if (!strcmp(key, "compression")) {
+			shmtop_read_str(exp->compression, sizeof(exp->compression), val, vlen);
+		} else if (!strcmp(key, "last_http_status")) {
+			long long x = strtoll(val, NULL, 10);
+			exp->last_http_status = x < -1 || x > 999 ? 0 : x;
+		} else if (!strcmp(key, "last_error")) {
+			shmtop_read_str(exp->last_error, sizeof(exp->last_error), val, vlen);
+		} else if (!strcmp(key, "last_latency_ms")) {
+			double x = strtod(val, NULL);
+			exp->last_latency_ms = x >= 0 && x < 1e9 ? x : 0; /* also drops NaN */
+		} else if (!strcmp(key, "sent_requests")) {
+			exp->sent_requests = parse_u64(val);
+		} else if (!strcmp(key, "sent_records")) {
+			exp->sent_records = parse_u64(val);
+		} else if (!strcmp(key, "retries")) {
+			exp->retries = parse_u64(val);
+		} else if (!strcmp(key, "dropped_requests")) {
+			exp->dropped_requests = parse_u64(val);
+		} else if (!strcmp(key, "dropped_records")) {
+			exp->dropped_records = parse_u64(val);
+		} else if (!strcmp(key, "rejected_records")) {
+			exp->rejected_records = parse_u64(val);
+		} else if (!strcmp(key, "quarantined_files")) {
+			exp->quarantined_files = parse_u64(val);
+		} else if (!strcmp(key, "spool_files")) {
+			exp->spool_files = parse_u64(val);
+		} else if (!strcmp(key, "spool_bytes")) {
+			exp->spool_bytes = parse_u64(val);
+		}
+	}
+	if (exp->present)
+		exp->alive = proc_alive(exp->pid, 0);
+}
+
+/* Reads <dir>/exporter.status when it is a regular file. The directory
+ * comes from shared memory: O_NONBLOCK so a FIFO planted there cannot
+ * hang us, and at most STATUS_MAX_BYTES are read. */
+static void read_status_file(const char *dir, struct shmtop_exporter *exp)
+{
+	char path[512], buf[STATUS_MAX_BYTES];
+	size_t len = 0;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	memset(exp, 0, sizeof(*exp));
+	if (snprintf(path, sizeof(path), "%s/exporter.status", dir) >= (int)sizeof(path))
+		return;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	shmtop_read_status(exp, buf, len);
+}
+
+/* *.pb files in <dir>/logs (written, not yet exported); -1 unreadable. */
+static long long count_spool_logs(const char *dir)
+{
+	char path[512];
+	struct dirent *de;
+	long long n = 0;
+	DIR *d;
+
+	if (snprintf(path, sizeof(path), "%s/logs", dir) >= (int)sizeof(path))
+		return -1;
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && len > 3 && !strcmp(de->d_name + len - 3, ".pb"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
+{
+	const struct seg *s = &src->seg;
+	struct shm_seg_hdr *h = s->hdr;
+	uint64_t avail = s->size, nprod, nring;
+	char dir[sizeof(h->sh_spool_dir)];
+	struct stat st;
+	int ret;
+
+	memset(snap, 0, sizeof(*snap));
+	snprintf(snap->ns, sizeof(snap->ns), "%s", src->ns);
+	/* Clamp to the object's size now: reading a page past its end would
+	 * raise SIGBUS. */
+	if (src->fd >= 0 && fstat(src->fd, &st) == 0 && (uint64_t)st.st_size < avail)
+		avail = (uint64_t)st.st_size;
+	if (avail < SHM_ABI_HDR_SIZE)
+		return -EPROTO;
+	snap->now_ns = clock_ns(CLOCK_REALTIME);
+	snap->mono_ns = clock_ns(CLOCK_MONOTONIC);
+	snap->abi_major = SHM_ABI_MAJOR; /* seg_attach() refused any other */
+	snap->abi_minor = shm_load_relaxed(&h->sh_abi_minor);
+	snap->epoch = shm_load_relaxed(&h->sh_epoch);
+	snap->create_ns = shm_load_relaxed(&h->sh_create_ns);
+	snap->slots = s->slots;
+	snap->nrings = s->nrings;
+	snap->max_producers = s->max_producers;
+
+	nring = avail > s->ring_off ? (avail - s->ring_off) / s->ring_stride : 0;
+	snap->nrings_read = nring < s->nrings ? (uint32_t)nring : s->nrings;
+	nprod = avail > s->prod_off ? (avail - s->prod_off) / sizeof(struct shm_producer) : 0;
+	if (nprod > s->max_producers)
+		nprod = s->max_producers;
+
+	snap->rings = calloc(snap->nrings_read ? snap->nrings_read : 1, sizeof(*snap->rings));
+	snap->prods = calloc(nprod ? nprod : 1, sizeof(*snap->prods));
+	if (!snap->rings || !snap->prods) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (uint32_t k = 0; k < snap->nrings_read; k++)
+		read_ring(s, k, &snap->rings[k]);
+	for (uint32_t i = 0; i < nprod; i++) {
+		ret = read_producer(s, i, &snap->prods[snap->nprods]);
+		if (ret > 0)
+			snap->nprods++;
+		else if (ret < 0)
+			snap->producers_other++;
+	}
+
+	snap->coll_pid = shm_load_relaxed(&h->sh_collector_pid);
+	if (snap->coll_pid > INT32_MAX)
+		snap->coll_pid = 0;
+	snap->coll_alive = proc_alive(snap->coll_pid, 0);
+	snap->producers_live = shm_load_relaxed(&h->sh_producers_live);
+	snap->heartbeat_ns = shm_load_relaxed(&h->sh_heartbeat_ns);
+	snap->records_in = shm_load_relaxed(&h->sh_records_in);
+	snap->records_spooled = shm_load_relaxed(&h->sh_records_spooled);
+	snap->invalid = shm_load_relaxed(&h->sh_invalid);
+	snap->abandoned = shm_load_relaxed(&h->sh_abandoned);
+	snap->lag_ns = shm_load_relaxed(&h->sh_lag_ns);
+	snap->spool_files = shm_load_relaxed(&h->sh_spool_files);
+	snap->spool_bytes = shm_load_relaxed(&h->sh_spool_bytes);
+	snap->spool_dropped = shm_load_relaxed(&h->sh_spool_dropped);
+	snap->spool_dropped_records = shm_load_relaxed(&h->sh_spool_dropped_records);
+
+	/* Written at init, but any producer maps the header writable: bound
+	 * it, and use it only as an absolute path. */
+	memcpy(dir, h->sh_spool_dir, sizeof(dir));
+	shmtop_read_str(snap->spool_dir, sizeof(snap->spool_dir), dir, sizeof(dir));
+	if (snap->spool_dir[0] != '/')
+		snap->spool_dir[0] = '\0';
+	snap->spool_logs_now = -1;
+	if (snap->spool_dir[0]) {
+		snap->spool_logs_now = count_spool_logs(snap->spool_dir);
+		read_status_file(snap->spool_dir, &snap->exp);
+	}
+	return 0;
+
+err_free:
+	shmtop_read_free(snap);
+	return ret;
+}
+
+void shmtop_read_free(struct shmtop_snap *snap)
+{
+	free(snap->rings);
+	free(snap->prods);
+	snap->rings = NULL;
+	snap->prods = NULL;
+	snap->nrings_read = 0;
+	snap->nprods = 0;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmtop's reader: copies what a namespace's segment says (rings,
+ * producers, collector counters), plus the spool directory and the
+ * exporter's status file, into a plain process-local snapshot. Every value
+ * read from shared memory is treated as hostile: the geometry comes from
+ * seg_attach()'s validated copy and is clamped to the file's real size
+ * before each read, counts are clamped, strings are bounded and made valid
+ * UTF-8 without control characters, producer entries are copied only when
+ * READY and unchanged across the copy. Used by shmtop's main thread only;
+ * shmtop_print.h formats a snapshot. Read shm/shm_abi.h first.
+ */
+#ifndef TOOLS_SHMTOP_READ_H
+#define TOOLS_SHMTOP_READ_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "seg.h"
+
+struct shmtop_src {
+	struct seg seg;
+	int fd;	   /* the same object, kept open to re-check its size */
+	dev_t dev; /* identity of the mapped object, to notice that */
+	ino_t ino; /* the collector replaced the segment */
+	char ns[72];
+};
+
+struct shmtop_ring {
+	uint32_t index;
+	uint32_t ok; /* rh_magic and rh_index are what seg_create() wrote */
+	uint64_t slots;
+	uint64_t used;	  /* max(rh_hint, rh_cursor) - rh_tail, clamped to [0, slots] */
+	uint64_t records; /* rh_records: records the collector read */
+	uint64_t drops;
+	uint64_t drop_bytes;
+	uint64_t invalid;
+	uint64_t abandoned;
+};
+
+struct shmtop_producer {
+	uint32_t index;
+	uint32_t pid;
+	uint32_t uid;
+	int alive;	/* 1: the process exists with the registered start time */
+	uint64_t drops; /* pe_drops + pe_drop_nothr, saturating */
+	uint64_t attach_ns;
+	char exe[65];
+	char service[160]; /* pe_service, or "unknown_service:<exe>" when empty */
+	char container[81];
+};
+
+struct shmtop_exporter {
+	int present; /* 0: no readable status file; the rest is zero */
+	uint32_t pid;
+	int alive;
+	uint64_t updated_unix_ms;
+	char endpoint[512];
+	char protocol[32];
+	char compression[16];
+	long long last_http_status;
+	char last_error[160];
+	double last_latency_ms;
+	uint64_t sent_requests;
+	uint64_t sent_records;
+	uint64_t retries;
+	uint64_t dropped_requests;
+	uint64_t dropped_records;
+	uint64_t rejected_records;
+	uint64_t quarantined_files;
+	uint64_t spool_files;
+	uint64_t spool_bytes;
+};
+
+struct shmtop_snap {
+	char ns[72];
+	uint64_t now_ns;  /* CLOCK_REALTIME when taken */
+	uint64_t mono_ns; /* CLOCK_MONOTONIC when taken, for rates */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	uint64_t epoch;
+	uint64_t create_ns;
+	uint32_t slots;
+	uint32_t nrings;	   /* in the header */
+	uint32_t max_producers;	   /* in the header */
+	uint32_t producers_other;  /* entries taken but not READY, or torn: skipped */
+	uint32_t nrings_read;	   /* rings inside the file's real size */
+	struct shmtop_ring *rings; /* nrings_read entries */
+	uint32_t nprods;
+	struct shmtop_producer *prods; /* READY entries, by table index */
+
+	uint32_t coll_pid;
+	int coll_alive;
+	uint32_t producers_live;
+	uint64_t heartbeat_ns; /* 0: never */
+	uint64_t records_in;
+	uint64_t records_spooled;
+	uint64_t invalid;
+	uint64_t abandoned;
+	uint64_t lag_ns;
+
+	char spool_dir[256]; /* "" when the header's is not an absolute path */
+	uint64_t spool_files;
+	uint64_t spool_bytes;
+	uint64_t spool_dropped;
+	uint64_t spool_dropped_records;
+	long long spool_logs_now; /* *.pb files in <spool>/logs now; -1 unreadable */
+
+	struct shmtop_exporter exp;
+};
+
+/*
+ * Attaches read-only to namespace ns (seg_attach(), which validates the
+ * header) and keeps a descriptor of the same object. Returns 0, or
+ * -ENOENT (no segment), -EAGAIN (still being built), -EPROTO (other ABI
+ * or a header that does not validate), -EINVAL (bad namespace name), or
+ * another -errno. src needs no initialisation.
+ */
+int shmtop_read_open(struct shmtop_src *src, const char *ns);
+
+/* Unmaps and closes. Accepts any src that went through
+ * shmtop_read_open(), successful or not, and a closed one. */
+void shmtop_read_close(struct shmtop_src *src);
+
+/* 1 when /dev/shm/shmlog-<ns> is now absent or another object than the
+ * one mapped (the collector recreated it), else 0. */
+int shmtop_read_replaced(const struct shmtop_src *src);
+
+/*
+ * Fills snap from the mapped segment, the spool and the exporter status
+ * file. snap is overwritten (call shmtop_read_free() on a previous one
+ * first). Returns 0, -EPROTO when the file shrank below its header, or
+ * -ENOMEM. On failure snap holds nothing to free.
+ */
+int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap);
+
+/* Frees the arrays of a snapshot. Accepts a zeroed snapshot. */
+void shmtop_read_free(struct shmtop_snap *snap);
+
+/*
+ * Parses an exporter status file image ("key=value\n" lines, see
+ * exporter/status.h) of len bytes into exp; unknown keys and malformed
+ * lines are skipped, strings are bounded and sanitized. Sets
+ * exp->present. Exposed for tests.
+ */
+void shmtop_read_status(struct shmtop_exporter *exp, const char *buf, size_t len);
+
+/* Copies at most n bytes of src (stopping at a NUL) into dst of size
+ * dstlen, always terminated, with invalid UTF-8 and control characters
+ * replaced by '?'. Exposed for tests. */
+void shmtop_read_str(char *dst, size_t dstlen, const char *src, size_t n);
+
+#endif
