@@ -33,6 +33,8 @@ int pbuf_reserve(struct pbuf *b, size_t n);
 
 static inline void pbuf_put(struct pbuf *b, const void *src, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->len + n > b->cap && pbuf_reserve(b, n))
 		return;
 	memcpy(b->p + b->len, src, n);
