@@ -22,6 +22,25 @@ void line_split_reset(struct line_split *ls)
 	ls->part = 0;
 }
 
+/*
+ * Where to cut a full part of n bytes: before a multi-byte UTF-8 sequence
+ * that the cut would break (so each part is valid UTF-8 whenever the line
+ * is), else at n. Never returns 0.
+ */
+static size_t utf8_cut(const char *p, size_t n)
+{
+	for (size_t back = 1; back <= 3 && back < n; back++) {
+		unsigned char c = (unsigned char)p[n - back];
+		size_t len;
+
+		if ((c & 0xc0) == 0x80)
+			continue; /* a continuation byte: look further back */
+		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return len > back ? n - back : n;
+	}
+	return n;
+}
+
 /* Ends a line: strips one trailing "\r" (CRLF) and emits it as its last
  * part. */
 static void end_line(struct line_split *ls, const char *p, size_t n, line_emit_fn emit,
@@ -43,10 +62,12 @@ void line_split_feed(struct line_split *ls, const char *p, size_t n, line_emit_f
 		if (ls->len == 0) {
 			/* Nothing held: emit full parts and whole lines in place. */
 			while (seg > ls->cap) {
-				emit(ctx, p, ls->cap, 1, ls->part++);
-				p += ls->cap;
-				n -= ls->cap;
-				seg -= ls->cap;
+				size_t k = utf8_cut(p, ls->cap);
+
+				emit(ctx, p, k, 1, ls->part++);
+				p += k;
+				n -= k;
+				seg -= k;
 			}
 			if (nl) {
 				end_line(ls, p, seg, emit, ctx);
@@ -69,16 +90,16 @@ void line_split_feed(struct line_split *ls, const char *p, size_t n, line_emit_f
 			n -= take;
 			seg -= take;
 			if (ls->len == ls->cap && (seg > 0 || !nl)) {
+				size_t k;
+
 				if (seg == 0 && !nl)
 					return; /* full, but the line may end next */
-				emit(ctx, ls->buf, ls->len, 1, ls->part++);
-				ls->len = 0;
-				if (seg > 0)
-					break; /* continue unheld with the rest */
+				k = utf8_cut(ls->buf, ls->len);
+				emit(ctx, ls->buf, k, 1, ls->part++);
+				memmove(ls->buf, ls->buf + k, ls->len - k);
+				ls->len -= k;
 			}
 		}
-		if (seg > 0)
-			continue;
 		if (nl) {
 			end_line(ls, ls->buf, ls->len, emit, ctx);
 			ls->len = 0;

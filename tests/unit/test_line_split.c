@@ -110,6 +110,31 @@ static void test_split_across_writes(void)
 	T_EQ_INT(g.part[0], 0);
 }
 
+/* A part never ends inside a multi-byte UTF-8 character, whether the
+ * line comes in one write or byte by byte. */
+static void test_split_utf8_boundary(void)
+{
+	const char *line = "a\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\n"; /* a + 3 x EURO */
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		struct got g = { .n = 0 };
+		struct line_split ls;
+		char buf[8];
+
+		line_split_init(&ls, buf, sizeof(buf));
+		if (bytewise)
+			for (size_t i = 0; i < strlen(line); i++)
+				line_split_feed(&ls, line + i, 1, collect, &g);
+		else
+			line_split_feed(&ls, line, strlen(line), collect, &g);
+		T_EQ_INT(g.n, 2);
+		T_EQ_STR(g.lines[0], "a\xe2\x82\xac\xe2\x82\xac");
+		T_EQ_INT(g.more[0], 1);
+		T_EQ_STR(g.lines[1], "\xe2\x82\xac");
+		T_EQ_INT(g.part[1], 1);
+		T_EQ_INT(g.more[1], 0);
+	}
+}
+
 static void test_reset(void)
 {
 	struct got g = { .n = 0 };
@@ -151,6 +176,7 @@ int main(void)
 	T_RUN(test_partial_then_flush);
 	T_RUN(test_split_long_line);
 	T_RUN(test_split_across_writes);
+	T_RUN(test_split_utf8_boundary);
 	T_RUN(test_reset);
 	T_RUN(test_severity);
 	return 0;

@@ -1,0 +1,53 @@
+# End-to-end tests: the real daemons, LD_PRELOAD=libshmlog.so workloads and a
+# loopback OTLP receiver that decodes with the OpenTelemetry JS packages
+# (receiver.js; npm ci in tests/e2e, done by ./build.sh test). Each test
+# starts its own daemons on its own namespace and spool, so they may run in
+# parallel. Exit 77 (skip) only when tests/e2e/node_modules is missing.
+set(E2E_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+if(TARGET shmlog)
+	add_executable(e2e_api_producer ${E2E_DIR}/workloads/api_producer.c)
+	target_include_directories(e2e_api_producer PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+	target_link_libraries(e2e_api_producer PRIVATE shmlog)
+	set_target_properties(e2e_api_producer PROPERTIES
+		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/e2e)
+endif()
+
+find_program(SHMLOG_NODE node)
+find_program(SHMLOG_PYTHON3 python3)
+if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3)
+	message(STATUS "e2e tests: node or python3 not found, not registered")
+	return()
+endif()
+
+add_test(NAME e2e_receiver_selftest COMMAND ${SHMLOG_NODE} ${E2E_DIR}/selftest_receiver.js)
+set_tests_properties(e2e_receiver_selftest PROPERTIES LABELS e2e TIMEOUT 60
+	SKIP_RETURN_CODE 77)
+
+# shmlog_e2e_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): the harness
+# stops itself 15 s before TIMEOUT so that it can still clean up.
+function(shmlog_e2e_test name script timeout)
+	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
+	math(EXPR deadline "${timeout} - 15")
+	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${E2E_DIR}/${script}
+		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
+		--api-producer $<TARGET_FILE:e2e_api_producer> --deadline ${deadline} ${T_ARGS})
+	if(NOT T_PROCESSORS)
+		set(T_PROCESSORS 1)
+	endif()
+	set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT ${timeout}
+		SKIP_RETURN_CODE 77 PROCESSORS ${T_PROCESSORS})
+endfunction()
+
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_logs_all_paths test_logs.py 150 PROCESSORS 2
+		ARGS --compression gzip --scale full)
+	shmlog_e2e_test(e2e_logs_zstd test_logs.py 120 ARGS --compression zstd --scale small)
+	shmlog_e2e_test(e2e_logs_none test_logs.py 120 ARGS --compression none --scale small)
+	shmlog_e2e_test(e2e_kill_producer test_kill.py 120)
+	shmlog_e2e_test(e2e_burst test_burst.py 150)
+	shmlog_e2e_test(e2e_restart test_restart.py 120)
+	shmlog_e2e_test(e2e_retry test_retry.py 120)
+	shmlog_e2e_test(e2e_stdio test_stdio.py 120)
+	shmlog_e2e_test(e2e_config_errors test_config.py 90)
+endif()

@@ -1,0 +1,535 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+//
+// receiver.js: a loopback-only OTLP/HTTP receiver for shmlog's end-to-end
+// tests. It decodes every request with the OpenTelemetry JavaScript packages
+// (@opentelemetry/otlp-transformer's protobufjs root, fzstd for zstd), never
+// with our own code, and writes what it received as JSON lines so that the
+// Python tests (harness.py) can count and compare records.
+//
+//   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
+//                    [--logs-path /custom/logs] [--metrics-path /custom/m]
+//                    [--plan-metrics]
+//
+// Files written:
+//   OUT            one line per accepted log record (see recordLine())
+//   OUT.rejected   one line per record of a failed/refused request (+status)
+//   OUT.requests   one line per request: n, status, records, timings...
+//   OUT.metrics    one line per metric of an accepted metrics request
+//
+// Plan entries (one per logs request, in order of arrival; after the plan,
+// 200): "200", any status "NNN", "NNN:S" (Retry-After: S seconds),
+// "NNN:date" (Retry-After as an HTTP-date at least 2 s ahead), "400"
+// (google.rpc.Status body), "partial:N" (200 + partial_success rejected N),
+// "reset" (socket destroyed, no answer), "stall:S" (answer 200 after S s).
+// Any entry may end in "*K" to repeat it K times ("503*3"). POST
+// /_control/plan with a plan as body replaces the plan (tests use it
+// between phases; it is not a request of the log).
+// With --plan-metrics the plan also applies to metrics requests.
+//
+// Read next: harness.py (starts this with the daemons), selftest_receiver.js.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const zlib = require('zlib');
+
+const MAX_BODY = 64 << 20; // OTLP's recommended request cap
+
+function usage(msg) {
+	process.stderr.write(`receiver.js: ${msg}\n`);
+	process.exit(2);
+}
+
+function parseArgs(argv) {
+	const o = { plan: [], logsPath: '/v1/logs', metricsPath: '/v1/metrics', planMetrics: false };
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i];
+		const val = () => {
+			if (i + 1 >= argv.length) usage(`${a} needs a value`);
+			return argv[++i];
+		};
+		if (a === '--port-file') o.portFile = val();
+		else if (a === '--out') o.out = val();
+		else if (a === '--plan') {
+			try {
+				o.plan = parsePlan(val());
+			} catch (e) {
+				usage(e.message);
+			}
+		}
+		else if (a === '--logs-path') o.logsPath = val();
+		else if (a === '--metrics-path') o.metricsPath = val();
+		else if (a === '--plan-metrics') o.planMetrics = true;
+		else usage(`unknown argument '${a}'`);
+	}
+	if (!o.portFile || !o.out) usage('--port-file and --out are required');
+	return o;
+}
+
+function parsePlan(s) {
+	const plan = [];
+	for (let e of s.split(',').map((x) => x.trim()).filter((x) => x)) {
+		let rep = 1;
+		const m = /^(.*)\*(\d+)$/.exec(e);
+		if (m) {
+			e = m[1];
+			rep = Number(m[2]);
+		}
+		let ent;
+		let mm;
+		if ((mm = /^partial:(\d+)$/.exec(e))) ent = { kind: 'partial', n: Number(mm[1]) };
+		else if (e === 'reset') ent = { kind: 'reset' };
+		else if ((mm = /^stall:(\d+(?:\.\d+)?)$/.exec(e))) ent = { kind: 'stall', s: Number(mm[1]) };
+		else if ((mm = /^(\d{3})(?::(\d+|date))?$/.exec(e)))
+			ent = { kind: 'status', code: Number(mm[1]), retryAfter: mm[2] };
+		else throw new Error(`bad plan entry '${e}'`);
+		for (let k = 0; k < rep; k++) plan.push(ent);
+	}
+	return plan;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+let root;
+let fzstd;
+try {
+	root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+	fzstd = require('fzstd');
+} catch (e) {
+	process.stderr.write(`receiver.js: npm packages missing (run npm ci in tests/e2e): ${e.message}\n`);
+	process.exit(77);
+}
+
+// Strict UTF-8: protobufjs would silently turn invalid bytes into U+FFFD,
+// which would hide an agent that forgot to sanitise. Count them instead.
+let badUtf8 = 0;
+{
+	const pb = require('protobufjs/minimal');
+	const td = new TextDecoder('utf-8', { fatal: true });
+	const strict = function read_string_strict() {
+		const b = this.bytes();
+		try {
+			return td.decode(b);
+		} catch (e) {
+			badUtf8++;
+			return Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
+		}
+	};
+	pb.Reader.prototype.string = strict;
+	if (pb.BufferReader) pb.BufferReader.prototype.string = strict;
+}
+
+const P = root.opentelemetry.proto;
+const SIG = {
+	logs: {
+		req: P.collector.logs.v1.ExportLogsServiceRequest,
+		resp: P.collector.logs.v1.ExportLogsServiceResponse,
+		rejectedField: 'rejectedLogRecords',
+	},
+	metrics: {
+		req: P.collector.metrics.v1.ExportMetricsServiceRequest,
+		resp: P.collector.metrics.v1.ExportMetricsServiceResponse,
+		rejectedField: 'rejectedDataPoints',
+	},
+	traces: {
+		req: P.collector.trace.v1.ExportTraceServiceRequest,
+		resp: P.collector.trace.v1.ExportTraceServiceResponse,
+		rejectedField: 'rejectedSpans',
+	},
+};
+const TO_OBJ = { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false };
+
+function b64hex(s) {
+	if (s === undefined || s === null) return '';
+	return Buffer.from(s, 'base64').toString('hex');
+}
+
+function anyValue(v) {
+	if (v === undefined || v === null) return null;
+	if ('stringValue' in v) return v.stringValue;
+	if ('boolValue' in v) return v.boolValue;
+	if ('intValue' in v) {
+		const n = Number(v.intValue);
+		return Number.isSafeInteger(n) ? n : String(v.intValue);
+	}
+	if ('doubleValue' in v) return v.doubleValue;
+	if ('bytesValue' in v) return { bytes: b64hex(v.bytesValue) };
+	if ('arrayValue' in v) return ((v.arrayValue && v.arrayValue.values) || []).map(anyValue);
+	if ('kvlistValue' in v) return flatten(v.kvlistValue && v.kvlistValue.values);
+	return null; // an AnyValue with nothing set
+}
+
+function flatten(kvs) {
+	const o = {};
+	for (const kv of kvs || []) o[kv.key] = anyValue(kv.value);
+	return o;
+}
+
+// JSON bodies carry traceId/spanId as hex (OTLP JSON mapping); protobufjs'
+// fromObject wants base64 for bytes. Convert before fromObject.
+function fixJsonIds(obj) {
+	const fix = (r) => {
+		for (const f of ['traceId', 'spanId']) {
+			if (typeof r[f] === 'string') {
+				if (!/^([0-9a-fA-F]{2})*$/.test(r[f])) throw new Error(`bad hex ${f} '${r[f]}'`);
+				r[f] = Buffer.from(r[f], 'hex');
+			}
+		}
+	};
+	for (const rl of obj.resourceLogs || [])
+		for (const sl of rl.scopeLogs || []) for (const lr of sl.logRecords || []) fix(lr);
+	for (const rs of obj.resourceSpans || [])
+		for (const ss of rs.scopeSpans || []) for (const sp of ss.spans || []) fix(sp);
+}
+
+function decompress(enc, body) {
+	switch (enc) {
+	case '':
+	case 'identity':
+	case 'none':
+		return body;
+	case 'gzip':
+	case 'x-gzip':
+		return zlib.gunzipSync(body, { maxOutputLength: MAX_BODY });
+	case 'deflate':
+	case 'zlib':
+		try {
+			return zlib.inflateSync(body, { maxOutputLength: MAX_BODY });
+		} catch (e) {
+			return zlib.inflateRawSync(body, { maxOutputLength: MAX_BODY });
+		}
+	case 'zstd': {
+		const out = Buffer.from(fzstd.decompress(new Uint8Array(body.buffer, body.byteOffset, body.length)));
+		if (out.length > MAX_BODY) throw Object.assign(new Error('too large'), { status: 413 });
+		return out;
+	}
+	default:
+		throw Object.assign(new Error(`unsupported Content-Encoding '${enc}'`), { status: 400 });
+	}
+}
+
+function signalOf(path) {
+	const p = path.split('?')[0];
+	if (p === opts.logsPath || p.endsWith('/v1/logs')) return 'logs';
+	if (p === opts.metricsPath || p.endsWith('/v1/metrics')) return 'metrics';
+	if (p.endsWith('/v1/traces')) return 'traces';
+	return null;
+}
+
+function logLines(reqN, msg, enc, ctype) {
+	const lines = [];
+	for (const rl of msg.resourceLogs || []) {
+		const res = flatten(rl.resource && rl.resource.attributes);
+		for (const sl of rl.scopeLogs || []) {
+			for (const lr of sl.logRecords || []) {
+				lines.push({
+					req: reqN,
+					service: res['service.name'] === undefined ? null : res['service.name'],
+					pid: res['process.pid'] === undefined ? null : Number(res['process.pid']),
+					resource: res,
+					scope: sl.scope ? sl.scope.name || '' : '',
+					body: anyValue(lr.body),
+					sev: lr.severityNumber || 0,
+					sevText: lr.severityText || '',
+					time: lr.timeUnixNano || '0',
+					observed: lr.observedTimeUnixNano || '0',
+					attrs: flatten(lr.attributes),
+					traceId: b64hex(lr.traceId),
+					spanId: b64hex(lr.spanId),
+					flags: lr.flags || 0,
+					encoding: enc,
+					ctype: ctype,
+				});
+			}
+		}
+	}
+	return lines;
+}
+
+function metricLines(reqN, msg) {
+	const lines = [];
+	for (const rm of msg.resourceMetrics || []) {
+		const res = flatten(rm.resource && rm.resource.attributes);
+		for (const sm of rm.scopeMetrics || []) {
+			for (const m of sm.metrics || []) {
+				const kind = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'].find((k) => k in m) || '';
+				const dps = ((m[kind] && m[kind].dataPoints) || []).map((dp) => ({
+					attrs: flatten(dp.attributes),
+					value: 'asInt' in dp ? Number(dp.asInt) : 'asDouble' in dp ? dp.asDouble : undefined,
+					count: dp.count !== undefined ? Number(dp.count) : undefined,
+					sum: dp.sum,
+					buckets: dp.bucketCounts ? dp.bucketCounts.map(Number) : undefined,
+					start: dp.startTimeUnixNano,
+					time: dp.timeUnixNano,
+				}));
+				lines.push({
+					req: reqN,
+					service: res['service.name'] === undefined ? null : res['service.name'],
+					resource: res,
+					name: m.name,
+					unit: m.unit || '',
+					kind,
+					temporality: m[kind] ? m[kind].aggregationTemporality || 0 : 0,
+					monotonic: m[kind] ? !!m[kind].isMonotonic : false,
+					points: dps,
+				});
+			}
+		}
+	}
+	return lines;
+}
+
+function countRecords(sig, msg) {
+	let n = 0;
+	if (sig === 'logs')
+		for (const rl of msg.resourceLogs || []) for (const sl of rl.scopeLogs || []) n += (sl.logRecords || []).length;
+	else if (sig === 'metrics')
+		for (const rm of msg.resourceMetrics || [])
+			for (const sm of rm.scopeMetrics || [])
+				for (const m of sm.metrics || []) {
+					const k = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'].find((x) => x in m);
+					n += k && m[k].dataPoints ? m[k].dataPoints.length : 0;
+				}
+	else
+		for (const rs of msg.resourceSpans || []) for (const ss of rs.scopeSpans || []) n += (ss.spans || []).length;
+	return n;
+}
+
+function appendLines(file, objs) {
+	if (objs.length === 0) return;
+	fs.appendFileSync(file, objs.map((o) => JSON.stringify(o)).join('\n') + '\n');
+}
+
+// google.rpc.Status { int32 code = 1; string message = 2; }, by hand.
+function rpcStatus(code, message) {
+	const m = Buffer.from(message, 'utf8');
+	const len = [];
+	let l = m.length;
+	do {
+		let b = l & 0x7f;
+		l >>>= 7;
+		if (l) b |= 0x80;
+		len.push(b);
+	} while (l);
+	return Buffer.concat([Buffer.from([0x08, code, 0x12, ...len]), m]);
+}
+
+// Request headers other than the transport's own, for tests that check
+// what the exporter sent (User-Agent, configured headers).
+function headerMap(req) {
+	const skip = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'expect']);
+	const o = {};
+	for (const [k, v] of Object.entries(req.headers)) if (!skip.has(k)) o[k] = v;
+	return o;
+}
+
+let reqCounter = 0;
+let planIdx = 0;
+const sockets = new Set();
+
+function handle(req, res, body, tArrive) {
+	const n = ++reqCounter;
+	const enc = String(req.headers['content-encoding'] || '').trim().toLowerCase();
+	const ctypeFull = String(req.headers['content-type'] || '');
+	const ctype = ctypeFull.split(';')[0].trim().toLowerCase();
+	const isJson = ctype === 'application/json';
+	const sig = signalOf(req.url);
+	const info = { n, path: req.url, status: 0, records: 0, encoding: enc, ctype, bytes: body.length, t_ms: tArrive,
+		hdr: headerMap(req) };
+	const badBefore = badUtf8;
+
+	const finish = (status, lines, why) => {
+		info.status = status;
+		info.t_resp_ms = Date.now();
+		info.bad_utf8 = badUtf8 - badBefore;
+		if (why) info.why = why;
+		if (lines) {
+			if (sig === 'logs') {
+				if (status === 200) appendLines(opts.out, lines);
+				else appendLines(opts.out + '.rejected', lines.map((l) => Object.assign(l, { status })));
+			} else if (sig === 'metrics' && status === 200) {
+				appendLines(opts.out + '.metrics', lines);
+			}
+		}
+		appendLines(opts.out + '.requests', [info]);
+	};
+	const reply = (status, headers, payload) => {
+		res.writeHead(status, Object.assign({ 'Content-Length': payload.length }, headers));
+		res.end(payload);
+	};
+	const errReply = (status, message, extra) => {
+		if (isJson)
+			reply(status, Object.assign({ 'Content-Type': 'application/json' }, extra || {}),
+				Buffer.from(JSON.stringify({ code: status === 400 ? 3 : 14, message })));
+		else
+			reply(status, Object.assign({ 'Content-Type': 'application/x-protobuf' }, extra || {}),
+				rpcStatus(status === 400 ? 3 : 14, message));
+	};
+
+	if (req.method !== 'POST') {
+		finish(405, null, 'method');
+		return errReply(405, 'POST only');
+	}
+	if (!sig) {
+		finish(404, null, 'path');
+		return errReply(404, `unknown path ${req.url}`);
+	}
+	if (!isJson && ctype !== 'application/x-protobuf') {
+		finish(415, null, 'content-type');
+		return errReply(415, `unsupported Content-Type '${ctypeFull}'`);
+	}
+
+	// Decode first: what the agent sent must be valid whatever we answer.
+	let msg;
+	let raw;
+	try {
+		raw = decompress(enc, body);
+		info.raw_bytes = raw.length;
+		const T = SIG[sig].req;
+		if (isJson) {
+			let text;
+			try {
+				text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+			} catch (e) {
+				badUtf8++;
+				text = raw.toString('utf8');
+			}
+			const obj = JSON.parse(text);
+			fixJsonIds(obj);
+			const err = T.verify(T.fromObject(obj));
+			if (err) throw new Error(err);
+			msg = T.toObject(T.fromObject(obj), TO_OBJ);
+		} else {
+			msg = T.toObject(T.decode(raw), TO_OBJ);
+		}
+	} catch (e) {
+		const status = e.status || 400;
+		process.stderr.write(`receiver.js: request ${n}: ${e.message}\n`);
+		finish(status, null, `decode: ${e.message}`);
+		return errReply(status, `decode: ${e.message}`);
+	}
+	info.records = countRecords(sig, msg);
+	const lines = sig === 'logs' ? logLines(n, msg, enc, ctype) : sig === 'metrics' ? metricLines(n, msg) : [];
+
+	let ent = { kind: 'status', code: 200 };
+	if (sig === 'logs' || opts.planMetrics) {
+		if (planIdx < opts.plan.length) ent = opts.plan[planIdx];
+		planIdx++;
+	}
+	info.plan = ent.kind === 'status' ? String(ent.code) : ent.kind;
+
+	const ok = (rejected) => {
+		const R = SIG[sig].resp;
+		const o = {};
+		if (rejected !== undefined) {
+			o.partialSuccess = { [SIG[sig].rejectedField]: rejected, errorMessage: `rejected ${rejected}` };
+			info.partial = rejected;
+		}
+		// Files first: a test reads them as soon as it has the answer.
+		finish(200, lines);
+		if (isJson) {
+			const js = R.toObject(R.fromObject(o), { longs: String });
+			reply(200, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(js)));
+		} else {
+			reply(200, { 'Content-Type': 'application/x-protobuf' }, Buffer.from(R.encode(R.fromObject(o)).finish()));
+		}
+	};
+
+	switch (ent.kind) {
+	case 'reset':
+		finish('reset', lines);
+		req.socket.destroy();
+		return;
+	case 'partial':
+		return ok(ent.n);
+	case 'stall': {
+		const timer = setTimeout(() => {
+			if (res.destroyed || req.socket.destroyed) return finish('aborted', lines);
+			ok();
+		}, ent.s * 1000);
+		res.on('close', () => {
+			if (!res.writableEnded) {
+				clearTimeout(timer);
+				finish('aborted', lines);
+			}
+		});
+		return;
+	}
+	default:
+		break;
+	}
+	if (ent.code === 200) return ok();
+	const headers = {};
+	if (ent.retryAfter === 'date') {
+		// Whole seconds only in an HTTP-date: round up so the wait is >= 2 s.
+		headers['Retry-After'] = new Date((Math.floor(Date.now() / 1000) + 3) * 1000).toUTCString();
+	} else if (ent.retryAfter !== undefined) {
+		headers['Retry-After'] = ent.retryAfter;
+	}
+	info.retry_after = headers['Retry-After'];
+	finish(ent.code, lines);
+	errReply(ent.code, `planned ${ent.code}`, headers);
+}
+
+const server = http.createServer((req, res) => {
+	const tArrive = Date.now();
+	const chunks = [];
+	let size = 0;
+	let tooBig = false;
+	req.on('data', (c) => {
+		size += c.length;
+		if (size > MAX_BODY) tooBig = true;
+		else chunks.push(c);
+	});
+	req.on('end', () => {
+		if (tooBig) {
+			res.writeHead(413, { 'Content-Length': 0 });
+			res.end();
+			appendLines(opts.out + '.requests', [{ n: ++reqCounter, status: 413, bytes: size, t_ms: tArrive }]);
+			return;
+		}
+		try {
+			if (req.url === '/_control/plan' && req.method === 'POST') {
+				// Tests replace the plan between phases: body = plan string.
+				try {
+					opts.plan = parsePlan(Buffer.concat(chunks).toString());
+					planIdx = 0;
+					res.writeHead(204);
+				} catch (e) {
+					res.writeHead(400);
+				}
+				res.end();
+				return;
+			}
+			handle(req, res, Buffer.concat(chunks), tArrive);
+		} catch (e) {
+			process.stderr.write(`receiver.js: internal error: ${e.stack}\n`);
+			if (!res.headersSent) {
+				res.writeHead(500, { 'Content-Length': 0 });
+				res.end();
+			}
+		}
+	});
+});
+server.on('connection', (s) => {
+	sockets.add(s);
+	s.on('close', () => sockets.delete(s));
+});
+server.keepAliveTimeout = 30000;
+
+function shutdown() {
+	server.close();
+	for (const s of sockets) s.destroy();
+	process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+
+// Loopback only, never anything else.
+server.listen(0, '127.0.0.1', () => {
+	const port = server.address().port;
+	const tmp = `${opts.portFile}.tmp-${process.pid}`;
+	fs.writeFileSync(tmp, `${port}\n`);
+	fs.renameSync(tmp, opts.portFile);
+});

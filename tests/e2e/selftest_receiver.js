@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+//
+// selftest_receiver.js: checks receiver.js on its own, without the daemons
+// (CTest e2e_receiver_selftest). Starts it with a plan, POSTs hand-made
+// OTLP requests (protobuf and JSON; gzip, deflate, zstd, identity) with
+// node's http client and checks the answers and the files it writes.
+// Exit 0 pass, 1 fail, 77 skip (npm packages missing).
+'use strict';
+
+const assert = require('assert');
+const child = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const zlib = require('zlib');
+
+let root;
+try {
+	root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+	require('fzstd');
+} catch (e) {
+	console.log(`SKIP: npm packages missing (${e.message})`);
+	process.exit(77);
+}
+const L = root.opentelemetry.proto.collector.logs.v1;
+const M = root.opentelemetry.proto.collector.metrics.v1;
+
+// A zstd frame made of raw blocks: valid zstd that needs no compressor.
+function zstdRaw(buf) {
+	const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xa0])];
+	const fcs = Buffer.alloc(4);
+	fcs.writeUInt32LE(buf.length);
+	parts.push(fcs);
+	const B = 1 << 17;
+	let off = 0;
+	do {
+		const n = Math.min(B, buf.length - off);
+		const last = off + n >= buf.length ? 1 : 0;
+		const h = (n << 3) | last; // block type 0 = raw
+		parts.push(Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]));
+		parts.push(buf.subarray(off, off + n));
+		off += n;
+	} while (off < buf.length);
+	return Buffer.concat(parts);
+}
+
+function zstdReal(buf) {
+	const r = child.spawnSync('zstd', ['-q', '-c', '-3'], { input: buf });
+	return r.status === 0 ? r.stdout : null;
+}
+
+function kv(k, v) {
+	if (typeof v === 'string') return { key: k, value: { stringValue: v } };
+	if (typeof v === 'boolean') return { key: k, value: { boolValue: v } };
+	if (Number.isInteger(v)) return { key: k, value: { intValue: v } };
+	return { key: k, value: { doubleValue: v } };
+}
+
+function logsReq(service, pid, bodies, extra) {
+	return {
+		resourceLogs: [{
+			resource: { attributes: [kv('service.name', service), kv('process.pid', pid), kv('host.name', 'h')] },
+			scopeLogs: [{
+				scope: { name: 'shmlog' },
+				logRecords: bodies.map((b, i) => Object.assign({
+					timeUnixNano: String(1700000000000000000n + BigInt(i)),
+					observedTimeUnixNano: '1700000000000000999',
+					severityNumber: 13,
+					severityText: 'WARNING',
+					body: { stringValue: b },
+					attributes: [kv('log.iostream', 'stdout'), kv('shmlog.line.part', 1), kv('shmlog.line.last', true)],
+				}, extra || {})),
+			}],
+		}],
+	};
+}
+
+function pbLogs(obj) {
+	return Buffer.from(L.ExportLogsServiceRequest.encode(L.ExportLogsServiceRequest.fromObject(obj)).finish());
+}
+
+function post(port, p, headers, body) {
+	return new Promise((resolve) => {
+		const req = http.request({ host: '127.0.0.1', port, path: p, method: 'POST',
+			headers: Object.assign({ 'Content-Length': body.length }, headers), agent: false }, (res) => {
+			const chunks = [];
+			res.on('data', (c) => chunks.push(c));
+			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+		});
+		req.on('error', (e) => resolve({ status: 'error', error: e.code || e.message }));
+		req.end(body);
+	});
+}
+
+function readLines(f) {
+	if (!fs.existsSync(f)) return [];
+	return fs.readFileSync(f, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l));
+}
+
+async function main() {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmlog-rx-selftest-'));
+	const out = path.join(dir, 'out.jsonl');
+	const portFile = path.join(dir, 'port');
+	const rx = child.spawn(process.execPath, [path.join(__dirname, 'receiver.js'), '--port-file', portFile,
+		'--out', out, '--plan', '503,429:2,400,partial:3,reset,503:date,stall:0.3'],
+	{ stdio: ['ignore', 'inherit', 'inherit'] });
+	let exited = null;
+	rx.on('exit', (code, sig) => { exited = { code, sig }; });
+	const cleanup = () => {
+		if (exited === null) rx.kill('SIGKILL');
+		fs.rmSync(dir, { recursive: true, force: true });
+	};
+	try {
+		const t0 = Date.now();
+		while (!fs.existsSync(portFile)) {
+			if (Date.now() - t0 > 10000 || exited) throw new Error('receiver did not start');
+			await new Promise((r) => setTimeout(r, 20));
+		}
+		const port = Number(fs.readFileSync(portFile, 'utf8'));
+		const ct = { 'Content-Type': 'application/x-protobuf' };
+		const body1 = pbLogs(logsReq('svc', 42, ['a', 'b']));
+
+		// Plan: 503, 429:2, 400, partial:3, reset, 503:date, stall, then 200s.
+		let r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 503);
+		r = await post(port, '/v1/logs', Object.assign({ 'Content-Encoding': 'gzip' }, ct), zlib.gzipSync(body1));
+		assert.strictEqual(r.status, 429);
+		assert.strictEqual(r.headers['retry-after'], '2');
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 400);
+		assert.strictEqual(r.body[0], 0x08); // google.rpc.Status code field
+		assert.strictEqual(r.body[1], 3);
+		assert.strictEqual(r.body[2], 0x12);
+		assert.strictEqual(r.body.subarray(4).toString(), 'planned 400');
+		r = await post(port, '/v1/logs', ct, pbLogs(logsReq('svc', 42, ['p1', 'p2', 'p3', 'p4'])));
+		assert.strictEqual(r.status, 200);
+		const pr = L.ExportLogsServiceResponse.toObject(L.ExportLogsServiceResponse.decode(r.body), { longs: Number });
+		assert.strictEqual(pr.partialSuccess.rejectedLogRecords, 3);
+		assert.strictEqual(pr.partialSuccess.errorMessage, 'rejected 3');
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 'error'); // reset
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 503);
+		const ra = Date.parse(r.headers['retry-after']);
+		assert.ok(ra - Date.now() >= 1900, `HTTP-date Retry-After too close: ${r.headers['retry-after']}`);
+		const tStall = Date.now();
+		r = await post(port, '/v1/logs', ct, pbLogs(logsReq('stall', 1, ['s'])));
+		assert.strictEqual(r.status, 200);
+		assert.ok(Date.now() - tStall >= 280, 'stall did not stall');
+
+		// After the plan: 200 with an empty response, every encoding.
+		const bodies = ['hello', '', 'ünïcödé ✓ 日本', 'x'.repeat(20000)];
+		const pb = pbLogs(logsReq('svc-pb', 7, bodies));
+		r = await post(port, '/v1/logs', Object.assign({ 'Content-Encoding': 'gzip' }, ct), zlib.gzipSync(pb));
+		assert.strictEqual(r.status, 200);
+		assert.strictEqual(r.headers['content-type'], 'application/x-protobuf');
+		assert.deepStrictEqual(L.ExportLogsServiceResponse.toObject(L.ExportLogsServiceResponse.decode(r.body)), {});
+		r = await post(port, '/custom/prefix/v1/logs', Object.assign({ 'Content-Encoding': 'deflate' }, ct),
+			zlib.deflateSync(pbLogs(logsReq('svc-deflate', 8, ['d']))));
+		assert.strictEqual(r.status, 200);
+		r = await post(port, '/v1/logs', Object.assign({ 'Content-Encoding': 'zstd' }, ct),
+			zstdRaw(pbLogs(logsReq('svc-zstd', 9, ['z1', 'z2']))));
+		assert.strictEqual(r.status, 200);
+		const zr = zstdReal(pbLogs(logsReq('svc-zstd-real', 10, ['zr'])));
+		if (zr) {
+			r = await post(port, '/v1/logs', Object.assign({ 'Content-Encoding': 'zstd' }, ct), zr);
+			assert.strictEqual(r.status, 200);
+		}
+		r = await post(port, '/v1/logs', Object.assign({ 'Content-Encoding': 'br' }, ct), pb);
+		assert.strictEqual(r.status, 400);
+		r = await post(port, '/v1/logs', { 'Content-Type': 'text/plain' }, pb);
+		assert.strictEqual(r.status, 415);
+		r = await post(port, '/v1/logs', ct, Buffer.from([0x0a, 0xff, 0xff]));
+		assert.strictEqual(r.status, 400);
+
+		// Invalid UTF-8 inside a protobuf string is counted, not hidden.
+		const bad = pbLogs(logsReq('svc-bad', 11, ['BADUTF8']));
+		const at = bad.indexOf(Buffer.from('BADUTF8'));
+		bad[at + 3] = 0xff;
+		r = await post(port, '/v1/logs', ct, bad);
+		assert.strictEqual(r.status, 200);
+
+		// JSON: hex ids, int64 as strings, answer in JSON.
+		const js = logsReq('svc-json', 12, ['j1'], {
+			traceId: '0102030405060708090a0b0c0d0e0f10', spanId: 'a1a2a3a4a5a6a7a8' });
+		r = await post(port, '/v1/logs', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+			zlib.gzipSync(Buffer.from(JSON.stringify(js))));
+		assert.strictEqual(r.status, 200);
+		assert.strictEqual(r.headers['content-type'], 'application/json');
+		assert.deepStrictEqual(JSON.parse(r.body.toString()), {});
+
+		// Metrics.
+		const mreq = M.ExportMetricsServiceRequest.fromObject({ resourceMetrics: [{
+			resource: { attributes: [kv('service.name', 'm')] },
+			scopeMetrics: [{ metrics: [{ name: 'c', unit: '1', sum: { aggregationTemporality: 2, isMonotonic: true,
+				dataPoints: [{ asInt: 5, timeUnixNano: '1' }] } }] }] }] });
+		r = await post(port, '/v1/metrics', ct, Buffer.from(M.ExportMetricsServiceRequest.encode(mreq).finish()));
+		assert.strictEqual(r.status, 200);
+
+		// Files.
+		const got = readLines(out);
+		const rej = readLines(out + '.rejected');
+		const reqs = readLines(out + '.requests');
+		const mets = readLines(out + '.metrics');
+		const by = (s) => got.filter((g) => g.service === s);
+		assert.deepStrictEqual(by('svc-pb').map((g) => g.body), bodies);
+		const g0 = by('svc-pb')[0];
+		assert.strictEqual(g0.pid, 7);
+		assert.strictEqual(g0.sev, 13);
+		assert.strictEqual(g0.sevText, 'WARNING');
+		assert.strictEqual(g0.time, '1700000000000000000');
+		assert.strictEqual(g0.observed, '1700000000000000999');
+		assert.deepStrictEqual(g0.attrs, { 'log.iostream': 'stdout', 'shmlog.line.part': 1, 'shmlog.line.last': true });
+		assert.strictEqual(g0.resource['host.name'], 'h');
+		assert.strictEqual(g0.encoding, 'gzip');
+		assert.strictEqual(g0.ctype, 'application/x-protobuf');
+		assert.strictEqual(g0.traceId, '');
+		assert.deepStrictEqual(by('svc-deflate').map((g) => g.body), ['d']);
+		assert.deepStrictEqual(by('svc-zstd').map((g) => g.body), ['z1', 'z2']);
+		assert.strictEqual(by('svc-zstd')[0].encoding, 'zstd');
+		if (zr) assert.deepStrictEqual(by('svc-zstd-real').map((g) => g.body), ['zr']);
+		const j = by('svc-json')[0];
+		assert.strictEqual(j.traceId, '0102030405060708090a0b0c0d0e0f10');
+		assert.strictEqual(j.spanId, 'a1a2a3a4a5a6a7a8');
+		assert.strictEqual(j.pid, 12);
+		assert.strictEqual(j.time, '1700000000000000000');
+		assert.strictEqual(j.ctype, 'application/json');
+		assert.strictEqual(by('svc').length, 4); // the partial-success request only
+		assert.strictEqual(by('stall').length, 1);
+		// 503, 429, 400, reset, 503:date: 2 records each.
+		assert.deepStrictEqual(rej.map((x) => x.status), [503, 503, 429, 429, 400, 400, 'reset', 'reset', 503, 503]);
+		assert.strictEqual(got.filter((g) => g.service === 'svc-bad').length, 1);
+		const badReq = reqs.find((q) => q.n === got.find((g) => g.service === 'svc-bad').req);
+		assert.strictEqual(badReq.bad_utf8, 1);
+		assert.ok(reqs.filter((q) => q.n !== badReq.n).every((q) => !q.bad_utf8), 'spurious bad_utf8');
+		assert.deepStrictEqual(reqs.slice(0, 7).map((q) => q.status), [503, 429, 400, 200, 'reset', 503, 200]);
+		assert.strictEqual(reqs[1].encoding, 'gzip');
+		assert.strictEqual(reqs[0].records, 2);
+		assert.ok(reqs.every((q) => typeof q.t_ms === 'number'));
+		assert.strictEqual(mets.length, 1);
+		assert.strictEqual(mets[0].name, 'c');
+		assert.strictEqual(mets[0].points[0].value, 5);
+
+		// The plan can be replaced between test phases; the control call is not logged.
+		r = await post(port, '/_control/plan', {}, Buffer.from('503:1'));
+		assert.strictEqual(r.status, 204);
+		r = await post(port, '/_control/plan', {}, Buffer.from('bogus'));
+		assert.strictEqual(r.status, 400);
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 503);
+		assert.strictEqual(r.headers['retry-after'], '1');
+		r = await post(port, '/v1/logs', Object.assign({ 'x-api-key': 'k1' }, ct), body1);
+		assert.strictEqual(r.status, 200);
+		const reqs2 = readLines(out + '.requests');
+		assert.strictEqual(reqs2.length, reqs.length + 2);
+		assert.strictEqual(reqs2[reqs2.length - 1].hdr['x-api-key'], 'k1');
+		assert.strictEqual(readLines(out + '.rejected').length, rej.length + 2);
+
+		// SIGTERM: clean exit.
+		rx.kill('SIGTERM');
+		const t1 = Date.now();
+		while (exited === null && Date.now() - t1 < 5000) await new Promise((res) => setTimeout(res, 20));
+		assert.ok(exited && exited.code === 0, `receiver exit on SIGTERM: ${JSON.stringify(exited)}`);
+		console.log(`PASS: receiver self-test (${got.length} records accepted, ${rej.length} rejected, ` +
+			`${reqs.length} requests${zr ? '' : ', zstd CLI absent: raw-block frame only'})`);
+		cleanup();
+		process.exit(0);
+	} catch (e) {
+		console.log(`FAIL: ${e.stack}`);
+		cleanup();
+		process.exit(1);
+	}
+}
+
+main();
