@@ -12,13 +12,19 @@ BUILD=${SHMLOG_BUILD_DIR:-$ROOT/build}
 JOBS=$(nproc)
 
 DEB_PKGS="build-essential cmake pkg-config liburing-dev libprotobuf-c-dev protobuf-c-compiler
-libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin nodejs npm python3 procps"
+libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin procps strace"
+# Tools that may come from elsewhere than Debian (a NodeSource node, a pyenv
+# python): a command on PATH is enough; else its Debian package.
+DEB_CMDS="node:nodejs npm:npm python3:python3"
 
 need_pkgs() {
 	local missing=()
 	for p in $DEB_PKGS; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
+	done
+	for c in $DEB_CMDS; do
+		command -v "${c%%:*}" >/dev/null 2>&1 || missing+=("${c#*:}")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "build.sh: installing missing Debian packages: ${missing[*]}" >&2

@@ -78,9 +78,12 @@ static inline int ring_claim(const struct seg *s, struct shm_ring_hdr *r, uint32
 			}
 			continue; /* lost the race: re-read the word */
 		}
-		/* A word of another lap: h is behind the tail or came from a
-		 * regressed hint. Restart from the freshest boundaries. */
+		/* A word of another lap: either the ring is full (the slot
+		 * still holds last lap's record, not yet released), or h is
+		 * behind the tail or came from a regressed hint. */
 		t = shm_load_acquire(&r->rh_tail); /* as above */
+		if (h >= t && h + n - t > s->slots)
+			return -ENOBUFS;
 		h = shm_load_relaxed(&r->rh_hint);
 		if (h < t)
 			h = t;
