@@ -39,7 +39,8 @@ static pthread_key_t thread_key;
 static int thread_key_ok;
 
 #define RETRY_NS 1000000000ull
-#define CHECK_NS 1000000000ull
+#define CHECK_NS 500000000ull  /* replaced-segment check, when the heartbeat is stale */
+#define STALE_NS 1000000000ull  /* the collector beats at least every 50 ms */
 
 uint64_t lib_now_ns(void)
 {
@@ -361,7 +362,7 @@ void lib_periodic(uint64_t now)
 		/* The collector stopped beating and the name now points to
 		 * another segment: attach to the new one. */
 		hb = shm_load_relaxed(&a->seg.hdr->sh_heartbeat_ns);
-		if (hb + 3 * CHECK_NS < now && seg_inode(a->seg.name) != a->ino) {
+		if (hb + STALE_NS < now && seg_inode(a->seg.name) != a->ino) {
 			lib_debug("segment %s was replaced: re-attaching", lib.ns);
 			try_attach(now);
 		}
