@@ -115,7 +115,8 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	}
 	c->cursors = calloc(c->seg.nrings, sizeof(uint64_t));
 	c->heads = calloc(c->seg.nrings, sizeof(uint64_t));
-	if (!c->cursors || !c->heads)
+	c->submitted = calloc(c->seg.nrings, sizeof(uint64_t));
+	if (!c->cursors || !c->heads || !c->submitted)
 		return -ENOMEM;
 	ret = loop_init(&c->loop, 256);
 	if (ret) {
@@ -129,6 +130,8 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	ret = drain_init(&c->drain, &c->seg, &c->prod, &c->batch, cfg->shm_dead_check_ms);
 	if (ret)
 		return ret;
+	for (uint32_t k = 0; k < c->seg.nrings; k++)
+		c->submitted[k] = c->drain.rings[k].cursor;
 	pbuf_init(&c->req);
 	ret = spool_writer_init(&c->spool, &c->loop, cfg->spool_dir, cfg->spool_max_bytes,
 				c->seg.nrings, spool_done, c);
@@ -165,12 +168,16 @@ static void flush(struct collector *c)
 		ret = spool_writer_submit(&c->spool, SPOOL_SIG_LOGS, &c->req, n, c->cursors);
 	if (ret) {
 		/* The records were read but are not in the spool: leave their
-		 * slots held and read them again from the last release. */
+		 * slots held and read them again, from the end of the newest
+		 * request already handed over (not from the last release: the
+		 * requests in flight would be spooled twice). */
 		LOGE("collector: cannot spool %u records: %s; re-reading them", n,
 		     strerror(-ret));
 		for (uint32_t k = 0; k < c->seg.nrings; k++)
-			c->drain.rings[k].cursor = c->drain.rings[k].released;
+			c->drain.rings[k].cursor = c->submitted[k];
+		return;
 	}
+	memcpy(c->submitted, c->cursors, c->seg.nrings * sizeof(uint64_t));
 }
 
 static int need_flush(struct collector *c, uint64_t mono)
@@ -300,5 +307,6 @@ void collector_close(struct collector *c)
 		close(c->sigfd);
 	free(c->cursors);
 	free(c->heads);
+	free(c->submitted);
 	seg_detach(&c->seg);
 }

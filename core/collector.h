@@ -28,6 +28,7 @@ struct collector {
 	struct spool_writer spool;
 	struct pbuf req;          /* request being encoded */
 	uint64_t *cursors;        /* scratch, one per ring */
+	uint64_t *submitted;      /* per ring: end of the newest request handed to the spool */
 	uint64_t *heads;
 	int sigfd;
 	struct loop_op sig_op;

@@ -4,54 +4,93 @@
  * described at the top of shm/shm_abi.h. Checked by spin in CI through
  * tests/model/run_model.sh; change this model and the C code together.
  *
+ * Writer: ring_claim(), ring_copy(), ring_publish() in shm/ring_write.h.
+ *   1. t = tail (acquire); h = hint; if h < t then h = t
+ *   2. load w = ctl[h % N] (acquire), then:
+ *      CLAIMED/PUBLISHED(lap(h), n', o')  -> h += n' (walk the chain)
+ *      FREE(lap(h) - 1) -> if h + n - t > N: t = tail; if h < t: h = t,
+ *                          back to 2; if still h + n - t > N: drop
+ *                          (-ENOBUFS); then CAS ctl[h % N]: FREE(lap(h)-1)
+ *                          -> CLAIMED(lap(h), n, w); lost: back to 2
+ *      a word of another lap -> t = tail; if h >= t and h + n - t > N:
+ *                          drop (full); h = max(hint, t); back to 2
+ *   3. hint = h + n (plain store; may regress the hint)
+ *   4. payload stores into slots h .. h+n-1, one at a time
+ *   5. ctl[h % N] = PUBLISHED(lap(h), n, w) (store-release)
+ *   and it may die or stop at any point (see "Failure points"). The C
+ *   code gives up after RING_MAX_STEPS turns of 2 (-EAGAIN); the model has
+ *   no such bound, and L1 shows that the loop ends anyway.
+ * Collector: drain_ring() reads PUBLISHED(lap(c)) records, skips
+ * CLAIMED(lap(c)) ones whose owner is dead, waits on live owners;
+ * drain_release(upto) frees [tail, upto): ctl[p] = FREE(lap(p)), then
+ * tail = upto, for upto a cursor it had earlier (a record boundary);
+ * flush() reads again from tail when the spool refuses a request.
+ *
  * What is checked (RING.md):
  *   S1  the collector exports a record only if every slot of it holds what
  *       its owner wrote for that record (never torn, partial, foreign, or
- *       last lap's): assertion in Collector, step "consume".
- *   S2  a slot belongs to one writer from the claim until the collector
- *       releases it; a writer only ever writes slots it holds (a late or
- *       resumed writer never scribbles on a recycled slot): ghost holder[],
- *       assertions at the claim (CAS) and at every payload store.
+ *       last lap's): assertion in Collector, "consume".
+ *   S2  a slot belongs to one writer from its claim until the collector
+ *       releases it, and a writer stores only into slots it holds (a late
+ *       or resumed writer never scribbles on a recycled slot): ghost
+ *       holder[], assertions at the claim and at every payload store.
  *   L1  (-DLIVENESS, pan -a -f) with writers that may die anywhere but do
- *       not stop, the collector eventually consumes or skips every claimed
- *       record and releases the whole ring: ltl L1 below.
- * Not checked: S3 (the spool is not modelled: "release" may happen any time
- * after consumption, which is the weaker assumption), S4, memory ordering
- * (spin is sequentially consistent: every shared access is one atomic step,
- * so this models the acquire/release orders of the C code, not weaker ones).
+ *       not stop, eventually every writer is done or dead, the collector
+ *       has consumed or skipped every claimed record and the whole ring is
+ *       released: ltl L1.
+ * Not checked: S3 (no spool: a release may come any time after the
+ * records were read, a weaker assumption), S4, drop counters, and memory
+ * ordering: spin is sequentially consistent, so this checks the protocol
+ * under the acquire/release orders of the C code, not weaker ones.
  *
- * Bounds: a ring of N = 4 slots, W writers (default 3), each writing R
- * records (default 2) of 1 or 2 slots (chosen nondeterministically), so up
- * to 12 positions = 3 laps: the ring wraps at least twice and a writer that
- * resumes late meets words of a later lap (ABA). Positions are free-running
- * small integers, lap(pos) = pos / N + 1, exactly as in the C code.
+ * Bounds: a ring of N = 4 slots; W writers (2 or 3), writer w writes RECS(w)
+ * records of 1 or 2 slots (chosen nondeterministically); with 2 writers of
+ * 3 records up to 12 positions = 3 laps, so the ring wraps twice and a
+ * writer that resumes late meets words of a later lap (ABA). Positions are
+ * free-running small integers, lap(pos) = pos / N + 1, as in the C code.
  *
- * Each shared-memory access of the C code is one atomic step here. Steps
- * that touch only local variables are merged into a neighbouring d_step;
- * that is sound because nothing else can observe them.
+ * Granularity: each load or store of shared memory by a writer is one
+ * atomic step; the decision a writer takes on a loaded word is local and
+ * goes with its load. The collector's steps are coarser where that hides
+ * nothing (see the comments there).
  *
- * Bug variants (each must make spin report an error; see run_model.sh):
- *   BUG_FETCH_ADD      positions are taken by fetch_add on a head counter, the
- *                      owner is written after it: a full ring or a death in
- *                      that window leaves an ownerless hole -> L1 fails.
- *   BUG_NO_LAP         control words carry no lap (ABA) -> S1/S2 fail.
- *   BUG_SKIP_STOPPED   the collector treats a stopped writer's claim as
- *                      abandoned (cannot tell dead from stopped) -> S2 fails.
- *   BUG_NO_FULL_CHECK  the claim checks only the first slot's word, not the
- *                      free space against tail -> S2 fails.
- *   BUG_EARLY_PUBLISH  publish before the payload stores -> S1 fails.
+ * Bug variants (spin must report an error for each; see run_model.sh):
+ *   BUG_NO_LAP         control words carry no lap (ABA): the collector
+ *                      takes last lap's PUBLISHED word for this lap -> S1.
+ *   BUG_SKIP_STOPPED   the collector treats the claim of a stopped writer
+ *                      as abandoned (cannot tell stopped from dead); the
+ *                      writer resumes into recycled slots -> S2.
+ *   BUG_NO_FULL_CHECK  the claim looks only at its first slot's word, not
+ *                      at the free space against tail -> S2.
+ *   BUG_EARLY_PUBLISH  PUBLISHED stored before the payload -> S1.
+ *   BUG_RELEASE_MID    drain_release() to a position inside a record: a
+ *                      writer starts a record at the new tail, inside
+ *                      the old one -> S2.
+ *   BUG_WAIT_DEAD      the collector never skips a dead writer's claim
+ *                      -> L1 (-DLIVENESS).
+ *   BUG_FETCH_ADD      positions taken by fetch_add on a head counter and
+ *                      the owner named after it: a drop on a full ring (or
+ *                      a death in that window) leaves an ownerless hole the
+ *                      collector waits on forever -> L1 (-DLIVENESS).
  */
 
 #ifndef W
-#define W 3             /* writers */
+#define W 2             /* writers: 2 or 3 */
 #endif
 #ifndef R
-#define R 2             /* records per writer */
+#define R 3             /* records per writer */
 #endif
+#ifndef R0              /* or per writer: R0, R1, R2 */
+#define R0 R
+#endif
+#ifndef R1
+#define R1 R
+#endif
+#ifndef R2
+#define R2 R
+#endif
+#define RECS(w) ((w) == 0 -> R0 : ((w) == 1 -> R1 : R2))
 #define N 4             /* slots in the ring (rh_slots) */
-#ifndef MAXSPIN
-#define MAXSPIN 2       /* stale-hint reloads before a writer gives up (drop) */
-#endif
 
 #define NOBODY 255
 #define LAP(p) ((p) / N + 1)
@@ -82,7 +121,7 @@ byte tail;              /* rh_tail: collector store-release, writers acquire */
 byte cursor;            /* the collector's read position */
 
 bool alive[W];          /* what the collector's liveness check of an owner returns */
-bool is_stopped[W];        /* SIGSTOPped (alive, not progressing) */
+bool is_stopped[W];     /* SIGSTOPped (alive, not progressing) */
 
 /* ghosts */
 byte holder[N];         /* S2: which writer holds slot s, from claim to release */
@@ -98,123 +137,149 @@ byte head;              /* the head counter of the fetch_add design */
 ltl L1 { <> (finished == W && cursor == ghost_head && tail == cursor) }
 #endif
 
-/* A writer may die at any step. Dying between a load and the next store is
- * indistinguishable from dying just before that store (loads leave no
- * trace), so failure points sit before each store to shared memory. A
- * stopped writer is alive and makes no progress until it is continued;
- * never being continued is a prefix of these runs. Stops are left out of
- * the liveness run: L1 does not apply to stopped writers. */
+/* Failure points. A writer may die (SIGKILL, exit() in another thread) or
+ * stop (SIGSTOP, a debugger) at any instruction. Loads leave no trace, so
+ * dying anywhere between two stores is the same as dying just before the
+ * later store; dying before the claim is the same as dying at the start of
+ * the record; and the bytes of an unpublished record are never read (its
+ * claim is skipped, its slots overwritten), so dying between payload stores
+ * or before the publish is the same as dying before the first payload
+ * store. Hence the failure points: at the start of each record, after the
+ * claim, and after the hint store.
+ * A stop pauses the writer, alive, for as long as the rest of the system
+ * likes, then it goes on (SIGCONT); a writer that is never continued is a
+ * prefix of these runs, and interleaving already lets any writer pause
+ * anywhere: the explicit stop only sets is_stopped[w], what a collector
+ * that confuses stopped with dead would look at (BUG_SKIP_STOPPED). It is
+ * offered while the writer holds a claim (elsewhere the flag is never
+ * read). No stops in the liveness runs: L1 does not apply to stopped
+ * writers. */
 #if defined(LIVENESS) || defined(NO_STOP)
-#define STOP_OPT
+#define STOP_OPT(L)
 #else
-#define STOP_OPT :: is_stopped[w] = 1; is_stopped[w] = 0
+#define STOP_OPT(L) :: is_stopped[w] = 1; is_stopped[w] = 0; goto L
 #endif
-#define FAIL_POINT \
+/* DIE_OR(L): the writer dies, stops for a while, or goes on at label L */
+#define DIE_OR(L) \
 	if \
-	:: skip \
+	:: goto L \
 	:: goto dead \
-	STOP_OPT \
+	STOP_OPT(L) \
 	fi
 
 proctype Writer(byte w)
 {
-	byte h, t, n, k, spins, i;
-	byte st, lp, nn;        /* w_ctl: the word read in step 2 */
-	bool ok;
+	byte h, t, n, k, i;
 
 	do
-	:: k == R -> break
+	:: k == RECS(w) -> break
 	:: else ->
-		FAIL_POINT;
+		/* death before the claim (anywhere in steps 1 and 2) */
 		if
+		:: goto dead
 		:: n = 1
 		:: n = 2
 		fi;
 #ifdef BUG_FETCH_ADD
 		/* the broken design: take positions first, name the owner later */
 		d_step { h = head; head = head + n; if :: head > ghost_head -> ghost_head = head :: else fi }
-		FAIL_POINT;     /* the window: positions taken, nobody named */
-		t = tail;
+		/* the window: positions taken, nobody named */
+		if
+		:: goto dead
+		:: t = tail
+		fi;
 		if
 		:: h + n - t > N -> goto next  /* drop: the positions are lost */
 		:: else
 		fi;
 		d_step {
-			i = 0;
 			do
 			:: i < n -> assert(holder[(h + i) % N] == NOBODY); holder[(h + i) % N] = w; i++
 			:: else -> break
 			od;
-			i = 0;
+			i = 0; t = 0;
 			ctl_st[h % N] = CLAIMED; ctl_lap[h % N] = LAP(h); ctl_n[h % N] = n; ctl_o[h % N] = w
 		}
+		goto claimed;
 #else
-		/* 1. h = hint; t = tail (acquire); if h < t then h = t */
-		h = hint;
-		d_step { t = tail; if :: h < t -> h = t :: else fi }
-walk:		/* 2. read w_ctl = ctl[h % N] */
-		atomic { st = ctl_st[h % N]; lp = ctl_lap[h % N]; nn = ctl_n[h % N] }
-		if
-		:: (st == CLAIMED || st == PUBLISHED) && LAPEQ(lp, LAP(h)) ->
-			/* a record of this lap: walk the chain */
-			d_step { h = h + nn; st = 0; lp = 0; nn = 0 }
-			goto walk
-		:: st == FREE && LAPEQ(lp + 1, LAP(h)) ->
-			/* free for lap(h): check the space against tail, then CAS */
-#ifdef BUG_NO_FULL_CHECK
+		/* ring_claim(): t = tail (acquire); h = hint; if (h < t) h = t */
+		t = tail;
+		d_step { h = hint; if :: h < t -> h = t :: else fi }
+walk:		/* w = ctl[h & mask] (acquire), and what ring_claim() decides on it
+		 * (one step: the decision is local) */
+		atomic {
 			if
-			:: false -> goto next
-#else
-			if
-			:: h + n - t > N -> goto next  /* ring full: drop */
+			:: (ctl_st[h % N] == CLAIMED || ctl_st[h % N] == PUBLISHED) &&
+			   LAPEQ(ctl_lap[h % N], LAP(h)) ->
+				/* a record of this lap: walk past it */
+				h = h + ctl_n[h % N];
+				goto walk
+			:: ctl_st[h % N] == FREE && LAPEQ(ctl_lap[h % N] + 1, LAP(h)) ->
+				/* FREE(lap(h) - 1): free for us if there is room */
+#ifndef BUG_NO_FULL_CHECK
+				if
+				:: h + n - t > N -> goto no_room
+				:: else
+				fi
 #endif
 			:: else ->
-				/* CAS ctl[h%N]: FREE(lap(h)-1) -> CLAIMED(lap(h), n, w) */
-				d_step {
-					if
-					:: ctl_st[h % N] == FREE && LAPEQ(ctl_lap[h % N] + 1, LAP(h)) ->
-						ctl_st[h % N] = CLAIMED; ctl_lap[h % N] = LAP(h);
-						ctl_n[h % N] = n; ctl_o[h % N] = w;
-						/* S2: every slot claimed was released (or never used) */
-						i = 0;
-						do
-						:: i < n -> assert(holder[(h + i) % N] == NOBODY); holder[(h + i) % N] = w; i++
-						:: else -> break
-						od;
-						i = 0;
-						if :: h + n > ghost_head -> ghost_head = h + n :: else fi;
-						ok = 1
-					:: else -> ok = 0
-					fi;
-					st = 0; lp = 0; nn = 0
-				}
-				if
-				:: ok -> ok = 0
-				:: else -> goto walk    /* lost the race: re-read */
-				fi
+				/* a word of another lap */
+				goto stale
 			fi
-		:: else ->
-			/* stale h (released, or a word of another lap): reload */
-			d_step { st = 0; lp = 0; nn = 0; spins++ }
+		}
+cas:		/* CAS ctl[h & mask]: FREE(lap(h) - 1) -> CLAIMED(lap(h), n, w) */
+		atomic {
 			if
-			:: spins > MAXSPIN -> goto next        /* give up: drop */
-			:: else
-			fi;
-			t = tail;
-			d_step { h = hint; if :: h < t -> h = t :: else fi }
-			goto walk
-		fi;
-		/* claimed [h, h+n) */
-		FAIL_POINT;
-		/* 3. hint = h + n: plain store, may regress the hint */
-		hint = h + n;
-#endif /* BUG_FETCH_ADD */
-		FAIL_POINT;
-#ifdef BUG_EARLY_PUBLISH
-		ctl_st[h % N] = PUBLISHED;
-		FAIL_POINT;
+			:: ctl_st[h % N] == FREE && LAPEQ(ctl_lap[h % N] + 1, LAP(h)) ->
+				d_step {
+					ctl_st[h % N] = CLAIMED; ctl_lap[h % N] = LAP(h);
+					ctl_n[h % N] = n; ctl_o[h % N] = w;
+					/* S2: each slot claimed was released (or never used) */
+					do
+					:: i < n -> assert(holder[(h + i) % N] == NOBODY); holder[(h + i) % N] = w; i++
+					:: else -> break
+					od;
+					i = 0; t = 0;
+#ifdef LIVENESS
+					if :: h + n > ghost_head -> ghost_head = h + n :: else fi
 #endif
-		/* 4. payload, one slot at a time */
+				}
+			:: else -> goto walk    /* lost the race: re-read the word */
+			fi
+		}
+		/* rh_hint = h + n: plain store, may regress the hint */
+		DIE_OR(hint_store);
+hint_store:
+		hint = h + n;
+		goto claimed;
+no_room:	/* no room by our tail: reload it (acquire) */
+		atomic {
+			t = tail;
+			if
+			:: h < t -> h = t; goto walk
+			:: h >= t && h + n - t > N -> goto next     /* -ENOBUFS: drop */
+			:: else -> goto cas
+			fi
+		}
+stale:		/* the ring is full (last lap's record still there), or h is
+		 * behind the tail, or came from a regressed hint */
+		atomic {
+			t = tail;
+			if
+			:: h >= t && h + n - t > N -> goto next     /* -ENOBUFS: drop */
+			:: else
+			fi
+		}
+		d_step { h = hint; if :: h < t -> h = t :: else fi }
+		goto walk;
+#endif /* BUG_FETCH_ADD */
+claimed:
+#ifdef BUG_EARLY_PUBLISH
+		ctl_st[h % N] = PUBLISHED;      /* BUG: published before the payload */
+#endif
+		DIE_OR(payload);
+payload:
+		/* 4. payload, one slot at a time: (writer, record position) */
 		do
 		:: i < n ->
 			d_step {
@@ -222,33 +287,47 @@ walk:		/* 2. read w_ctl = ctl[h % N] */
 				slot_w[(h + i) % N] = w; slot_pos[(h + i) % N] = h;
 				i++
 			}
-			FAIL_POINT
 		:: else -> break
 		od;
 #ifndef BUG_EARLY_PUBLISH
 		/* 5. publish: ctl[h%N] = PUBLISHED(lap(h), n, w) (store-release) */
 		ctl_st[h % N] = PUBLISHED;
 #endif
+		goto next;
 next:		/* done with this record (published or dropped) */
-		atomic { k++; h = 0; t = 0; n = 0; i = 0; spins = 0; st = 0; lp = 0; nn = 0 }
+		atomic { k++; h = 0; t = 0; n = 0; i = 0 }
 	od;
 	finished++;
 	goto done;
 dead:
-	atomic { alive[w] = 0; finished++; h = 0; t = 0; n = 0; k = 0; i = 0; spins = 0; st = 0; lp = 0; nn = 0; ok = 0 }
+	atomic { alive[w] = 0; finished++; h = 0; t = 0; n = 0; k = 0; i = 0 }
 done:
 	skip
 }
 
+#if defined(BUG_SKIP_STOPPED)
+#define OWNER_GONE(o) (!alive[o] || is_stopped[o])      /* cannot tell stopped from dead */
+#elif defined(BUG_WAIT_DEAD)
+#define OWNER_GONE(o) false                             /* never skips */
+#else
+#define OWNER_GONE(o) (!alive[o])
+#endif
+
+/* The collector: drain_ring() and drain_release() in core/drain.c. Its
+ * actions are enabled only when they do something; when none is, it waits
+ * (a blocked process). Timing (CLAIM_GRACE_NS, the dead-owner check
+ * interval) is abstracted away: a dead owner is noticed eventually. */
 active proctype Collector()
 {
 	byte nn, o, p, i;
 
 end:	do
-	:: /* load-acquire ctl[c]: PUBLISHED(lap(c), n, o): copy the record out.
-	    * Done in one step with the payload reads: a store to these slots by
-	    * anyone is an S2 violation and is caught there. */
+	:: /* w = ctl[c] (acquire) == PUBLISHED(lap(c), n, o): copy the record
+	    * out (copy_out()). One step with the payload loads: a store to
+	    * these slots by anyone in between would be an S2 violation, caught
+	    * there. (c - released >= slots: a whole ring read, stop.) */
 		d_step {
+			cursor - tail < N &&
 			ctl_st[cursor % N] == PUBLISHED && LAPEQ(ctl_lap[cursor % N], LAP(cursor)) ->
 			nn = ctl_n[cursor % N]; o = ctl_o[cursor % N];
 			i = 0;
@@ -262,35 +341,78 @@ end:	do
 			cursor = cursor + nn;       /* consumed */
 			nn = 0; o = 0; i = 0
 		}
-	:: /* CLAIMED(lap(c), n, o): is the owner alive? (a separate step) */
+	:: /* w == CLAIMED(lap(c), n, o) and o is dead: abandoned, skip n
+	    * slots. While o is alive (running or stopped) the collector waits.
+	    * The load and the liveness check are one step here; in the C code
+	    * they are two, which adds one race: o publishes and dies in between,
+	    * and its complete record is skipped. That loses a record and
+	    * breaks neither S1 nor S2 (o is dead: it stores nothing more). */
 		d_step {
-			ctl_st[cursor % N] == CLAIMED && LAPEQ(ctl_lap[cursor % N], LAP(cursor)) ->
-			nn = ctl_n[cursor % N]; o = ctl_o[cursor % N]
+			cursor - tail < N &&
+			ctl_st[cursor % N] == CLAIMED && LAPEQ(ctl_lap[cursor % N], LAP(cursor)) &&
+			OWNER_GONE(ctl_o[cursor % N]) ->
+			cursor = cursor + ctl_n[cursor % N]
 		}
-		if
-#ifdef BUG_SKIP_STOPPED
-		:: d_step { (!alive[o] || is_stopped[o]) -> cursor = cursor + nn; nn = 0; o = 0 }
-		:: d_step { (alive[o] && !is_stopped[o]) -> nn = 0; o = 0 }
-#else
-		:: d_step { !alive[o] -> cursor = cursor + nn; nn = 0; o = 0 }  /* abandoned: skip */
-		:: d_step { alive[o] -> nn = 0; o = 0 }                         /* wait */
+	:: /* w == FREE(lap(c) - 1): nothing yet (no action). Any other word
+	    * within a ring of the tail is "garbage" that drain_ring() skips
+	    * and counts invalid: no honest writer may leave one. */
+		d_step {
+			cursor - tail < N &&
+			!(ctl_st[cursor % N] == FREE && LAPEQ(ctl_lap[cursor % N] + 1, LAP(cursor))) &&
+			!(ctl_st[cursor % N] != FREE && LAPEQ(ctl_lap[cursor % N], LAP(cursor))) ->
+			assert(false)
+		}
+#ifndef LIVENESS
+	:: /* flush(): the spool request failed; read again from the last
+	    * release (core/collector.c). Left out of the liveness runs: a
+	    * spool that fails forever stops everything. */
+		atomic { cursor > tail -> cursor = tail }
 #endif
-		fi
-	:: /* FREE(lap(c) - 1): nothing yet (no step). Release, once the records
-	    * below the cursor are safe in the spool: ctl[p] = FREE(lap(p)) for
-	    * p in [tail, c), then tail = c (store-release). */
-		cursor > tail ->
-		p = tail;
-		do
-		:: p < cursor ->
+	:: /* drain_release(upto): once the records below upto are in a
+	    * fsynced spool file (any time here: S3 is not modelled). upto is
+	    * a cursor the collector had when it submitted the spool request,
+	    * so any record boundary in (tail, c]: found here by walking the
+	    * read records from tail (a ghost walk, no step). Then
+	    * ctl[p] = FREE(lap(p)) for p in [tail, upto), and tail = upto
+	    * (store-release). The FREE stores are one step: a writer loads
+	    * one word at a time, and one that finds a word freed still sees
+	    * the old tail (stored after) and so cannot use the space; their
+	    * order decides nothing. */
+		atomic {
+			cursor > tail ->
+			p = tail;
+			do
+#ifdef BUG_RELEASE_MID
+			:: p = p + 1;       /* BUG: upto may fall inside a record */
+#else
+			:: p = p + (ctl_n[p % N] > 0 -> ctl_n[p % N] : 1);
+#endif
+				if
+				:: p >= cursor -> p = cursor; break
+				:: else
+				fi
+			:: p > tail -> break
+			od;
+			/* p = upto */
 			d_step {
-				ctl_st[p % N] = FREE; ctl_lap[p % N] = LAP(p); ctl_n[p % N] = 0; ctl_o[p % N] = 0;
-				holder[p % N] = NOBODY;
-				p++
+				i = tail;
+				do
+				:: i < p ->
+					ctl_st[i % N] = FREE; ctl_lap[i % N] = LAP(i);
+					ctl_n[i % N] = 0; ctl_o[i % N] = 0;
+					holder[i % N] = NOBODY;     /* S2 ghost: nobody holds it now */
+					/* the bytes of a released slot are garbage: no
+					 * record is read from them again (stale bytes never
+					 * match (o, cursor) anyway); forget them so that
+					 * states merge */
+					slot_w[i % N] = NOBODY; slot_pos[i % N] = NOBODY;
+					i++
+				:: else -> break
+				od;
+				i = 0
 			}
-		:: else -> break
-		od;
-		atomic { tail = cursor; p = 0 }
+		}
+		atomic { tail = p; p = 0 }
 	od
 }
 
