@@ -22,6 +22,7 @@
 
 #include "crc32c.h"
 #include "log.h"
+#include "proc_stat.h"
 #include "shm_atomic.h"
 #include "utf8.h"
 
@@ -74,100 +75,24 @@ static const char *kv_get(const struct kvset *s, const char *key)
 	return NULL;
 }
 
-static int hexval(char c)
+/* Parses a "k=v,k=v" list (OTEL_RESOURCE_ATTRIBUTES syntax) into s: all
+ * or nothing, as the specification asks of a list that does not decode. */
+static int parse_pairs(struct kvset *s, const char *str)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes and trims src[0..n) into dst (cap bytes); -EINVAL on a
- * bad escape. */
-static int pct_decode(char *dst, size_t cap, const char *src, size_t n, size_t *out)
-{
-	size_t o = 0;
-
-	while (n > 0 && (src[0] == ' ' || src[0] == '\t')) {
-		src++;
-		n--;
-	}
-	while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\t'))
-		n--;
-	for (size_t i = 0; i < n; i++) {
-		char c = src[i];
-		if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= n)
-				return -EINVAL;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (o + 1 >= cap)
-			return -EINVAL;
-		dst[o++] = c;
-	}
-	dst[o] = '\0';
-	*out = o;
-	return 0;
-}
-
-/* Parses "k=v,k=v" into s (all or nothing). */
-static int parse_pairs(struct kvset *s, const char *str, size_t n)
-{
-	struct kvset tmp;
-	size_t i = 0;
+	static struct kvset tmp;
+	char key[KEY_MAX], val[VAL_MAX];
+	const char *cur = str;
+	int ret;
 
 	tmp.n = 0;
-	while (i < n) {
-		size_t end = i, eq = (size_t)-1, klen, vlen;
-		char key[KEY_MAX], val[VAL_MAX];
-
-		while (end < n && str[end] != ',') {
-			if (str[end] == '=' && eq == (size_t)-1)
-				eq = end;
-			end++;
-		}
-		if (end > i) {
-			if (eq == (size_t)-1)
-				return -EINVAL;
-			if (pct_decode(key, sizeof(key), str + i, eq - i, &klen) || klen == 0 ||
-			    pct_decode(val, sizeof(val), str + eq + 1, end - eq - 1, &vlen))
-				return -EINVAL;
-			kv_set(&tmp, key, klen, val, vlen, 0, 0);
-		}
-		i = end + 1;
-	}
+	while ((ret = config_kv_next(&cur, key, sizeof(key), val, sizeof(val))) == 1)
+		kv_set(&tmp, key, strlen(key), val, strlen(val), 0, 0);
+	if (ret < 0)
+		return ret;
 	for (int k = 0; k < tmp.n; k++)
 		kv_set(s, tmp.kv[k].key, strlen(tmp.kv[k].key), tmp.kv[k].val,
 		       strlen(tmp.kv[k].val), 0, 0);
 	return tmp.n;
-}
-
-int resource_attrs_parse(struct pbuf *b, const char *s, size_t n,
-			 int (*skip)(const char *key, size_t klen, void *ctx), void *ctx)
-{
-	static struct kvset set;
-	int ret;
-
-	set.n = 0;
-	ret = parse_pairs(&set, s, n);
-	if (ret < 0)
-		return ret;
-	for (int i = 0; i < set.n; i++) {
-		size_t klen = strlen(set.kv[i].key);
-		if (skip && skip(set.kv[i].key, klen, ctx))
-			continue;
-		pb_kv_str(b, 1, set.kv[i].key, klen, set.kv[i].val, strlen(set.kv[i].val));
-	}
-	return set.n;
 }
 
 int producers_init(struct producers *p, struct seg *seg, const struct shmlog_config *cfg)
@@ -254,7 +179,7 @@ static struct resource *resource_build(struct producers *p, uint32_t idx,
 
 	set.n = 0;
 	if (p->cfg->res_attributes[0] &&
-	    parse_pairs(&set, p->cfg->res_attributes, strlen(p->cfg->res_attributes)) < 0)
+	    parse_pairs(&set, p->cfg->res_attributes) < 0)
 		LOGW("resource: [resource] attributes do not parse; ignored");
 	kv_set(&set, "host.name", 9, p->host, strlen(p->host), 0, 0);
 	kv_set(&set, "process.pid", 11, "", 0, 1, r->pid);
@@ -270,7 +195,7 @@ static struct resource *resource_build(struct producers *p, uint32_t idx,
 		 (unsigned)((r->pid >> 16) & 0xfff), (unsigned)(r->start_ticks >> 48) & 0xfff,
 		 (unsigned long long)(r->start_ticks & 0xffffffffffffull));
 	kv_set(&set, "service.instance.id", 19, buf, strlen(buf), 0, 0);
-	if (attrs[0] && parse_pairs(&set, attrs, strlen(attrs)) < 0)
+	if (attrs[0] && parse_pairs(&set, attrs) < 0)
 		LOGW("resource: pid %u: OTEL_RESOURCE_ATTRIBUTES does not parse; ignored", r->pid);
 	if (svc[0]) {
 		kv_set(&set, "service.name", 12, svc, strlen(svc), 0, 0);
@@ -327,40 +252,6 @@ struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
 	p->cur[idx] = r;
 	LOGD("producers: %u is pid %u (%s)", idx, r->pid, r->service);
 	return r;
-}
-
-/* /proc/<id>/stat: 1 alive, 0 dead (absent, zombie, or another start). */
-static int proc_alive(uint32_t id, uint64_t start_ticks)
-{
-	char path[64], buf[1024];
-	ssize_t n;
-	char *p;
-	int fd, field = 2;
-
-	if (id == 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/stat", id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return errno == ENOENT || errno == ESRCH ? 0 : 1; /* unsure: alive */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 1;
-	if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
-		return 0;
-	if (!start_ticks)
-		return 1;
-	while (*p && field < 22) {
-		if (*p == ' ')
-			field++;
-		p++;
-	}
-	return strtoull(p, NULL, 10) == start_ticks;
 }
 
 int producers_owner_alive(struct producers *p, uint32_t owner)

@@ -83,11 +83,4 @@ void producers_gc(struct producers *p, const uint64_t *cursors, const uint64_t *
 /* Frees a retired resource once it has nothing pending. */
 void resource_release(struct resource *r);
 
-/* Parses "k=v,k=v" (OTEL_RESOURCE_ATTRIBUTES syntax, %XX decoded) and
- * appends each pair as a KeyValue (field 1 of Resource) unless skip(key)
- * says the key is set elsewhere. Returns pairs added, or -EINVAL (nothing
- * added) on a decoding error, as the specification asks. */
-int resource_attrs_parse(struct pbuf *b, const char *s, size_t n,
-			 int (*skip)(const char *key, size_t klen, void *ctx), void *ctx);
-
 #endif

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_stat.h"
 #include "shm_atomic.h"
 
 struct lib_state lib LIB_HIDDEN;
@@ -88,24 +89,13 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 	return total;
 }
 
-/* Field 22 (starttime) of a /proc stat file: after the last ')'. */
+/* Start time of a /proc stat file, 0 if unknown. */
 static uint64_t stat_start_ticks(const char *path)
 {
-	char buf[1024];
-	char *p;
-	int field = 2;
+	uint64_t start;
+	char state;
 
-	if (read_small(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	while (*p && field < 22) {
-		if (*p == ' ')
-			field++;
-		p++;
-	}
-	return strtoull(p, NULL, 10);
+	return proc_stat_read(path, &state, &start) == 0 ? start : 0;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)

@@ -10,6 +10,7 @@
  */
 #include "shmtop_read.h"
 
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_stat.h"
 #include "shm_atomic.h"
 
 #define STATUS_MAX_BYTES 8192
@@ -95,47 +97,6 @@ void shmtop_read_str(char *dst, size_t dstlen, const char *src, size_t n)
 		}
 	}
 	dst[o] = '\0';
-}
-
-/*
- * 1 when process id exists and, if start_ticks is not 0, started at that
- * time (/proc/<id>/stat field 22), so a reused pid reads as dead. Where
- * /proc cannot tell (another pid namespace, hidepid), kill(id, 0) does.
- */
-static int proc_alive(uint32_t id, uint64_t start_ticks)
-{
-	char path[64], buf[1024];
-	int fd, field = 2;
-	ssize_t n;
-	char *p;
-
-	if (id == 0 || id > INT32_MAX)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT || errno == ESRCH)
-			return 0;
-		return kill((pid_t)id, 0) == 0 || errno == EPERM;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 1;
-	if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
-		return 0; /* a zombie has stopped writing */
-	if (!start_ticks)
-		return 1;
-	while (*p && field < 22) {
-		if (*p == ' ')
-			field++;
-		p++;
-	}
-	return strtoull(p, NULL, 10) == start_ticks;
 }
 
 static int stat_shm(const char *name, struct stat *st)
