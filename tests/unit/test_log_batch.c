@@ -43,7 +43,8 @@ static uint32_t build(uint8_t sev, uint16_t flags, const char *body, size_t blen
 	off += blen;
 	memcpy(rec + off, sevtext, strlen(sevtext));
 	off += strlen(sevtext);
-	memcpy(rec + off, attrs, alen);
+	if (alen)
+		memcpy(rec + off, attrs, alen);
 	off += alen;
 	rh.rec_len = (uint32_t)off;
 	memcpy(rec, &rh, sizeof(rh));
