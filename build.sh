@@ -67,6 +67,12 @@ test)
 		-DSHMLOG_WERROR=ON
 	(cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure \
 		-j "$JOBS" --timeout 600 -L unit)
+	echo "== ring concurrency test (TSan build)"
+	cmake -S "$ROOT" -B "$ROOT/build-tsan" -DSHMLOG_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
+		-DSHMLOG_WERROR=ON >/dev/null
+	cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_ring
+	(cd "$ROOT/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure \
+		--timeout 600 -R '^test_ring$')
 	;;
 demo)
 	need_pkgs

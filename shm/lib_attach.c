@@ -218,7 +218,7 @@ static void try_attach(uint64_t now)
 		goto err_detach;
 	}
 	a->epoch = ++lib.epochs;
-	lib.next_check_ns = now + CHECK_NS;
+	shm_store_relaxed(&lib.next_check_ns, now + CHECK_NS);
 	lib_debug("attached to %s as producer %u", lib.ns, a->producer);
 	/* Pairs with the acquire loads in lib_ready(): the attachment is
 	 * complete before another thread can see it. The old one, if any,
@@ -344,11 +344,12 @@ void lib_periodic(uint64_t now)
 	uint64_t hb;
 	int expect = 0;
 
-	if (now < lib.next_check_ns || !shm_cas(&lib.attach_busy, &expect, 1))
+	if (now < shm_load_relaxed(&lib.next_check_ns) || !shm_cas(&lib.attach_busy, &expect, 1))
 		return;
 	a = shm_load_acquire(&lib.cur);
 	if (a && now >= lib.next_check_ns) {
-		lib.next_check_ns = now + CHECK_NS;
+		/* relaxed: only a hint of when to look again, read unlocked */
+		shm_store_relaxed(&lib.next_check_ns, now + CHECK_NS);
 		/* The collector stopped beating and the name now points to
 		 * another segment: attach to the new one. */
 		hb = shm_load_relaxed(&a->seg.hdr->sh_heartbeat_ns);

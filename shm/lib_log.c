@@ -111,7 +111,7 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 		errno = saved;
 		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
 	}
-	if (now >= lib.next_check_ns)
+	if (now >= shm_load_relaxed(&lib.next_check_ns))
 		lib_periodic(now);
 	if (nattrs) {
 		asz = attrs_size(attrs, nattrs);

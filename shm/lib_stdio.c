@@ -68,8 +68,8 @@ static struct stream streams[2] = {
 static int capturing; /* set once init succeeded */
 
 /* Which original stream each descriptor refers to: 0 none, 1 stdout,
- * 2 stderr. Byte stores: a race between two dup2()s on one descriptor is
- * the program's own. */
+ * 2 stderr. Relaxed byte accesses: a race between two dup2()s on one
+ * descriptor is the program's own. */
 #define FDMAP_MAX 1024
 static uint8_t fdmap[FDMAP_MAX] = { [1] = 1, [2] = 2 };
 static void flush_lines(void);
@@ -136,9 +136,12 @@ static void capture(struct stream *s, const char *p, size_t n)
 
 static struct stream *stream_of(int fd)
 {
-	if (!capturing || fd < 0 || fd >= FDMAP_MAX || !fdmap[fd])
+	uint8_t m;
+
+	if (!capturing || fd < 0 || fd >= FDMAP_MAX)
 		return NULL;
-	return &streams[fdmap[fd] - 1];
+	m = shm_load_relaxed(&fdmap[fd]);
+	return m ? &streams[m - 1] : NULL;
 }
 
 /* dup2(from, to): to now refers to what from refers to. A descriptor that
@@ -147,13 +150,13 @@ static struct stream *stream_of(int fd)
  * there. */
 static void fd_copy(int from, int to)
 {
-	uint8_t m = from >= 0 && from < FDMAP_MAX ? fdmap[from] : 0;
+	uint8_t m = from >= 0 && from < FDMAP_MAX ? shm_load_relaxed(&fdmap[from]) : 0;
 
 	if (to < 0 || to >= FDMAP_MAX)
 		return;
 	if (!m && (to == 1 || to == 2))
 		m = (uint8_t)to;
-	fdmap[to] = m;
+	shm_store_relaxed(&fdmap[to], m);
 }
 
 /* Writes all of buf to fd with the real write, as the original would
@@ -313,7 +316,7 @@ __attribute__((visibility("default"))) int close(int fd)
 	/* 1 and 2 keep their stream: whatever is opened there next is the
 	 * program's new stdout or stderr. */
 	if (fd > 2 && fd < FDMAP_MAX && (ret == 0 || errno == EBADF))
-		fdmap[fd] = 0;
+		shm_store_relaxed(&fdmap[fd], 0);
 	return ret;
 }
 
