@@ -168,14 +168,16 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 	return taken;
 }
 
-uint64_t drain_head(struct drain *d, uint32_t k)
+/* Follows the chain of claimed and published records of ring k from the
+ * cursor (bounded: one ring's worth); returns where it ends, the head.
+ * With owners, clears owners[o] for the owner of each record met. */
+static uint64_t walk_chain(struct drain *d, uint32_t k, uint8_t *owners)
 {
 	struct shm_ring_hdr *r = seg_ring(d->seg, k);
 	uint64_t *ctl = seg_ring_ctl(d->seg, r);
 	uint64_t mask = (uint64_t)d->seg->slots - 1;
 	uint64_t h = d->rings[k].cursor;
 
-	/* Bounded walk: at most one ring's worth of records. */
 	for (uint32_t i = 0; i < d->seg->slots; i++) {
 		uint64_t w = shm_load_acquire(&ctl[h & mask]); /* as in drain_ring() */
 		uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w);
@@ -183,9 +185,16 @@ uint64_t drain_head(struct drain *d, uint32_t k)
 		if (SHM_CTL_LAP(w) != seg_lap(d->seg, h) || n == 0 ||
 		    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED))
 			break;
+		if (owners && SHM_CTL_OWNER(w) < d->seg->max_threads)
+			owners[SHM_CTL_OWNER(w)] = 0;
 		h += n;
 	}
 	return h;
+}
+
+uint64_t drain_head(struct drain *d, uint32_t k)
+{
+	return walk_chain(d, k, NULL);
 }
 
 uint32_t drain_fill_pct(struct drain *d, uint32_t k)
@@ -224,25 +233,9 @@ int drain_claimed_by(void *ctx, uint8_t *owners)
 {
 	struct drain *d = ctx;
 
-	for (uint32_t k = 0; k < d->seg->nrings; k++) {
-		struct shm_ring_hdr *r = seg_ring(d->seg, k);
-		uint64_t *ctl = seg_ring_ctl(d->seg, r);
-		uint64_t mask = (uint64_t)d->seg->slots - 1;
-		uint64_t h = d->rings[k].cursor;
-
-		for (uint32_t i = 0; i < d->seg->slots; i++) {
-			uint64_t w = shm_load_acquire(&ctl[h & mask]); /* as in drain_ring() */
-			uint32_t st = SHM_CTL_STATE(w), n = SHM_CTL_NSLOTS(w);
-
-			if (SHM_CTL_LAP(w) != seg_lap(d->seg, h) || n == 0 ||
-			    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED))
-				break;
-			/* Published records count too: they are checked against
-			 * their owner's entry when read. */
-			if (SHM_CTL_OWNER(w) < d->seg->max_threads)
-				owners[SHM_CTL_OWNER(w)] = 0;
-			h += n;
-		}
-	}
+	/* Published records count too: they are checked against their
+	 * owner's entry when read. */
+	for (uint32_t k = 0; k < d->seg->nrings; k++)
+		(void)walk_chain(d, k, owners);
 	return 0;
 }
