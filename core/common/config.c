@@ -72,6 +72,9 @@ struct config_key {
 static const char *const protocol_choices[] = {"http/protobuf", "http/json", "grpc", NULL};
 static const char *const compression_choices[] = {"gzip", "zstd", "none", NULL};
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+static const char *const temporality_choices[] = {"cumulative", "delta", "lowmemory", NULL};
+static const char *const grouping_choices[] = {"process", "service", "host", NULL};
+static const char *const naming_choices[] = {"semconv", "modal", NULL};
 
 static const struct config_key config_keys[] = {
     {"shm", "namespace", CFG_STR, CFG_F_NAME, "default", 0, 0, FIELD(shm_namespace), NULL,
@@ -84,6 +87,11 @@ static const struct config_key config_keys[] = {
      "producer threads attached at once"},
     {"shm", "dead_check_ms", CFG_U32, 0, "1000", 10, 3600000, FIELD(shm_dead_check_ms), NULL,
      "how often the collector looks for producers that died"},
+
+    {"shm", "max_instruments", CFG_U32, 0, "1024", 16, 65536, FIELD(shm_max_instruments), NULL,
+     "metric instruments in the segment's dictionary"},
+    {"shm", "max_series", CFG_U32, 0, "16384", 64, 4194304, FIELD(shm_max_series), NULL,
+     "metric series (instrument + attributes) in the segment's dictionary"},
 
     {"spool", "dir", CFG_STR, 0, "", 0, 0, FIELD(spool_dir), NULL,
      "spool directory; empty: " CONFIG_SPOOL_BASE "<namespace>"},
@@ -107,6 +115,33 @@ static const struct config_key config_keys[] = {
      "host.name; empty: gethostname()"},
     {"resource", "service_name", CFG_STR, 0, "shmlog", 0, 0, FIELD(service_name), NULL,
      "service.name of the agent's own telemetry"},
+
+    {"metrics", "export_interval_ms", CFG_U32, 0, "10000", 100, 3600000,
+     FIELD(met_export_interval_ms), NULL, "how often metrics are exported"},
+    {"metrics", "temporality", CFG_ENUM, 0, "cumulative", 0, 0, FIELD(met_temporality),
+     temporality_choices, "aggregation temporality preference, as the OTLP exporter spec"},
+    {"metrics", "grouping", CFG_ENUM, 0, "process", 0, 0, FIELD(met_grouping), grouping_choices,
+     "resource of metrics: per process, per service.name, or per host"},
+    {"metrics", "cardinality_limit", CFG_U32, 0, "2000", 2, 1000000,
+     FIELD(met_cardinality_limit), NULL, "series per instrument before the overflow series"},
+    {"metrics", "host_metrics", CFG_BOOL, 0, "true", 0, 1, FIELD(met_host_metrics), NULL,
+     "sample container, process and GPU metrics"},
+    {"metrics", "sample_interval_ms", CFG_U32, 0, "10000", 100, 3600000,
+     FIELD(met_sample_interval_ms), NULL, "how often host metrics are sampled"},
+    {"metrics", "naming", CFG_ENUM, 0, "semconv", 0, 0, FIELD(met_naming), naming_choices,
+     "host metric names: OpenTelemetry semantic conventions, or Modal's"},
+    {"metrics", "container_id", CFG_STR, 0, "", 0, 0, FIELD(met_container_id), NULL,
+     "container_id attribute (modal naming)"},
+    {"metrics", "environment_name", CFG_STR, 0, "", 0, 0, FIELD(met_environment_name), NULL,
+     "environment_name attribute (modal naming)"},
+    {"metrics", "workspace_name", CFG_STR, 0, "", 0, 0, FIELD(met_workspace_name), NULL,
+     "workspace_name attribute (modal naming)"},
+    {"metrics", "cgroup_root", CFG_STR, 0, "/sys/fs/cgroup", 0, 0, FIELD(met_cgroup_root), NULL,
+     "where the cgroup filesystem is mounted"},
+    {"metrics", "proc_root", CFG_STR, 0, "/proc", 0, 0, FIELD(met_proc_root), NULL,
+     "where procfs is mounted"},
+    {"metrics", "nvml_library", CFG_STR, 0, "libnvidia-ml.so.1", 0, 0,
+     FIELD(met_nvml_library), NULL, "NVML shared library, loaded with dlopen"},
 
     {"exporter", "endpoint", CFG_STR, CFG_F_URL, "", 0, 0, FIELD(exp_endpoint), NULL,
      "OTLP base URL (/v1/logs is appended); empty: OTLP/JSON files in <spool>/out"},
@@ -166,6 +201,8 @@ static const struct config_env config_envs[] = {
     {"OTEL_RESOURCE_ATTRIBUTES", "resource", "attributes", 0},
     {"OTEL_BLRP_SCHEDULE_DELAY", "collector", "schedule_delay_ms", 0},
     {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "collector", "max_export_batch_size", 0},
+    {"OTEL_METRIC_EXPORT_INTERVAL", "metrics", "export_interval_ms", 0},
+    {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "metrics", "temporality", 0},
     {"OTEL_EXPORTER_OTLP_ENDPOINT", "exporter", "endpoint", 0},
     {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "exporter", "logs_endpoint", 0},
     {"OTEL_EXPORTER_OTLP_PROTOCOL", "exporter", "protocol", 0},

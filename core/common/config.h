@@ -31,6 +31,8 @@ struct shmlog_config {
 	uint32_t shm_max_producers;    /* max_producers = 256 */
 	uint32_t shm_max_threads;      /* max_threads = 4096 */
 	uint32_t shm_dead_check_ms;    /* dead_check_ms = 1000 */
+	uint32_t shm_max_instruments;  /* max_instruments = 1024 */
+	uint32_t shm_max_series;       /* max_series = 16384 */
 
 	/* [spool] */
 	char spool_dir[PATH_MAX];      /* dir = /var/tmp/shmlog/<namespace> */
@@ -64,6 +66,22 @@ struct shmlog_config {
 	char exp_client_cert[PATH_MAX];/* client_cert = ""; OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE */
 	char exp_client_key[PATH_MAX]; /* client_key = ""; OTEL_EXPORTER_OTLP_CLIENT_KEY */
 	uint32_t exp_insecure;         /* insecure = false: skip TLS verification */
+
+	/* [metrics] */
+	uint32_t met_export_interval_ms; /* export_interval_ms = 10000; OTEL_METRIC_EXPORT_INTERVAL */
+	char met_temporality[16];        /* temporality = cumulative (cumulative|delta|lowmemory);
+					  * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE */
+	char met_grouping[16];           /* grouping = process (process|service|host) */
+	uint32_t met_cardinality_limit;  /* cardinality_limit = 2000 series per instrument */
+	uint32_t met_host_metrics;       /* host_metrics = true: container, process, GPU */
+	uint32_t met_sample_interval_ms; /* sample_interval_ms = 10000 */
+	char met_naming[16];             /* naming = semconv (semconv|modal) */
+	char met_container_id[128];      /* container_id = "" (modal naming attributes) */
+	char met_environment_name[128];  /* environment_name = "" */
+	char met_workspace_name[128];    /* workspace_name = "" */
+	char met_cgroup_root[PATH_MAX];  /* cgroup_root = /sys/fs/cgroup */
+	char met_proc_root[PATH_MAX];    /* proc_root = /proc */
+	char met_nvml_library[PATH_MAX]; /* nvml_library = libnvidia-ml.so.1 */
 
 	/* [log] */
 	char log_level[16];            /* level = info (error|warn|info|debug) */
