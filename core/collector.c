@@ -88,6 +88,8 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 		.max_producers = cfg->shm_max_producers,
 		.max_threads = cfg->shm_max_threads,
 		.dead_check_ms = cfg->shm_dead_check_ms,
+		.max_instruments = cfg->shm_max_instruments,
+		.max_series = cfg->shm_max_series,
 	};
 	sigset_t set;
 	int reused, ret;
@@ -130,6 +132,13 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	ret = drain_init(&c->drain, &c->seg, &c->prod, &c->batch, cfg->shm_dead_check_ms);
 	if (ret)
 		return ret;
+	ret = metrics_create(&c->metrics, &c->seg, cfg, c->prod.host);
+	if (ret)
+		return ret;
+	c->drain.metrics = c->metrics;
+	pbuf_init(&c->mreq);
+	c->next_export_ns = clock_ns(CLOCK_MONOTONIC) +
+			    (uint64_t)cfg->met_export_interval_ms * NS_PER_MS;
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		c->submitted[k] = c->drain.rings[k].cursor;
 	pbuf_init(&c->req);
@@ -231,6 +240,27 @@ static void publish_stats(struct collector *c, uint64_t now)
 	shm_store_relaxed(&h->sh_producers_live, c->prod.live);
 }
 
+/* Exports the metrics: one request through the spool. Metric records
+ * were folded into the aggregation when read, so this request releases
+ * no ring slots of its own (the log flushes do). */
+static void export_metrics(struct collector *c, uint64_t now)
+{
+	uint32_t n;
+	int ret;
+
+	pbuf_reset(&c->mreq);
+	ret = metrics_encode(c->metrics, &c->mreq, now, &n);
+	if (ret == 0 && n == 0)
+		return;
+	for (uint32_t k = 0; k < c->seg.nrings; k++)
+		c->cursors[k] = c->drain.rings[k].released;
+	if (ret == 0)
+		ret = spool_writer_submit(&c->spool, SPOOL_SIG_METRICS, &c->mreq, n, c->cursors);
+	if (ret)
+		LOGE("collector: cannot spool %u metric points: %s", n, strerror(-ret));
+	shm_store_relaxed(&c->seg.hdr->sh_overflow, metrics_overflows(c->metrics));
+}
+
 static void once_a_second(struct collector *c, uint64_t mono)
 {
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
@@ -258,6 +288,10 @@ int collector_run(struct collector *c)
 		got = drain_all(c, now, mono);
 		if (need_flush(c, mono))
 			flush(c);
+		if (mono >= c->next_export_ns) {
+			export_metrics(c, now);
+			c->next_export_ns = mono + (uint64_t)c->cfg->met_export_interval_ms * NS_PER_MS;
+		}
 		publish_stats(c, now);
 		if (c->stop) {
 			/* Drain until the rings are empty (bounded), flush, and
@@ -266,6 +300,7 @@ int collector_run(struct collector *c)
 				deadline = mono + 5000 * NS_PER_MS;
 			if (got == 0 || mono >= deadline) {
 				flush(c);
+				export_metrics(c, clock_ns(CLOCK_REALTIME));
 				while (spool_writer_pending(&c->spool) && clock_ns(CLOCK_MONOTONIC) < deadline + 5000 * NS_PER_MS) {
 					ret = loop_run_once(&c->loop, 100 * NS_PER_MS);
 					if (ret < 0)
@@ -299,6 +334,8 @@ void collector_close(struct collector *c)
 {
 	spool_writer_fini(&c->spool);
 	drain_fini(&c->drain);
+	metrics_destroy(c->metrics);
+	pbuf_fini(&c->mreq);
 	log_batch_fini(&c->batch);
 	producers_fini(&c->prod);
 	pbuf_fini(&c->req);

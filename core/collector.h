@@ -14,6 +14,7 @@
 #include "drain.h"
 #include "log_batch.h"
 #include "loop.h"
+#include "metrics_agg.h"
 #include "producers.h"
 #include "seg.h"
 #include "spool_writer.h"
@@ -26,6 +27,9 @@ struct collector {
 	struct log_batch batch;
 	struct drain drain;
 	struct spool_writer spool;
+	struct metrics *metrics;
+	struct pbuf mreq;         /* metrics request being encoded */
+	uint64_t next_export_ns;  /* CLOCK_MONOTONIC of the next metrics export */
 	struct pbuf req;          /* request being encoded */
 	uint64_t *cursors;        /* scratch, one per ring */
 	uint64_t *submitted;      /* per ring: end of the newest request handed to the spool */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics_agg.h"
 #include "shm_atomic.h"
 
 /* How long a claim may stay unpublished before its owner is looked up in
@@ -79,7 +80,8 @@ static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner
 	uint32_t len = rh->rec_len;
 
 	if (len < sizeof(*rh) || len > (size_t)n * SHM_ABI_SLOT_SIZE ||
-	    len <= (size_t)(n - 1) * SHM_ABI_SLOT_SIZE || rh->rec_type != SHM_REC_LOG)
+	    len <= (size_t)(n - 1) * SHM_ABI_SLOT_SIZE ||
+	    (rh->rec_type != SHM_REC_LOG && rh->rec_type != SHM_REC_METRIC))
 		return NULL;
 	if (owner >= d->seg->max_threads)
 		return NULL;
@@ -101,6 +103,7 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 	uint64_t *ctl = seg_ring_ctl(d->seg, r);
 	uint64_t mask = (uint64_t)d->seg->slots - 1;
 	uint32_t taken = 0;
+	int ret = 0;
 
 	while (taken < max) {
 		uint64_t c = dr->cursor;
@@ -150,16 +153,25 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		copy_out(d, r, c, n);
 		dr->cursor += n;
 		res = check_record(d, n, owner);
-		if (!res || log_batch_add(d->batch, res, d->buf,
-					  ((const struct shm_rec_hdr *)d->buf)->rec_len, now_ns,
-					  mono_ns) != 0) {
+		if (res) {
+			const struct shm_rec_hdr *rh = (const void *)d->buf;
+
+			if (rh->rec_type == SHM_REC_METRIC)
+				ret = d->metrics ? metrics_add(d->metrics, res, d->buf, rh->rec_len)
+						 : -EBADMSG;
+			else
+				ret = log_batch_add(d->batch, res, d->buf, rh->rec_len, now_ns,
+						    mono_ns);
+		}
+		if (!res || ret != 0) {
 			dr->invalid++;
 			d->invalid++;
 			continue;
 		}
 		dr->records++;
 		d->records++;
-		taken++;
+		if (((const struct shm_rec_hdr *)d->buf)->rec_type == SHM_REC_LOG)
+			taken++;
 	}
 	shm_store_relaxed(&r->rh_cursor, dr->cursor);
 	shm_store_relaxed(&r->rh_records, dr->records);

@@ -24,10 +24,13 @@ struct drain_ring {
 	uint64_t records, invalid, abandoned;
 };
 
+struct metrics;
+
 struct drain {
 	struct seg *seg;
 	struct producers *prod;
 	struct log_batch *batch;
+	struct metrics *metrics;  /* metric records go here; NULL: refused */
 	struct drain_ring *rings;
 	unsigned char *buf;       /* one record, copied out of the ring */
 	uint64_t dead_check_ns;   /* liveness of a waiting claim's owner, at most this often */
@@ -42,7 +45,8 @@ void drain_fini(struct drain *d);
 
 /*
  * Reads ring k from its cursor until it meets an unpublished or free
- * word, or max records were taken. Returns records taken (valid ones).
+ * word, or max log records were taken. Returns log records taken (valid
+ * ones); metric records are folded into d->metrics on the way.
  */
 uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_ns,
 		    uint32_t max);

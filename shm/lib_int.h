@@ -95,6 +95,11 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
 	     uint8_t trace_flags) LIB_HIDDEN;
 
+/* Encoded size of attributes (shm_abi.h "records"), or -EMSGSIZE /
+ * -EINVAL; and the encoding itself (lib_log.c). */
+long lib_attrs_size(const struct shmlog_attr *attrs, size_t nattrs) LIB_HIDDEN;
+size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs) LIB_HIDDEN;
+
 /* stdio capture (lib_stdio.c) */
 void lib_stdio_init(void) LIB_HIDDEN;
 void lib_stdio_flush_all(void) LIB_HIDDEN;

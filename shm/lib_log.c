@@ -19,7 +19,7 @@
 #include "shm_atomic.h"
 
 /* Size of the encoded attributes, or -EMSGSIZE / -EINVAL. */
-static long attrs_size(const struct shmlog_attr *attrs, size_t nattrs)
+long lib_attrs_size(const struct shmlog_attr *attrs, size_t nattrs)
 {
 	size_t total = 0;
 
@@ -53,7 +53,7 @@ static long attrs_size(const struct shmlog_attr *attrs, size_t nattrs)
 	return total > SHMLOG_ATTRS_MAX ? -EMSGSIZE : (long)total;
 }
 
-static size_t put_attrs(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs)
+size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs)
 {
 	unsigned char *p = out;
 
@@ -114,12 +114,12 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	if (now >= shm_load_relaxed(&lib.next_check_ns))
 		lib_periodic(now);
 	if (nattrs) {
-		asz = attrs_size(attrs, nattrs);
+		asz = lib_attrs_size(attrs, nattrs);
 		if (asz < 0) {
 			errno = saved;
 			return (int)asz;
 		}
-		alen = put_attrs(attrbuf, attrs, nattrs);
+		alen = lib_attrs_put(attrbuf, attrs, nattrs);
 	}
 	if (body_len > SHMLOG_BODY_MAX) {
 		body_len = SHMLOG_BODY_MAX;

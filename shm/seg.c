@@ -48,21 +48,27 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-static void layout(const struct seg_geometry *g, uint64_t *prod, uint64_t *thr, uint64_t *ring,
-		   uint64_t *total)
+struct seg_layout {
+	uint64_t prod, thr, inst, series, ring, total;
+};
+
+static void layout(const struct seg_geometry *g, struct seg_layout *l)
 {
-	*prod = SHM_ABI_HDR_SIZE;
-	*thr = align_up(*prod + (uint64_t)g->max_producers * sizeof(struct shm_producer), 4096);
-	*ring = align_up(*thr + (uint64_t)g->max_threads * sizeof(struct shm_thread), 4096);
-	*total = align_up(*ring + (uint64_t)g->nrings * ring_stride(g->ring_slots), 4096);
+	l->prod = SHM_ABI_HDR_SIZE;
+	l->thr = align_up(l->prod + (uint64_t)g->max_producers * sizeof(struct shm_producer), 4096);
+	l->inst = align_up(l->thr + (uint64_t)g->max_threads * sizeof(struct shm_thread), 4096);
+	l->series = align_up(l->inst + (uint64_t)g->max_instruments * sizeof(struct shm_instrument),
+			     4096);
+	l->ring = align_up(l->series + (uint64_t)g->max_series * sizeof(struct shm_series), 4096);
+	l->total = align_up(l->ring + (uint64_t)g->nrings * ring_stride(g->ring_slots), 4096);
 }
 
 uint64_t seg_size(const struct seg_geometry *g)
 {
-	uint64_t p, t, r, total;
+	struct seg_layout l;
 
-	layout(g, &p, &t, &r, &total);
-	return total;
+	layout(g, &l);
+	return l.total;
 }
 
 static uint32_t log2u(uint32_t v)
@@ -78,7 +84,7 @@ static uint32_t log2u(uint32_t v)
  * view. Everything read here is treated as hostile. */
 static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maplen)
 {
-	uint64_t prod, thr, ring, total;
+	struct seg_layout l;
 	struct seg_geometry g;
 
 	if (maplen < SHM_ABI_HDR_SIZE)
@@ -91,23 +97,33 @@ static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maple
 	g.ring_slots = h->sh_ring_slots;
 	g.max_producers = h->sh_max_producers;
 	g.max_threads = h->sh_max_threads;
+	g.max_instruments = h->sh_max_instruments;
+	g.max_series = h->sh_max_series;
+	if (g.max_instruments == 0 || g.max_instruments > (1u << 20) || g.max_series == 0 ||
+	    g.max_series > (1u << 24))
+		return -EPROTO;
 	if (g.nrings == 0 || g.nrings > 4096 || g.ring_slots < 64 || g.ring_slots > (1u << 24) ||
 	    (g.ring_slots & (g.ring_slots - 1)) || g.max_producers == 0 ||
 	    g.max_producers > 65535 || g.max_threads == 0 || g.max_threads > SHM_CTL_MAX_OWNER)
 		return -EPROTO;
-	layout(&g, &prod, &thr, &ring, &total);
-	if (h->sh_prod_off != prod || h->sh_thr_off != thr || h->sh_ring_off != ring ||
-	    h->sh_ring_stride != ring_stride(g.ring_slots) || h->sh_seg_size != total ||
-	    total > maplen)
+	layout(&g, &l);
+	if (h->sh_prod_off != l.prod || h->sh_thr_off != l.thr || h->sh_ring_off != l.ring ||
+	    h->sh_inst_off != l.inst || h->sh_series_off != l.series ||
+	    h->sh_ring_stride != ring_stride(g.ring_slots) || h->sh_seg_size != l.total ||
+	    l.total > maplen)
 		return -EPROTO;
 	s->nrings = g.nrings;
 	s->slots = g.ring_slots;
 	s->shift = log2u(g.ring_slots);
 	s->max_producers = g.max_producers;
 	s->max_threads = g.max_threads;
-	s->prod_off = prod;
-	s->thr_off = thr;
-	s->ring_off = ring;
+	s->max_instruments = g.max_instruments;
+	s->max_series = g.max_series;
+	s->prod_off = l.prod;
+	s->thr_off = l.thr;
+	s->inst_off = l.inst;
+	s->series_off = l.series;
+	s->ring_off = l.ring;
 	s->ring_stride = ring_stride(g.ring_slots);
 	return 0;
 }
@@ -115,7 +131,8 @@ static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maple
 static int same_geometry(const struct seg *s, const struct seg_geometry *g)
 {
 	return s->nrings == g->nrings && s->slots == g->ring_slots &&
-	       s->max_producers == g->max_producers && s->max_threads == g->max_threads;
+	       s->max_producers == g->max_producers && s->max_threads == g->max_threads &&
+	       s->max_instruments == g->max_instruments && s->max_series == g->max_series;
 }
 
 static int map_fd(int fd, size_t len, int writable, void **out)
@@ -162,7 +179,7 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	       int *reused)
 {
 	struct shm_seg_hdr *h;
-	uint64_t prod, thr, ring, total;
+	struct seg_layout l;
 	struct timespec ts;
 	void *p = NULL;
 	int fd, ret;
@@ -187,12 +204,16 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	if (fd == -1)
 		return -errno;
 	(void)fchmod(fd, mode & 0666); /* umask must not narrow the configured mode */
-	layout(g, &prod, &thr, &ring, &total);
-	if (ftruncate(fd, total) == -1) {
+	if (!g->max_instruments || !g->max_series) {
+		ret = -EINVAL;
+		goto err_close;
+	}
+	layout(g, &l);
+	if (ftruncate(fd, l.total) == -1) {
 		ret = -errno;
 		goto err_close;
 	}
-	ret = map_fd(fd, total, 1, &p);
+	ret = map_fd(fd, l.total, 1, &p);
 	if (ret)
 		goto err_close;
 	close(fd);
@@ -202,21 +223,25 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	h->sh_abi_minor = SHM_ABI_MINOR;
 	h->sh_hdr_size = SHM_ABI_HDR_SIZE;
 	h->sh_endian = SHM_ABI_ENDIAN;
-	h->sh_seg_size = total;
+	h->sh_seg_size = l.total;
 	h->sh_nrings = g->nrings;
 	h->sh_ring_slots = g->ring_slots;
 	h->sh_max_producers = g->max_producers;
 	h->sh_max_threads = g->max_threads;
 	h->sh_dead_check_ms = g->dead_check_ms;
-	h->sh_prod_off = prod;
-	h->sh_thr_off = thr;
-	h->sh_ring_off = ring;
+	h->sh_max_instruments = g->max_instruments;
+	h->sh_max_series = g->max_series;
+	h->sh_prod_off = l.prod;
+	h->sh_thr_off = l.thr;
+	h->sh_inst_off = l.inst;
+	h->sh_series_off = l.series;
+	h->sh_ring_off = l.ring;
 	h->sh_ring_stride = ring_stride(g->ring_slots);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->sh_create_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s->hdr = h;
-	s->size = total;
-	ret = seg_validate(s, h, total);
+	s->size = l.total;
+	ret = seg_validate(s, h, l.total);
 	if (ret)
 		goto err_unmap;
 	for (uint32_t k = 0; k < g->nrings; k++) {

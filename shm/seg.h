@@ -19,6 +19,8 @@ struct seg_geometry {
 	uint32_t max_producers;
 	uint32_t max_threads;
 	uint32_t dead_check_ms;
+	uint32_t max_instruments;
+	uint32_t max_series;
 };
 
 /* A process-local view of a mapped segment. */
@@ -30,6 +32,10 @@ struct seg {
 	uint32_t shift;
 	uint32_t max_producers;
 	uint32_t max_threads;
+	uint32_t max_instruments;
+	uint32_t max_series;
+	uint64_t inst_off;
+	uint64_t series_off;
 	uint64_t prod_off; /* copies of the header's offsets, validated at */
 	uint64_t thr_off;  /* map time: never re-read from shared memory */
 	uint64_t ring_off;
@@ -76,6 +82,16 @@ static inline struct shm_producer *seg_producer(const struct seg *s, uint32_t i)
 static inline struct shm_thread *seg_thread(const struct seg *s, uint32_t i)
 {
 	return (struct shm_thread *)((char *)s->hdr + s->thr_off) + i;
+}
+
+static inline struct shm_instrument *seg_instrument(const struct seg *s, uint32_t i)
+{
+	return (struct shm_instrument *)((char *)s->hdr + s->inst_off) + i;
+}
+
+static inline struct shm_series *seg_series(const struct seg *s, uint32_t i)
+{
+	return (struct shm_series *)((char *)s->hdr + s->series_off) + i;
 }
 
 static inline struct shm_ring_hdr *seg_ring(const struct seg *s, uint32_t k)

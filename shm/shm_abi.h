@@ -12,6 +12,8 @@
  *   0            struct shm_seg_hdr                     (4096 bytes)
  *   sh_prod_off  struct shm_producer[sh_max_producers]  (1024 bytes each)
  *   sh_thr_off   struct shm_thread[sh_max_threads]      (32 bytes each)
+ *   sh_inst_off  struct shm_instrument[sh_max_instruments] (512 bytes each)
+ *   sh_series_off struct shm_series[sh_max_series]      (256 bytes each)
  *   sh_ring_off  ring 0, ring 1, ... ring sh_nrings-1    (sh_ring_stride each)
  *
  * Ring k (one per possible CPU), at sh_ring_off + k * sh_ring_stride:
@@ -101,8 +103,9 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
  *   16 sh_seg_size    24 sh_features        32 sh_state      36 sh_nrings
  *   40 sh_ring_slots  44 sh_max_producers   48 sh_max_threads 52 sh_dead_check_ms
  *   56 sh_prod_off    64 sh_thr_off         72 sh_ring_off   80 sh_ring_stride
- *   88 sh_epoch       96 sh_create_ns      104 reserved
- *  128 collector line (heartbeat, counters)
+ *   88 sh_epoch       96 sh_create_ns      104 sh_max_instruments
+ *  108 sh_max_series 112 sh_inst_off       120 sh_series_off
+ *  128 collector line (heartbeat, counters, dictionary refusals)
  *  256 sh_wake (futex word, its own line)
  *  320 sh_spool_dir[256]
  *  576 reserved to 4096
@@ -131,7 +134,10 @@ struct shm_seg_hdr {
 	uint64_t sh_ring_stride;   /* collector at init; immutable */
 	uint64_t sh_epoch;         /* collector at each start; relaxed; shmtop reads */
 	uint64_t sh_create_ns;     /* collector at init; immutable */
-	uint8_t sh_reserved0[24];
+	uint32_t sh_max_instruments; /* collector at init; immutable */
+	uint32_t sh_max_series;      /* collector at init; immutable */
+	uint64_t sh_inst_off;        /* collector at init; immutable: instrument table */
+	uint64_t sh_series_off;      /* collector at init; immutable: series table */
 
 	/* collector-written line: relaxed stores, read by shmtop */
 	alignas(64) uint64_t sh_heartbeat_ns; /* CLOCK_REALTIME of the last loop turn */
@@ -146,7 +152,8 @@ struct shm_seg_hdr {
 	uint64_t sh_spool_dropped;   /* requests deleted because of the byte budget */
 	uint64_t sh_spool_dropped_records;
 	uint64_t sh_lag_ns;          /* age of the oldest record not yet spooled */
-	uint8_t sh_reserved1[16];
+	uint64_t sh_dict_full;       /* producers, atomic add: registrations refused, full */
+	uint64_t sh_overflow;        /* collector: measurements put in overflow series */
 
 	/* producers may futex-wake the collector on it; own cache line */
 	alignas(64) uint32_t sh_wake;
@@ -175,6 +182,10 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_ring_off) == 72, "sh_ring_off");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_ring_stride) == 80, "sh_ring_stride");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_epoch) == 88, "sh_epoch");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_create_ns) == 96, "sh_create_ns");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_max_instruments) == 104, "sh_max_instruments");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_max_series) == 108, "sh_max_series");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_inst_off) == 112, "sh_inst_off");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_series_off) == 120, "sh_series_off");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_heartbeat_ns) == 128, "sh_heartbeat_ns");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_collector_pid) == 136, "sh_collector_pid");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_producers_live) == 140, "sh_producers_live");
@@ -187,6 +198,8 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_bytes) == 184, "sh_spool_by
 _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dropped) == 192, "sh_spool_dropped");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dropped_records) == 200, "sh_spool_dropped_records");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_lag_ns) == 208, "sh_lag_ns");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_dict_full) == 216, "sh_dict_full");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_overflow) == 224, "sh_overflow");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_wake) == 256, "sh_wake");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dir) == 320, "sh_spool_dir");
 
@@ -325,6 +338,7 @@ _Static_assert(offsetof(struct shm_ring_hdr, rh_abandoned) == 160, "rh_abandoned
  *   10 rec_pgen  12 rec_reserved  16 rec_time_ns  24 type-specific payload
  */
 #define SHM_REC_LOG 1
+#define SHM_REC_METRIC 2
 
 struct shm_rec_hdr {
 	uint8_t rec_type;      /* SHM_REC_* */
@@ -392,6 +406,77 @@ _Static_assert(offsetof(struct shm_log_trace, lt_flags) == 24, "lt_flags");
 #define SHM_ATTR_INT 2
 #define SHM_ATTR_DOUBLE 3
 #define SHM_ATTR_BOOL 4
+
+/* ---- metric dictionary ------------------------------------------------
+ * Two open-addressing hash tables, written by producers, read by the
+ * collector and producers. An entry is taken by a CAS of its claim word
+ * from 0 to SHM_DICT_CLAIM(hash, SHM_DICT_FILLING), which names its hash
+ * in the same instruction; it is filled, then store-released READY.
+ * Entries are never freed (the segment's life): ids stay valid.
+ * Lookup: start at hash % size, probe linearly, stop at a free entry.
+ */
+#define SHM_DICT_FREE 0u
+#define SHM_DICT_FILLING 1u
+#define SHM_DICT_READY 2u
+#define SHM_DICT_CLAIM(hash, st) (((uint64_t)(uint32_t)(hash) << 32) | (uint32_t)(st))
+#define SHM_DICT_HASH(w) ((uint32_t)((w) >> 32))
+#define SHM_DICT_STATE(w) ((uint32_t)(w))
+
+#define SHM_INST_COUNTER 1
+#define SHM_INST_UPDOWN 2
+#define SHM_INST_GAUGE 3
+#define SHM_INST_HISTOGRAM 4
+#define SHM_INST_MAX_BOUNDS 32
+
+/*
+ *    0 in_claim  8 in_kind  12 in_nbounds  16 in_name[96]  112 in_unit[32]
+ *  144 in_desc[112]  256 in_bounds[32]  512 end
+ */
+struct shm_instrument {
+	uint64_t in_claim;    /* producer CAS / release; readers acquire */
+	uint32_t in_kind;     /* SHM_INST_*; written while FILLING */
+	uint32_t in_nbounds;  /* histogram bounds in in_bounds */
+	char in_name[96];     /* NUL-terminated; untrusted */
+	char in_unit[32];
+	char in_desc[112];
+	double in_bounds[SHM_INST_MAX_BOUNDS]; /* strictly increasing; untrusted */
+};
+_Static_assert(sizeof(struct shm_instrument) == 512, "instrument size");
+_Static_assert(offsetof(struct shm_instrument, in_kind) == 8, "in_kind");
+_Static_assert(offsetof(struct shm_instrument, in_nbounds) == 12, "in_nbounds");
+_Static_assert(offsetof(struct shm_instrument, in_name) == 16, "in_name");
+_Static_assert(offsetof(struct shm_instrument, in_unit) == 112, "in_unit");
+_Static_assert(offsetof(struct shm_instrument, in_desc) == 144, "in_desc");
+_Static_assert(offsetof(struct shm_instrument, in_bounds) == 256, "in_bounds");
+
+/*
+ *    0 se_claim  8 se_instrument  12 se_attrs_len  14 se_nattrs
+ *   15 se_reserved  16 se_attrs[240]  256 end
+ * se_attrs: the attribute encoding of log records, keys sorted.
+ */
+struct shm_series {
+	uint64_t se_claim;      /* producer CAS / release; readers acquire */
+	uint32_t se_instrument; /* instrument index; written while FILLING */
+	uint16_t se_attrs_len;
+	uint8_t se_nattrs;
+	uint8_t se_reserved;
+	unsigned char se_attrs[240];
+};
+_Static_assert(sizeof(struct shm_series) == 256, "series size");
+_Static_assert(offsetof(struct shm_series, se_instrument) == 8, "se_instrument");
+_Static_assert(offsetof(struct shm_series, se_attrs_len) == 12, "se_attrs_len");
+_Static_assert(offsetof(struct shm_series, se_nattrs) == 14, "se_nattrs");
+_Static_assert(offsetof(struct shm_series, se_attrs) == 16, "se_attrs");
+
+/* Metric record payload, after struct shm_rec_hdr: rec_len 40, 1 slot. */
+struct shm_metric {
+	uint32_t mt_series; /* series index */
+	uint32_t mt_kind;   /* SHM_INST_* the producer used; must match */
+	double mt_value;
+};
+_Static_assert(sizeof(struct shm_metric) == 16, "metric size");
+_Static_assert(offsetof(struct shm_metric, mt_kind) == 4, "mt_kind");
+_Static_assert(offsetof(struct shm_metric, mt_value) == 8, "mt_value");
 
 /* Largest record: 1023 slots. */
 #define SHM_REC_MAX_LEN (SHM_CTL_MAX_NSLOTS * SHM_ABI_SLOT_SIZE)

@@ -95,6 +95,57 @@ int shmlog_log_span(int severity, const char *severity_text, const char *body, s
  * bytes (longer output is truncated). Returns as shmlog_log(). */
 int shmlog_logf(int severity, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- metrics ---------------------------------------------------------
+ * An instrument (name, unit, description, kind, histogram bounds) and a
+ * series (instrument + attribute set) are registered once in the
+ * segment's dictionary; the same name and attributes from any process
+ * give the same ids. The hot path then carries only the series id and the
+ * value: no system call, no lock, no allocation. The collector aggregates
+ * per series and per producer resource and exports every
+ * [metrics] export_interval_ms.
+ */
+enum shmlog_instrument_kind {
+	SHMLOG_COUNTER = 1,        /* monotonic sum: shmlog_add() with values >= 0 */
+	SHMLOG_UPDOWN_COUNTER = 2, /* sum: shmlog_add() with any value */
+	SHMLOG_GAUGE = 3,          /* last value: shmlog_set() */
+	SHMLOG_HISTOGRAM = 4       /* explicit buckets: shmlog_record() */
+};
+
+/* Most bucket bounds of a histogram; NULL bounds: the OpenTelemetry
+ * default (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000,
+ * 7500, 10000). */
+#define SHMLOG_MAX_BOUNDS 24
+#define SHMLOG_NAME_MAX 95
+#define SHMLOG_UNIT_MAX 31
+#define SHMLOG_DESC_MAX 111
+#define SHMLOG_SERIES_ATTRS_MAX 224 /* encoded bytes, as for log records */
+
+/*
+ * Registers (or finds) an instrument. name: 1..SHMLOG_NAME_MAX bytes;
+ * unit and description may be NULL. Returns its id (>= 0), or
+ *   -EEXIST  the name exists with another kind, unit or bounds;
+ *   -ENOSPC  the dictionary is full (counted in the segment, see shmtop);
+ *   -EINVAL  bad name, kind or bounds (not strictly increasing, too many);
+ *   -ENOTCONN no collector.
+ * Not for the hot path (it may scan the dictionary); thread-safe.
+ */
+int shmlog_instrument(const char *name, const char *unit, const char *description, int kind,
+		      const double *bounds, size_t nbounds);
+
+/*
+ * Registers (or finds) the series of an instrument with an attribute set
+ * (order does not matter). Returns its id (>= 0), or -ENOSPC (dictionary
+ * full, counted), -EINVAL, -EMSGSIZE (attributes too large), -ENOTCONN.
+ */
+int shmlog_series(int instrument, const struct shmlog_attr *attrs, size_t nattrs);
+
+/* Hot path. Return 0, -ENOBUFS (ring full: dropped and counted),
+ * -EINVAL (not that kind of series, or a negative counter increment),
+ * -ENOTCONN. */
+int shmlog_add(int series, double value);    /* counter, up-down counter */
+int shmlog_set(int series, double value);    /* gauge */
+int shmlog_record(int series, double value); /* histogram */
+
 /* Emits the partial (unterminated) lines captured from fds 1 and 2 as
  * records. Called automatically at exit. Returns 0. */
 int shmlog_flush(void);

@@ -175,7 +175,8 @@ static void test_owner_alive(void)
 int main(void)
 {
 	struct seg_geometry g = { .nrings = 1, .ring_slots = 1024, .max_producers = 16,
-				  .max_threads = 64, .dead_check_ms = 1000 };
+				  .max_threads = 64, .dead_check_ms = 1000,
+				  .max_instruments = 32, .max_series = 128 };
 	int reused;
 
 	snprintf(ns, sizeof(ns), "test-producers-%d", (int)getpid());

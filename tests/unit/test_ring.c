@@ -260,7 +260,8 @@ static int phase2(const char *ns)
 int main(int argc, char **argv)
 {
 	struct seg_geometry g = { .nrings = 2, .ring_slots = 1024, .max_producers = 16,
-				  .max_threads = 64, .dead_check_ms = 200 };
+				  .max_threads = 64, .dead_check_ms = 200,
+				  .max_instruments = 32, .max_series = 128 };
 	const char *ns = getenv("SHMLOG_NAMESPACE");
 	char name[64];
 	int reused, status;

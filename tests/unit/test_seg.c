@@ -35,12 +35,15 @@ static void print_layout(FILE *out)
 	F(shm_seg_hdr, sh_max_threads); F(shm_seg_hdr, sh_dead_check_ms);
 	F(shm_seg_hdr, sh_prod_off); F(shm_seg_hdr, sh_thr_off); F(shm_seg_hdr, sh_ring_off);
 	F(shm_seg_hdr, sh_ring_stride); F(shm_seg_hdr, sh_epoch); F(shm_seg_hdr, sh_create_ns);
+	F(shm_seg_hdr, sh_max_instruments); F(shm_seg_hdr, sh_max_series);
+	F(shm_seg_hdr, sh_inst_off); F(shm_seg_hdr, sh_series_off);
 	F(shm_seg_hdr, sh_heartbeat_ns); F(shm_seg_hdr, sh_collector_pid);
 	F(shm_seg_hdr, sh_producers_live); F(shm_seg_hdr, sh_records_in);
 	F(shm_seg_hdr, sh_records_spooled); F(shm_seg_hdr, sh_invalid);
 	F(shm_seg_hdr, sh_abandoned); F(shm_seg_hdr, sh_spool_files);
 	F(shm_seg_hdr, sh_spool_bytes); F(shm_seg_hdr, sh_spool_dropped);
 	F(shm_seg_hdr, sh_spool_dropped_records); F(shm_seg_hdr, sh_lag_ns);
+	F(shm_seg_hdr, sh_dict_full); F(shm_seg_hdr, sh_overflow);
 	F(shm_seg_hdr, sh_wake); F(shm_seg_hdr, sh_spool_dir);
 	fprintf(out, "shm_producer %zu\n", sizeof(struct shm_producer));
 	F(shm_producer, pe_claim); F(shm_producer, pe_gen); F(shm_producer, pe_pid);
@@ -63,6 +66,15 @@ static void print_layout(FILE *out)
 	fprintf(out, "shm_log_hdr %zu\n", sizeof(struct shm_log_hdr));
 	F(shm_log_hdr, lg_body_len); F(shm_log_hdr, lg_sevtext_len); F(shm_log_hdr, lg_nattrs);
 	F(shm_log_hdr, lg_attrs_len); F(shm_log_hdr, lg_part);
+	fprintf(out, "shm_instrument %zu\n", sizeof(struct shm_instrument));
+	F(shm_instrument, in_claim); F(shm_instrument, in_kind); F(shm_instrument, in_nbounds);
+	F(shm_instrument, in_name); F(shm_instrument, in_unit); F(shm_instrument, in_desc);
+	F(shm_instrument, in_bounds);
+	fprintf(out, "shm_series %zu\n", sizeof(struct shm_series));
+	F(shm_series, se_claim); F(shm_series, se_instrument); F(shm_series, se_attrs_len);
+	F(shm_series, se_nattrs); F(shm_series, se_attrs);
+	fprintf(out, "shm_metric %zu\n", sizeof(struct shm_metric));
+	F(shm_metric, mt_series); F(shm_metric, mt_kind); F(shm_metric, mt_value);
 	fprintf(out, "shm_log_trace %zu\n", sizeof(struct shm_log_trace));
 	F(shm_log_trace, lt_trace_id); F(shm_log_trace, lt_span_id); F(shm_log_trace, lt_flags);
 	fprintf(out, "ctl %llx\n", (unsigned long long)SHM_CTL_MAKE(7, SHM_CTL_PUBLISHED, 3, 5));
@@ -98,7 +110,8 @@ static void test_golden(const char *golden)
 static void test_create_attach_reuse(void)
 {
 	struct seg_geometry g = { .nrings = 3, .ring_slots = 1024, .max_producers = 16,
-				  .max_threads = 64, .dead_check_ms = 1000 };
+				  .max_threads = 64, .dead_check_ms = 1000,
+				  .max_instruments = 32, .max_series = 128 };
 	struct seg a, b, c;
 	int reused = -1;
 
@@ -128,7 +141,8 @@ static void test_create_attach_reuse(void)
 static void test_refused(void)
 {
 	struct seg_geometry g = { .nrings = 2, .ring_slots = 1024, .max_producers = 16,
-				  .max_threads = 64, .dead_check_ms = 1000 };
+				  .max_threads = 64, .dead_check_ms = 1000,
+				  .max_instruments = 32, .max_series = 128 };
 	struct seg a, b;
 	int reused;
 

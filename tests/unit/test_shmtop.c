@@ -359,7 +359,9 @@ int main(void)
 				 .ring_slots = 64,
 				 .max_producers = 16,
 				 .max_threads = 64,
-				 .dead_check_ms = 1000};
+				 .dead_check_ms = 1000,
+				 .max_instruments = 32,
+				 .max_series = 128};
 	int reused = 0;
 
 	snprintf(ns, sizeof(ns), "test-shmtop-%ld", (long)getpid());

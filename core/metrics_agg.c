@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Metric aggregation and OTLP encoding (see metrics_agg.h). Field
+ * numbers, from proto/opentelemetry/proto/metrics/v1/metrics.proto:
+ *   ExportMetricsServiceRequest { resource_metrics = 1 }
+ *   ResourceMetrics { resource = 1, scope_metrics = 2 }
+ *   ScopeMetrics { scope = 1, metrics = 2 }
+ *   Metric { name = 1, description = 2, unit = 3, gauge = 5, sum = 7,
+ *            histogram = 9 }
+ *   Gauge { data_points = 1 }
+ *   Sum { data_points = 1, aggregation_temporality = 2, is_monotonic = 3 }
+ *   Histogram { data_points = 1, aggregation_temporality = 2 }
+ *   NumberDataPoint { attributes = 7, start_time_unix_nano = 2 (fixed64),
+ *            time_unix_nano = 3 (fixed64), as_double = 4 }
+ *   HistogramDataPoint { attributes = 9, start = 2, time = 3,
+ *            count = 4 (fixed64), sum = 5, bucket_counts = 6 (packed
+ *            fixed64), explicit_bounds = 7 (packed double), min = 11,
+ *            max = 12 }
+ *   AggregationTemporality: DELTA = 1, CUMULATIVE = 2
+ */
+#include "metrics_agg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attrs.h"
+#include "crc32c.h"
+#include "hostmetrics.h"
+#include "log.h"
+#include "shm_atomic.h"
+#include "utf8.h"
+
+#define TEMP_DELTA 1
+#define TEMP_CUMULATIVE 2
+#define GROUP_PROCESS 0
+#define GROUP_SERVICE 1
+#define GROUP_HOST 2
+#define OVERFLOW_BIT (1ull << 62) /* cell key: the overflow point of an instrument */
+#define SAMPLE_BIT (1ull << 61)   /* cell key: a sampled (collector-side) series */
+
+/* A validated copy of a dictionary instrument, or of a sampled one. */
+struct minst {
+	int state; /* 0 unknown, 1 valid, -1 refused */
+	uint32_t kind; /* SHM_INST_* */
+	uint32_t nbounds;
+	char name[96];
+	char unit[32];
+	char desc[112];
+	double bounds[SHM_INST_MAX_BOUNDS];
+};
+
+/* A validated copy of a dictionary series. */
+struct mseries {
+	int state;
+	uint32_t inst;
+	uint16_t len;
+	uint8_t nattrs;
+	unsigned char attrs[240];
+};
+
+struct mgroup {
+	uint64_t key;
+	struct pbuf res;  /* Resource message fields */
+	uint32_t idx, pgen, pid;
+	int process;      /* a producer process: forgotten when it is gone */
+	int gone;
+	struct mgroup *next;
+};
+
+struct mcell {
+	uint64_t skey;         /* series id, or OVERFLOW_BIT | inst, or SAMPLE_BIT | n */
+	struct mgroup *g;
+	const struct minst *in;
+	const unsigned char *attrs; /* checked block (series) or NULL */
+	uint16_t attrs_len;
+	uint8_t nattrs;
+	struct pbuf kv;        /* sampled series: encoded attributes (field 7) */
+	uint64_t start_ns, last_export_ns, last_ns;
+	uint64_t count, prev_count;
+	double sum, prev_sum, min, max, imin, imax, last;
+	uint64_t *buckets, *prev_buckets;
+	int dead;
+};
+
+struct ckey {
+	uint64_t skey;
+	uint64_t gkey;
+	uint32_t cell; /* index + 1; 0 = empty */
+};
+
+struct metrics {
+	struct seg *seg;
+	const struct shmlog_config *cfg;
+	int grouping;
+	int temp_pref; /* 0 cumulative, 1 delta, 2 lowmemory */
+	uint32_t limit;
+	char host[256];
+	struct minst *inst;     /* by instrument id */
+	struct mseries *series; /* by series id */
+	struct minst *sinst;    /* sampled instruments, by name */
+	uint32_t nsinst, capsinst;
+	struct mgroup *groups;
+	struct mcell *cells;
+	uint32_t ncells, capcells;
+	struct ckey *tab;       /* open addressing, captab a power of two */
+	uint32_t captab;
+	uint64_t overflows;
+};
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x7f4a7c159e3779b9ull + (a << 6) + (a >> 2));
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+int metrics_create(struct metrics **out, struct seg *seg, const struct shmlog_config *cfg,
+		   const char *host)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->seg = seg;
+	m->cfg = cfg;
+	m->grouping = strcmp(cfg->met_grouping, "service") == 0 ? GROUP_SERVICE :
+		      strcmp(cfg->met_grouping, "host") == 0	  ? GROUP_HOST :
+								    GROUP_PROCESS;
+	m->temp_pref = strcmp(cfg->met_temporality, "delta") == 0     ? 1 :
+		       strcmp(cfg->met_temporality, "lowmemory") == 0 ? 2 :
+									0;
+	m->limit = cfg->met_cardinality_limit ? cfg->met_cardinality_limit : 2000;
+	snprintf(m->host, sizeof(m->host), "%s", host);
+	m->inst = calloc(seg->max_instruments, sizeof(*m->inst));
+	m->series = calloc(seg->max_series, sizeof(*m->series));
+	m->captab = 1024;
+	m->tab = calloc(m->captab, sizeof(*m->tab));
+	if (!m->inst || !m->series || !m->tab) {
+		metrics_destroy(m);
+		return -ENOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+static void cell_fini(struct mcell *c)
+{
+	free(c->buckets);
+	free(c->prev_buckets);
+	pbuf_fini(&c->kv);
+}
+
+void metrics_destroy(struct metrics *m)
+{
+	struct mgroup *g, *next;
+
+	if (!m)
+		return;
+	for (uint32_t i = 0; i < m->ncells; i++)
+		cell_fini(&m->cells[i]);
+	for (g = m->groups; g; g = next) {
+		next = g->next;
+		pbuf_fini(&g->res);
+		free(g);
+	}
+	free(m->cells);
+	free(m->tab);
+	free(m->inst);
+	free(m->series);
+	free(m->sinst);
+	free(m);
+}
+
+uint64_t metrics_overflows(const struct metrics *m)
+{
+	return m->overflows;
+}
+
+/* Copies a dictionary string into a NUL-terminated, valid UTF-8 prefix. */
+static void take(char *dst, size_t cap, const char *src, size_t srcsz)
+{
+	size_t n = strnlen(src, srcsz < cap ? srcsz : cap - 1);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	n = utf8_valid_prefix((const unsigned char *)dst, n);
+	dst[n] = '\0';
+}
+
+static const struct minst *get_inst(struct metrics *m, uint32_t id)
+{
+	static struct shm_instrument copy;
+	struct minst *in;
+	struct shm_instrument *e;
+
+	if (id >= m->seg->max_instruments)
+		return NULL;
+	in = &m->inst[id];
+	if (in->state)
+		return in->state > 0 ? in : NULL;
+	e = seg_instrument(m->seg, id);
+	/* Pairs with the producer's release of READY in shmlog_instrument(). */
+	if (SHM_DICT_STATE(shm_load_acquire(&e->in_claim)) != SHM_DICT_READY)
+		return NULL; /* not yet: look again next time */
+	memcpy(&copy, e, sizeof(copy));
+	in->state = -1;
+	if (copy.in_kind < SHM_INST_COUNTER || copy.in_kind > SHM_INST_HISTOGRAM ||
+	    copy.in_nbounds > SHM_INST_MAX_BOUNDS ||
+	    (copy.in_kind != SHM_INST_HISTOGRAM && copy.in_nbounds))
+		return NULL;
+	for (uint32_t i = 0; i < copy.in_nbounds; i++)
+		if (!isfinite(copy.in_bounds[i]) ||
+		    (i && !(copy.in_bounds[i] > copy.in_bounds[i - 1])))
+			return NULL;
+	take(in->name, sizeof(in->name), copy.in_name, sizeof(copy.in_name));
+	if (!in->name[0])
+		return NULL;
+	take(in->unit, sizeof(in->unit), copy.in_unit, sizeof(copy.in_unit));
+	take(in->desc, sizeof(in->desc), copy.in_desc, sizeof(copy.in_desc));
+	in->kind = copy.in_kind;
+	in->nbounds = copy.in_nbounds;
+	memcpy(in->bounds, copy.in_bounds, sizeof(in->bounds));
+	in->state = 1;
+	return in;
+}
+
+static const struct mseries *get_series(struct metrics *m, uint32_t id)
+{
+	static struct shm_series copy;
+	struct mseries *se;
+	struct shm_series *e;
+
+	if (id >= m->seg->max_series)
+		return NULL;
+	se = &m->series[id];
+	if (se->state)
+		return se->state > 0 ? se : NULL;
+	e = seg_series(m->seg, id);
+	/* Pairs with the producer's release of READY in shmlog_series(). */
+	if (SHM_DICT_STATE(shm_load_acquire(&e->se_claim)) != SHM_DICT_READY)
+		return NULL;
+	memcpy(&copy, e, sizeof(copy));
+	se->state = -1;
+	if (copy.se_attrs_len > sizeof(copy.se_attrs) ||
+	    attrs_check(copy.se_attrs, copy.se_attrs_len, copy.se_nattrs) ||
+	    !get_inst(m, copy.se_instrument))
+		return NULL;
+	se->inst = copy.se_instrument;
+	se->len = copy.se_attrs_len;
+	se->nattrs = copy.se_nattrs;
+	memcpy(se->attrs, copy.se_attrs, copy.se_attrs_len);
+	se->state = 1;
+	return se;
+}
+
+static struct mgroup *get_group(struct metrics *m, struct resource *res)
+{
+	struct mgroup *g;
+	uint64_t key;
+
+	switch (m->grouping) {
+	case GROUP_SERVICE:
+		key = (1ull << 62) | crc32c(0, res->service, strlen(res->service));
+		break;
+	case GROUP_HOST:
+		key = 2ull << 62;
+		break;
+	default:
+		key = ((uint64_t)res->idx << 32) | (uint16_t)res->gen;
+		break;
+	}
+	for (g = m->groups; g; g = g->next)
+		if (g->key == key)
+			return g;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->key = key;
+	pbuf_init(&g->res);
+	if (m->grouping == GROUP_PROCESS) {
+		pbuf_put(&g->res, res->enc.p, res->enc.len);
+		g->process = 1;
+		g->idx = res->idx;
+		g->pgen = res->gen;
+		g->pid = res->pid;
+	} else {
+		pb_kv_str(&g->res, 1, "host.name", 9, m->host, strlen(m->host));
+		if (m->grouping == GROUP_SERVICE)
+			pb_kv_str(&g->res, 1, "service.name", 12, res->service,
+				  strlen(res->service));
+	}
+	if (g->res.oom) {
+		pbuf_fini(&g->res);
+		free(g);
+		return NULL;
+	}
+	g->next = m->groups;
+	m->groups = g;
+	return g;
+}
+
+static int tab_grow(struct metrics *m);
+
+static struct ckey *tab_find(struct metrics *m, uint64_t skey, uint64_t gkey)
+{
+	uint32_t mask = m->captab - 1, i = (uint32_t)mix(skey, gkey) & mask;
+
+	while (m->tab[i].cell) {
+		if (m->tab[i].skey == skey && m->tab[i].gkey == gkey)
+			return &m->tab[i];
+		i = (i + 1) & mask;
+	}
+	return &m->tab[i]; /* the empty slot where it would go */
+}
+
+static int tab_grow(struct metrics *m)
+{
+	struct ckey *old = m->tab;
+	uint32_t oldcap = m->captab;
+
+	m->tab = calloc((size_t)oldcap * 2, sizeof(*m->tab));
+	if (!m->tab) {
+		m->tab = old;
+		return -ENOMEM;
+	}
+	m->captab = oldcap * 2;
+	for (uint32_t i = 0; i < oldcap; i++)
+		if (old[i].cell)
+			*tab_find(m, old[i].skey, old[i].gkey) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Cells of instrument inst in group g (for the cardinality limit). */
+static uint32_t cells_of(struct metrics *m, const struct minst *in, const struct mgroup *g)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < m->ncells; i++)
+		if (m->cells[i].in == in && m->cells[i].g == g && !m->cells[i].dead)
+			n++;
+	return n;
+}
+
+static struct mcell *new_cell(struct metrics *m, uint64_t skey, struct mgroup *g,
+			      const struct minst *in, uint64_t t)
+{
+	struct mcell *c;
+	struct ckey *k;
+
+	if ((m->ncells + 1) * 2 > m->captab && tab_grow(m))
+		return NULL;
+	if (m->ncells == m->capcells) {
+		uint32_t cap = m->capcells ? m->capcells * 2 : 256;
+		struct mcell *nc = realloc(m->cells, cap * sizeof(*nc));
+		if (!nc)
+			return NULL;
+		m->cells = nc;
+		m->capcells = cap;
+	}
+	c = &m->cells[m->ncells];
+	memset(c, 0, sizeof(*c));
+	c->skey = skey;
+	c->g = g;
+	c->in = in;
+	c->start_ns = t;
+	c->min = c->imin = INFINITY;
+	c->max = c->imax = -INFINITY;
+	pbuf_init(&c->kv);
+	if (in->kind == SHM_INST_HISTOGRAM) {
+		c->buckets = calloc(in->nbounds + 1, sizeof(uint64_t));
+		c->prev_buckets = calloc(in->nbounds + 1, sizeof(uint64_t));
+		if (!c->buckets || !c->prev_buckets) {
+			cell_fini(c);
+			return NULL;
+		}
+	}
+	k = tab_find(m, skey, g->key);
+	k->skey = skey;
+	k->gkey = g->key;
+	k->cell = ++m->ncells;
+	return c;
+}
+
+static void apply(struct mcell *c, const struct minst *in, double v, uint64_t t)
+{
+	c->count++;
+	if (t > c->last_ns || c->count == 1) {
+		c->last_ns = t;
+		c->last = v;
+	}
+	switch (in->kind) {
+	case SHM_INST_COUNTER:
+	case SHM_INST_UPDOWN:
+		c->sum += v;
+		break;
+	case SHM_INST_GAUGE:
+		break;
+	default: {
+		uint32_t b = 0;
+
+		while (b < in->nbounds && v > in->bounds[b])
+			b++; /* bucket b holds (bounds[b-1], bounds[b]] */
+		c->buckets[b]++;
+		c->sum += v;
+		if (v < c->min)
+			c->min = v;
+		if (v > c->max)
+			c->max = v;
+		if (v < c->imin)
+			c->imin = v;
+		if (v > c->imax)
+			c->imax = v;
+		break;
+	}
+	}
+}
+
+int metrics_add(struct metrics *m, struct resource *res, const unsigned char *rec,
+		uint32_t rec_len)
+{
+	const struct shm_rec_hdr *rh = (const void *)rec;
+	const struct mseries *se;
+	const struct minst *in;
+	struct shm_metric mt;
+	struct mgroup *g;
+	struct ckey *k;
+	struct mcell *c;
+	uint64_t skey;
+
+	if (rec_len != sizeof(*rh) + sizeof(mt))
+		return -EBADMSG;
+	memcpy(&mt, rec + sizeof(*rh), sizeof(mt));
+	se = get_series(m, mt.mt_series);
+	if (!se)
+		return -EBADMSG;
+	in = get_inst(m, se->inst);
+	if (!in || mt.mt_kind != in->kind || !isfinite(mt.mt_value) ||
+	    (in->kind == SHM_INST_COUNTER && mt.mt_value < 0))
+		return -EBADMSG;
+	g = get_group(m, res);
+	if (!g)
+		return -ENOMEM;
+	skey = mt.mt_series;
+	k = tab_find(m, skey, g->key);
+	if (k->cell) {
+		c = &m->cells[k->cell - 1];
+	} else {
+		/* A new attribute set: within the limit, its own point; else
+		 * the instrument's overflow point (the limit counts it). */
+		if (cells_of(m, in, g) + 1 >= m->limit) {
+			skey = OVERFLOW_BIT | se->inst;
+			k = tab_find(m, skey, g->key);
+		}
+		if (k->cell) {
+			c = &m->cells[k->cell - 1];
+		} else {
+			c = new_cell(m, skey, g, in, rh->rec_time_ns);
+			if (!c)
+				return -ENOMEM;
+			if (!(skey & OVERFLOW_BIT)) {
+				c->attrs = se->attrs;
+				c->attrs_len = se->len;
+				c->nattrs = se->nattrs;
+			}
+		}
+		if (skey & OVERFLOW_BIT)
+			m->overflows++;
+	}
+	apply(c, in, mt.mt_value, rh->rec_time_ns);
+	return 0;
+}
+
+static const struct minst *sample_inst(struct metrics *m, const char *name, const char *unit,
+				       const char *desc, int kind)
+{
+	struct minst *in;
+
+	for (uint32_t i = 0; i < m->nsinst; i++)
+		if (strcmp(m->sinst[i].name, name) == 0)
+			return &m->sinst[i];
+	if (m->nsinst == m->capsinst) {
+		/* Cells point into this array: allocate once, generously. */
+		if (m->sinst)
+			return NULL;
+		m->capsinst = 256;
+		m->sinst = calloc(m->capsinst, sizeof(*m->sinst));
+		if (!m->sinst)
+			return NULL;
+	}
+	in = &m->sinst[m->nsinst++];
+	in->state = 1;
+	in->kind = kind == HM_GAUGE ? SHM_INST_GAUGE :
+		   kind == HM_COUNTER ? SHM_INST_COUNTER : SHM_INST_UPDOWN;
+	snprintf(in->name, sizeof(in->name), "%s", name);
+	snprintf(in->unit, sizeof(in->unit), "%s", unit ? unit : "");
+	snprintf(in->desc, sizeof(in->desc), "%s", desc ? desc : "");
+	return in;
+}
+
+static struct mgroup *agent_group(struct metrics *m)
+{
+	struct mgroup *g;
+	const uint64_t key = 3ull << 62;
+
+	for (g = m->groups; g; g = g->next)
+		if (g->key == key)
+			return g;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->key = key;
+	pbuf_init(&g->res);
+	pb_kv_str(&g->res, 1, "service.name", 12, m->cfg->service_name,
+		  strlen(m->cfg->service_name));
+	pb_kv_str(&g->res, 1, "host.name", 9, m->host, strlen(m->host));
+	g->next = m->groups;
+	m->groups = g;
+	return g;
+}
+
+void metrics_sample(struct metrics *m, const char *name, const char *unit, const char *desc,
+		    int kind, double value, uint32_t pid, const char *const *keys,
+		    const char *const *vals, int nattrs, uint64_t now_ns)
+{
+	const struct minst *in = sample_inst(m, name, unit, desc, kind);
+	struct mgroup *g = NULL;
+	struct pbuf kv;
+	struct mcell *c;
+	struct ckey *k;
+	uint64_t skey;
+
+	if (!in || !isfinite(value))
+		return;
+	if (pid && m->grouping == GROUP_PROCESS)
+		for (g = m->groups; g; g = g->next)
+			if (g->process && g->pid == pid && !g->gone)
+				break;
+	if (!g)
+		g = agent_group(m);
+	if (!g)
+		return;
+	pbuf_init(&kv);
+	for (int i = 0; i < nattrs; i++)
+		pb_kv_str(&kv, 7, keys[i], strlen(keys[i]), vals[i], strlen(vals[i]));
+	if (pid && g->key == (3ull << 62)) {
+		/* No producer group for it: keep it apart by its pid. */
+		pb_kv_int(&kv, 7, "process.pid", 11, pid);
+	}
+	skey = SAMPLE_BIT | ((uint64_t)crc32c(crc32c(0, in->name, strlen(in->name)), kv.p, kv.len)
+			     << 16) | (pid & 0xffff);
+	k = tab_find(m, skey, g->key);
+	if (k->cell) {
+		c = &m->cells[k->cell - 1];
+		pbuf_fini(&kv);
+	} else {
+		c = new_cell(m, skey, g, in, now_ns);
+		if (!c) {
+			pbuf_fini(&kv);
+			return;
+		}
+		c->kv = kv;
+	}
+	/* Sampled counters and up-down counters are totals already. */
+	c->count++;
+	c->last = value;
+	c->last_ns = now_ns;
+	if (in->kind != SHM_INST_GAUGE)
+		c->sum = value;
+}
+
+/* Whether group g's producer entry is gone (freed or reused). */
+static int group_gone(struct metrics *m, struct mgroup *g)
+{
+	struct shm_producer *pe;
+	uint64_t claim;
+
+	if (!g->process || g->idx >= m->seg->max_producers)
+		return 0;
+	pe = seg_producer(m->seg, g->idx);
+	/* Pairs with the release stores of pe_claim (producer or GC). */
+	claim = shm_load_acquire(&pe->pe_claim);
+	return SHM_PE_CLAIM_STATE(claim) != SHM_PE_READY || SHM_PE_CLAIM_PID(claim) != g->pid ||
+	       (uint16_t)shm_load_relaxed(&pe->pe_gen) != (uint16_t)g->pgen;
+}
+
+static int temporality(const struct metrics *m, uint32_t kind)
+{
+	if (kind == SHM_INST_UPDOWN || m->temp_pref == 0)
+		return TEMP_CUMULATIVE;
+	return TEMP_DELTA; /* counters and histograms under delta and lowmemory */
+}
+
+static void point_attrs(struct pbuf *o, const struct mcell *c, uint32_t field)
+{
+	if (c->skey & OVERFLOW_BIT)
+		pb_kv_bool(o, field, "otel.metric.overflow", 20, 1);
+	else if (c->attrs)
+		attrs_encode(o, field, c->attrs, c->nattrs);
+	else if (c->kv.len && field == 7)
+		pbuf_put(o, c->kv.p, c->kv.len);
+}
+
+static void put_double(struct pbuf *o, uint32_t field, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, 8);
+	pb_fixed64(o, field, bits);
+}
+
+/* Encodes cell c's point, if it has one to give; returns 1 if written. */
+static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint64_t now)
+{
+	const struct minst *in = c->in;
+	int temp = temporality(m, in->kind);
+	uint64_t start = temp == TEMP_DELTA && c->last_export_ns ? c->last_export_ns : c->start_ns;
+	size_t dp;
+
+	if (c->count == 0 || (temp == TEMP_DELTA && in->kind != SHM_INST_GAUGE &&
+			      c->count == c->prev_count))
+		return 0;
+	if (in->kind == SHM_INST_HISTOGRAM) {
+		uint32_t nb = in->nbounds + 1;
+		uint64_t cnt = temp == TEMP_DELTA ? c->count - c->prev_count : c->count;
+		double sum = temp == TEMP_DELTA ? c->sum - c->prev_sum : c->sum;
+		double mn = temp == TEMP_DELTA ? c->imin : c->min;
+		double mx = temp == TEMP_DELTA ? c->imax : c->max;
+
+		dp = pb_open(o, 1);
+		point_attrs(o, c, 9);
+		pb_fixed64(o, 2, start);
+		pb_fixed64(o, 3, now);
+		pb_fixed64(o, 4, cnt);
+		put_double(o, 5, sum);
+		pb_tag(o, 6, PB_LEN);
+		pb_varint(o, (uint64_t)nb * 8);
+		for (uint32_t i = 0; i < nb; i++) {
+			uint64_t v = temp == TEMP_DELTA ? c->buckets[i] - c->prev_buckets[i] :
+							   c->buckets[i];
+			pbuf_put(o, &v, 8);
+		}
+		if (in->nbounds) {
+			pb_tag(o, 7, PB_LEN);
+			pb_varint(o, (uint64_t)in->nbounds * 8);
+			pbuf_put(o, in->bounds, (size_t)in->nbounds * 8);
+		}
+		put_double(o, 11, mn);
+		put_double(o, 12, mx);
+		pb_close(o, dp);
+		if (temp == TEMP_DELTA) {
+			memcpy(c->prev_buckets, c->buckets, (size_t)nb * 8);
+			c->imin = INFINITY;
+			c->imax = -INFINITY;
+		}
+	} else {
+		double v = in->kind == SHM_INST_GAUGE ? c->last :
+			   temp == TEMP_DELTA	     ? c->sum - c->prev_sum :
+						       c->sum;
+
+		dp = pb_open(o, 1);
+		point_attrs(o, c, 7);
+		if (in->kind != SHM_INST_GAUGE)
+			pb_fixed64(o, 2, start);
+		pb_fixed64(o, 3, now);
+		put_double(o, 4, v);
+		pb_close(o, dp);
+	}
+	c->prev_count = c->count;
+	c->prev_sum = c->sum;
+	c->last_export_ns = now;
+	return 1;
+}
+
+static int cell_cmp(const void *a, const void *b)
+{
+	const struct mcell *x = *(const struct mcell *const *)a, *y = *(const struct mcell *const *)b;
+
+	if (x->g != y->g)
+		return x->g < y->g ? -1 : 1;
+	if (x->in != y->in)
+		return x->in < y->in ? -1 : 1;
+	return x->skey < y->skey ? -1 : x->skey > y->skey;
+}
+
+/* Drops the cells of gone groups, and the groups. */
+static void forget_gone(struct metrics *m)
+{
+	struct mgroup **pg = &m->groups;
+	uint32_t w = 0;
+
+	for (uint32_t i = 0; i < m->ncells; i++) {
+		if (m->cells[i].g->gone) {
+			cell_fini(&m->cells[i]);
+			continue;
+		}
+		m->cells[w++] = m->cells[i];
+	}
+	if (w == m->ncells)
+		return;
+	m->ncells = w;
+	memset(m->tab, 0, (size_t)m->captab * sizeof(*m->tab));
+	for (uint32_t i = 0; i < m->ncells; i++) {
+		struct ckey *k = tab_find(m, m->cells[i].skey, m->cells[i].g->key);
+		k->skey = m->cells[i].skey;
+		k->gkey = m->cells[i].g->key;
+		k->cell = i + 1;
+	}
+	while (*pg) {
+		struct mgroup *g = *pg;
+		if (g->gone) {
+			*pg = g->next;
+			pbuf_fini(&g->res);
+			free(g);
+		} else {
+			pg = &g->next;
+		}
+	}
+}
+
+int metrics_encode(struct metrics *m, struct pbuf *out, uint64_t now_ns, uint32_t *npoints)
+{
+	struct mcell **order;
+	uint32_t n = 0, inst_points = 0, group_points = 0;
+	size_t rm = 0, sm = 0, mt = 0, data = 0, rm_len = 0, mt_len = 0;
+
+	*npoints = 0;
+	for (struct mgroup *g = m->groups; g; g = g->next)
+		g->gone = group_gone(m, g);
+	if (m->ncells == 0)
+		return 0;
+	order = malloc(m->ncells * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < m->ncells; i++)
+		order[i] = &m->cells[i];
+	qsort(order, m->ncells, sizeof(*order), cell_cmp);
+	for (uint32_t i = 0; i < m->ncells; i++) {
+		struct mcell *c = order[i];
+		const struct minst *in = c->in;
+		int new_group = i == 0 || order[i - 1]->g != c->g;
+		int new_inst = new_group || order[i - 1]->in != in;
+		int last_inst = i + 1 == m->ncells || order[i + 1]->g != c->g ||
+				order[i + 1]->in != in;
+		int last_group = i + 1 == m->ncells || order[i + 1]->g != c->g;
+
+		if (new_group) {
+			size_t sc;
+
+			rm_len = out->len;
+			group_points = 0;
+			rm = pb_open(out, 1); /* ResourceMetrics */
+			pb_bytes(out, 1, c->g->res.p, c->g->res.len);
+			sm = pb_open(out, 2); /* ScopeMetrics */
+			sc = pb_open(out, 1);
+			pb_str(out, 1, "shmlog");
+			pb_str(out, 2, SHMLOG_VERSION);
+			pb_close(out, sc);
+		}
+		if (new_inst) {
+			int kind = in->kind;
+
+			mt_len = out->len;
+			inst_points = 0;
+			mt = pb_open(out, 2); /* Metric */
+			pb_str(out, 1, in->name);
+			if (in->desc[0])
+				pb_str(out, 2, in->desc);
+			if (in->unit[0])
+				pb_str(out, 3, in->unit);
+			data = pb_open(out, kind == SHM_INST_GAUGE ? 5 :
+					    kind == SHM_INST_HISTOGRAM ? 9 : 7);
+		}
+		if (encode_point(m, out, c, now_ns)) {
+			n++;
+			inst_points++;
+			group_points++;
+		}
+		/* No empty envelopes (OTLP: senders should not send them). */
+		if (last_inst && !inst_points) {
+			out->len = mt_len;
+		} else if (last_inst) {
+			if (in->kind != SHM_INST_GAUGE)
+				pb_uint(out, 2, (uint64_t)temporality(m, in->kind));
+			if (in->kind == SHM_INST_COUNTER)
+				pb_uint(out, 3, 1);
+			pb_close(out, data);
+			pb_close(out, mt);
+		}
+		if (last_group && !group_points) {
+			out->len = rm_len;
+		} else if (last_group) {
+			pb_close(out, sm);
+			pb_close(out, rm);
+		}
+	}
+	free(order);
+	forget_gone(m);
+	*npoints = n;
+	return out->oom ? -ENOMEM : 0;
+}
