@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "self_metrics.h"
 #include "shm_atomic.h"
 
 #define NS_PER_MS 1000000ull
@@ -36,12 +37,15 @@ static uint64_t clock_ns(clockid_t id)
 }
 
 /* Spool writer callback: the request is durable, release its slots. */
-static void spool_done(void *ctx, const uint64_t *release, uint32_t nrecords)
+static void spool_done(void *ctx, enum spool_signal sig, const uint64_t *release,
+		       uint32_t nrecords)
 {
 	struct collector *c = ctx;
 
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		drain_release(&c->drain, k, release[k]);
+	if (sig != SPOOL_SIG_LOGS)
+		return; /* metric points are not records */
 	c->records_spooled += nrecords;
 	shm_store_relaxed(&c->seg.hdr->sh_records_spooled, c->records_spooled);
 }
@@ -136,6 +140,11 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	if (ret)
 		return ret;
 	c->drain.metrics = c->metrics;
+	if (cfg->met_host_metrics) {
+		ret = hostmetrics_create(&c->host, cfg);
+		if (ret)
+			return ret;
+	}
 	pbuf_init(&c->mreq);
 	c->next_export_ns = clock_ns(CLOCK_MONOTONIC) +
 			    (uint64_t)cfg->met_export_interval_ms * NS_PER_MS;
@@ -240,6 +249,38 @@ static void publish_stats(struct collector *c, uint64_t now)
 	shm_store_relaxed(&h->sh_producers_live, c->prod.live);
 }
 
+static void host_point(void *ctx, const struct hm_point *p)
+{
+	struct collector *c = ctx;
+	const char *keys[HM_MAX_ATTRS], *vals[HM_MAX_ATTRS];
+	int n = p->nattrs < HM_MAX_ATTRS ? p->nattrs : HM_MAX_ATTRS;
+
+	for (int i = 0; i < n; i++) {
+		keys[i] = p->attrs[i].key;
+		vals[i] = p->attrs[i].value;
+	}
+	metrics_sample(c->metrics, p->name, p->unit, p->desc, p->kind, p->value, p->pid, keys, vals,
+		       n, clock_ns(CLOCK_REALTIME));
+}
+
+/* Samples container, process and GPU metrics of the live producers. */
+static void sample_host(struct collector *c, uint64_t mono)
+{
+	uint32_t *pids = calloc(c->seg.max_producers, sizeof(uint32_t));
+	size_t n = 0;
+
+	if (!pids)
+		return;
+	for (uint32_t i = 0; i < c->seg.max_producers; i++) {
+		/* Pairs with the producer's release of READY. */
+		uint64_t claim = shm_load_acquire(&seg_producer(&c->seg, i)->pe_claim);
+		if (SHM_PE_CLAIM_STATE(claim) == SHM_PE_READY)
+			pids[n++] = SHM_PE_CLAIM_PID(claim);
+	}
+	hostmetrics_sample(c->host, mono, pids, n, host_point, c);
+	free(pids);
+}
+
 /* Exports the metrics: one request through the spool. Metric records
  * were folded into the aggregation when read, so this request releases
  * no ring slots of its own (the log flushes do). */
@@ -248,6 +289,7 @@ static void export_metrics(struct collector *c, uint64_t now)
 	uint32_t n;
 	int ret;
 
+	self_metrics_sample(c, now);
 	pbuf_reset(&c->mreq);
 	ret = metrics_encode(c->metrics, &c->mreq, now, &n);
 	if (ret == 0 && n == 0)
@@ -288,6 +330,10 @@ int collector_run(struct collector *c)
 		got = drain_all(c, now, mono);
 		if (need_flush(c, mono))
 			flush(c);
+		if (c->host && mono >= c->next_sample_ns) {
+			sample_host(c, mono);
+			c->next_sample_ns = mono + (uint64_t)c->cfg->met_sample_interval_ms * NS_PER_MS;
+		}
 		if (mono >= c->next_export_ns) {
 			export_metrics(c, now);
 			c->next_export_ns = mono + (uint64_t)c->cfg->met_export_interval_ms * NS_PER_MS;
@@ -335,6 +381,7 @@ void collector_close(struct collector *c)
 	spool_writer_fini(&c->spool);
 	drain_fini(&c->drain);
 	metrics_destroy(c->metrics);
+	hostmetrics_destroy(c->host);
 	pbuf_fini(&c->mreq);
 	log_batch_fini(&c->batch);
 	producers_fini(&c->prod);

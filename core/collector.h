@@ -13,6 +13,7 @@
 #include "config.h"
 #include "drain.h"
 #include "log_batch.h"
+#include "hostmetrics.h"
 #include "loop.h"
 #include "metrics_agg.h"
 #include "producers.h"
@@ -30,6 +31,8 @@ struct collector {
 	struct metrics *metrics;
 	struct pbuf mreq;         /* metrics request being encoded */
 	uint64_t next_export_ns;  /* CLOCK_MONOTONIC of the next metrics export */
+	struct hostmetrics *host; /* NULL when [metrics] host_metrics = false */
+	uint64_t next_sample_ns;
 	struct pbuf req;          /* request being encoded */
 	uint64_t *cursors;        /* scratch, one per ring */
 	uint64_t *submitted;      /* per ring: end of the newest request handed to the spool */

@@ -478,7 +478,8 @@ int metrics_add(struct metrics *m, struct resource *res, const unsigned char *re
 }
 
 static const struct minst *sample_inst(struct metrics *m, const char *name, const char *unit,
-				       const char *desc, int kind)
+				       const char *desc, int kind, const double *bounds,
+				       uint32_t nbounds)
 {
 	struct minst *in;
 
@@ -497,7 +498,13 @@ static const struct minst *sample_inst(struct metrics *m, const char *name, cons
 	in = &m->sinst[m->nsinst++];
 	in->state = 1;
 	in->kind = kind == HM_GAUGE ? SHM_INST_GAUGE :
-		   kind == HM_COUNTER ? SHM_INST_COUNTER : SHM_INST_UPDOWN;
+		   kind == HM_COUNTER ? SHM_INST_COUNTER :
+		   kind == HM_UPDOWN ? SHM_INST_UPDOWN : SHM_INST_HISTOGRAM;
+	if (nbounds > SHM_INST_MAX_BOUNDS)
+		nbounds = SHM_INST_MAX_BOUNDS;
+	in->nbounds = in->kind == SHM_INST_HISTOGRAM ? nbounds : 0;
+	if (in->nbounds)
+		memcpy(in->bounds, bounds, nbounds * sizeof(double));
 	snprintf(in->name, sizeof(in->name), "%s", name);
 	snprintf(in->unit, sizeof(in->unit), "%s", unit ? unit : "");
 	snprintf(in->desc, sizeof(in->desc), "%s", desc ? desc : "");
@@ -529,7 +536,7 @@ void metrics_sample(struct metrics *m, const char *name, const char *unit, const
 		    int kind, double value, uint32_t pid, const char *const *keys,
 		    const char *const *vals, int nattrs, uint64_t now_ns)
 {
-	const struct minst *in = sample_inst(m, name, unit, desc, kind);
+	const struct minst *in = sample_inst(m, name, unit, desc, kind, NULL, 0);
 	struct mgroup *g = NULL;
 	struct pbuf kv;
 	struct mcell *c;
@@ -567,12 +574,50 @@ void metrics_sample(struct metrics *m, const char *name, const char *unit, const
 		}
 		c->kv = kv;
 	}
-	/* Sampled counters and up-down counters are totals already. */
+	/* Sampled counters and up-down counters are totals already; a
+	 * counter that went back (its source restarted) starts anew. */
+	if (in->kind == SHM_INST_COUNTER && value < c->sum) {
+		c->prev_sum = 0;
+		c->start_ns = now_ns;
+		c->last_export_ns = 0;
+	}
 	c->count++;
 	c->last = value;
 	c->last_ns = now_ns;
 	if (in->kind != SHM_INST_GAUGE)
 		c->sum = value;
+}
+
+void metrics_sample_histogram(struct metrics *m, const char *name, const char *unit,
+			      const char *desc, const double *bounds, uint32_t nbounds,
+			      const uint64_t *buckets, uint64_t count, double sum, uint64_t now_ns)
+{
+	const struct minst *in = sample_inst(m, name, unit, desc, HM_KIND_NR, bounds, nbounds);
+	struct mgroup *g = agent_group(m);
+	uint64_t skey;
+	struct ckey *k;
+	struct mcell *c;
+
+	if (!in || !g || in->kind != SHM_INST_HISTOGRAM || in->nbounds != nbounds)
+		return;
+	skey = SAMPLE_BIT | ((uint64_t)crc32c(0, in->name, strlen(in->name)) << 16);
+	k = tab_find(m, skey, g->key);
+	c = k->cell ? &m->cells[k->cell - 1] : new_cell(m, skey, g, in, now_ns);
+	if (!c)
+		return;
+	/* Totals, not increments: taken as they are. Totals that went back
+	 * (the exporter restarted) start a new series. */
+	if (count < c->count) {
+		memset(c->prev_buckets, 0, (nbounds + 1) * sizeof(uint64_t));
+		c->prev_count = 0;
+		c->prev_sum = 0;
+		c->start_ns = now_ns;
+		c->last_export_ns = 0;
+	}
+	memcpy(c->buckets, buckets, (nbounds + 1) * sizeof(uint64_t));
+	c->count = count;
+	c->sum = sum;
+	c->last_ns = now_ns;
 }
 
 /* Whether group g's producer entry is gone (freed or reused). */
@@ -651,8 +696,10 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 			pb_varint(o, (uint64_t)in->nbounds * 8);
 			pbuf_put(o, in->bounds, (size_t)in->nbounds * 8);
 		}
-		put_double(o, 11, mn);
-		put_double(o, 12, mx);
+		if (isfinite(mn) && isfinite(mx)) {
+			put_double(o, 11, mn);
+			put_double(o, 12, mx);
+		}
 		pb_close(o, dp);
 		if (temp == TEMP_DELTA) {
 			memcpy(c->prev_buckets, c->buckets, (size_t)nb * 8);

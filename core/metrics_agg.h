@@ -53,6 +53,12 @@ void metrics_sample(struct metrics *m, const char *name, const char *unit, const
 		    int kind, double value, uint32_t pid, const char *const *keys,
 		    const char *const *vals, int nattrs, uint64_t now_ns);
 
+/* A sampled histogram whose totals are kept elsewhere (the exporter's
+ * latency): cumulative buckets[nbounds + 1], count and sum; no min/max. */
+void metrics_sample_histogram(struct metrics *m, const char *name, const char *unit,
+			      const char *desc, const double *bounds, uint32_t nbounds,
+			      const uint64_t *buckets, uint64_t count, double sum, uint64_t now_ns);
+
 /*
  * Encodes every exportable point as one ExportMetricsServiceRequest into
  * out (appending) at time now_ns, advances delta state, and forgets

@@ -118,7 +118,7 @@ static void complete_in_order(struct spool_writer *w)
 		w->head = r->next;
 		if (!w->head)
 			w->tail = NULL;
-		w->done(w->ctx, r->release, r->nrecords);
+		w->done(w->ctx, r->sig, r->release, r->nrecords);
 		req_free(r);
 	}
 }

@@ -19,7 +19,8 @@
 #include "spool_file.h"
 
 /* Called once the request is durable, in submission order. */
-typedef void (*spool_done_fn)(void *ctx, const uint64_t *release, uint32_t nrecords);
+typedef void (*spool_done_fn)(void *ctx, enum spool_signal sig, const uint64_t *release,
+			      uint32_t nrecords);
 
 struct spool_req;
 

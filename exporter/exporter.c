@@ -488,6 +488,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 
 	ex->fresh_scan = 0;
 	ex->st.last_latency_ms = res->latency_ms;
+	status_latency(&ex->st, res->latency_ms);
 	if (res->status == 0) {
 		ex->st.last_http_status = -1;
 		status_set_error(&ex->st, "connection: %s", res->err);

@@ -63,12 +63,49 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+const double status_latency_bounds[STATUS_LATENCY_NBOUNDS] = {
+	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+
+void status_latency(struct status *st, double ms)
+{
+	int b = 0;
+
+	while (b < STATUS_LATENCY_NBOUNDS && ms > status_latency_bounds[b])
+		b++;
+	st->latency_buckets[b]++;
+	st->latency_count++;
+	st->latency_sum += ms;
+}
+
+/* "a,b,c" of the histogram's bounds and buckets. */
+static int latency_lines(const struct status *st, char *buf, size_t len)
+{
+	size_t o = 0;
+	int n;
+
+	n = snprintf(buf, len, "latency_ms_bounds=");
+	o += (size_t)n;
+	for (int i = 0; i < STATUS_LATENCY_NBOUNDS && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%g", i ? "," : "", status_latency_bounds[i]);
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "\nlatency_ms_buckets=");
+	for (int i = 0; i <= STATUS_LATENCY_NBOUNDS && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64, i ? "," : "",
+				      st->latency_buckets[i]);
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o,
+				      "\nlatency_ms_count=%" PRIu64 "\nlatency_ms_sum=%.3f\n",
+				      st->latency_count, st->latency_sum);
+	return o < len ? (int)o : -1;
+}
+
 int status_write(struct status *st, uint64_t now_ms)
 {
 	char tmp[PATH_MAX + 8];
 	char buf[2048];
 	struct timespec ts;
-	int fd, n, ret;
+	int fd, n, m, ret;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(buf, sizeof(buf),
@@ -96,6 +133,10 @@ int status_write(struct status *st, uint64_t now_ms)
 		     st->quarantined_files, st->spool_files, st->spool_bytes);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
+	m = latency_lines(st, buf + n, sizeof(buf) - (size_t)n);
+	if (m < 0)
+		return -EOVERFLOW;
+	n += m;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1)

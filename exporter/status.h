@@ -8,7 +8,10 @@
  *   protocol, compression, last_http_status (0 none yet, -1 connection
  *   error), last_error, last_latency_ms, sent_requests, sent_records,
  *   retries, dropped_requests, dropped_records, rejected_records,
- *   quarantined_files, spool_files, spool_bytes
+ *   quarantined_files, spool_files, spool_bytes, latency_ms_bounds,
+ *   latency_ms_buckets, latency_ms_count, latency_ms_sum (a cumulative
+ *   histogram of request latencies, answered or not, for the collector's
+ *   shmlog.exporter.latency metric)
  * Owned by the exporter's single thread; not thread-safe.
  */
 #ifndef EXPORTER_STATUS_H
@@ -19,6 +22,8 @@
 
 #define STATUS_FILE "exporter.status"
 #define STATUS_INTERVAL_MS 1000
+#define STATUS_LATENCY_NBOUNDS 13
+extern const double status_latency_bounds[STATUS_LATENCY_NBOUNDS];
 
 struct status {
 	char path[PATH_MAX];
@@ -38,7 +43,13 @@ struct status {
 	uint64_t spool_files;
 	uint64_t spool_bytes;
 	uint64_t written_ms; /* monotonic time of the last write, 0 = never */
+	uint64_t latency_buckets[STATUS_LATENCY_NBOUNDS + 1];
+	uint64_t latency_count;
+	double latency_sum;
 };
+
+/* Counts one request's latency in the histogram. */
+void status_latency(struct status *st, double ms);
 
 /* Zeroes st and sets the path and the fixed fields. endpoint is redacted
  * here. Returns 0 or -ENAMETOOLONG. */

@@ -152,6 +152,10 @@ static void test_file_mode(void)
 	    "quarantined_files=",
 	    "spool_files=",
 	    "spool_bytes=",
+	    "latency_ms_bounds=",
+	    "latency_ms_buckets=",
+	    "latency_ms_count=",
+	    "latency_ms_sum=",
 	};
 	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
 	struct exporter *ex = NULL;
