@@ -337,13 +337,15 @@ static int tab_grow(struct metrics *m)
 	return 0;
 }
 
-/* Cells of instrument inst in group g (for the cardinality limit). */
+/* Attribute sets of instrument inst in group g, the overflow point not
+ * counted (for the cardinality limit). */
 static uint32_t cells_of(struct metrics *m, const struct minst *in, const struct mgroup *g)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < m->ncells; i++)
-		if (m->cells[i].in == in && m->cells[i].g == g && !m->cells[i].dead)
+		if (m->cells[i].in == in && m->cells[i].g == g && !m->cells[i].dead &&
+		    !(m->cells[i].skey & OVERFLOW_BIT))
 			n++;
 	return n;
 }
@@ -453,8 +455,10 @@ int metrics_add(struct metrics *m, struct resource *res, const unsigned char *re
 		c = &m->cells[k->cell - 1];
 	} else {
 		/* A new attribute set: within the limit, its own point; else
-		 * the instrument's overflow point (the limit counts it). */
-		if (cells_of(m, in, g) + 1 >= m->limit) {
+		 * the instrument's overflow point. The specification (metrics
+		 * SDK, cardinality limits) guarantees no overflow while there
+		 * are at most `limit` distinct non-overflow sets. */
+		if (cells_of(m, in, g) >= m->limit) {
 			skey = OVERFLOW_BIT | se->inst;
 			k = tab_find(m, skey, g->key);
 		}
