@@ -94,6 +94,9 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 		.dead_check_ms = cfg->shm_dead_check_ms,
 		.max_instruments = cfg->shm_max_instruments,
 		.max_series = cfg->shm_max_series,
+		/* two aggregation cells per series: room for a series
+		 * used by several processes, and for overflow points */
+		.max_cells = cfg->shm_max_series * 2,
 	};
 	sigset_t set;
 	int reused, ret;
@@ -136,7 +139,7 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	ret = drain_init(&c->drain, &c->seg, &c->prod, &c->batch, cfg->shm_dead_check_ms);
 	if (ret)
 		return ret;
-	ret = metrics_create(&c->metrics, &c->seg, cfg, c->prod.host);
+	ret = metrics_create(&c->metrics, &c->seg, &c->prod, cfg, c->prod.host);
 	if (ret)
 		return ret;
 	c->drain.metrics = c->metrics;

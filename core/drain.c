@@ -45,6 +45,7 @@ int drain_init(struct drain *d, struct seg *seg, struct producers *prod,
 		uint64_t t = shm_load_relaxed(&r->rh_tail); /* we are its only writer */
 		d->rings[k].cursor = t;
 		d->rings[k].released = t;
+		d->rings[k].mapplied = shm_load_relaxed(&r->rh_mapplied); /* ours alone */
 		d->rings[k].wait_pos = UINT64_MAX;
 	}
 	return 0;
@@ -156,10 +157,15 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		if (res) {
 			const struct shm_rec_hdr *rh = (const void *)d->buf;
 
-			if (rh->rec_type == SHM_REC_METRIC)
+			if (rh->rec_type == SHM_REC_METRIC && c < dr->mapplied) {
+				continue; /* in the aggregation already (read again) */
+			} else if (rh->rec_type == SHM_REC_METRIC) {
 				ret = d->metrics ? metrics_add(d->metrics, res, d->buf, rh->rec_len)
 						 : -EBADMSG;
-			else
+				dr->mapplied = c + n;
+				/* Only the collector reads it, at its next start. */
+				shm_store_relaxed(&r->rh_mapplied, dr->mapplied);
+			} else
 				ret = log_batch_add(d->batch, res, d->buf, rh->rec_len, now_ns,
 						    mono_ns);
 		}

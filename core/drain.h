@@ -21,6 +21,7 @@ struct drain_ring {
 	uint64_t wait_pos;    /* position of an unpublished claim we wait on */
 	uint64_t wait_since;  /* CLOCK_MONOTONIC ns it was first seen */
 	uint64_t wait_check;  /* when its owner was last checked */
+	uint64_t mapplied;    /* metric records below are in the aggregation */
 	uint64_t records, invalid, abandoned;
 };
 

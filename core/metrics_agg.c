@@ -63,6 +63,7 @@ struct mseries {
 
 struct mgroup {
 	uint64_t key;
+	char name[128];   /* service.name of a per-service group */
 	struct pbuf res;  /* Resource message fields */
 	uint32_t idx, pgen, pid;
 	int process;      /* a producer process: forgotten when it is gone */
@@ -78,10 +79,10 @@ struct mcell {
 	uint16_t attrs_len;
 	uint8_t nattrs;
 	struct pbuf kv;        /* sampled series: encoded attributes (field 7) */
-	uint64_t start_ns, last_export_ns, last_ns;
-	uint64_t count, prev_count;
-	double sum, prev_sum, min, max, imin, imax, last;
-	uint64_t *buckets, *prev_buckets;
+	struct shm_cell *st;   /* the numbers: in the segment for series fed by
+				* records, so that a restarted collector goes on
+				* with them; owned (malloc) for sampled ones */
+	int owned;
 	int dead;
 };
 
@@ -93,6 +94,8 @@ struct ckey {
 
 struct metrics {
 	struct seg *seg;
+	struct producers *prod;
+	uint32_t next_cell;     /* where to look for a free segment cell */
 	const struct shmlog_config *cfg;
 	int grouping;
 	int temp_pref; /* 0 cumulative, 1 delta, 2 lowmemory */
@@ -119,14 +122,17 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return h ^ (h >> 29);
 }
 
-int metrics_create(struct metrics **out, struct seg *seg, const struct shmlog_config *cfg,
-		   const char *host)
+static void restore(struct metrics *m);
+
+int metrics_create(struct metrics **out, struct seg *seg, struct producers *prod,
+		   const struct shmlog_config *cfg, const char *host)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return -ENOMEM;
 	m->seg = seg;
+	m->prod = prod;
 	m->cfg = cfg;
 	m->grouping = strcmp(cfg->met_grouping, "service") == 0 ? GROUP_SERVICE :
 		      strcmp(cfg->met_grouping, "host") == 0	  ? GROUP_HOST :
@@ -144,14 +150,19 @@ int metrics_create(struct metrics **out, struct seg *seg, const struct shmlog_co
 		metrics_destroy(m);
 		return -ENOMEM;
 	}
+	restore(m);
 	*out = m;
 	return 0;
 }
 
-static void cell_fini(struct mcell *c)
+/* Forgets a cell; with drop, its numbers too (a segment cell is freed). */
+static void cell_fini(struct mcell *c, int drop)
 {
-	free(c->buckets);
-	free(c->prev_buckets);
+	if (c->owned)
+		free(c->st);
+	else if (drop && c->st)
+		memset(c->st, 0, sizeof(*c->st));
+	c->st = NULL;
 	pbuf_fini(&c->kv);
 }
 
@@ -162,7 +173,7 @@ void metrics_destroy(struct metrics *m)
 	if (!m)
 		return;
 	for (uint32_t i = 0; i < m->ncells; i++)
-		cell_fini(&m->cells[i]);
+		cell_fini(&m->cells[i], 0); /* segment cells outlive us */
 	for (g = m->groups; g; g = next) {
 		next = g->next;
 		pbuf_fini(&g->res);
@@ -291,9 +302,11 @@ static struct mgroup *get_group(struct metrics *m, struct resource *res)
 		g->pid = res->pid;
 	} else {
 		pb_kv_str(&g->res, 1, "host.name", 9, m->host, strlen(m->host));
-		if (m->grouping == GROUP_SERVICE)
+		if (m->grouping == GROUP_SERVICE) {
 			pb_kv_str(&g->res, 1, "service.name", 12, res->service,
 				  strlen(res->service));
+			snprintf(g->name, sizeof(g->name), "%s", res->service);
+		}
 	}
 	if (g->res.oom) {
 		pbuf_fini(&g->res);
@@ -350,8 +363,24 @@ static uint32_t cells_of(struct metrics *m, const struct minst *in, const struct
 	return n;
 }
 
-static struct mcell *new_cell(struct metrics *m, uint64_t skey, struct mgroup *g,
-			      const struct minst *in, uint64_t t)
+/* A free cell of the segment, or NULL when all are in use. */
+static struct shm_cell *seg_cell_alloc(struct metrics *m)
+{
+	for (uint32_t n = 0; n < m->seg->max_cells; n++) {
+		uint32_t i = (m->next_cell + n) % m->seg->max_cells;
+		struct shm_cell *st = seg_cell(m->seg, i);
+
+		if (st->ce_skey == 0) {
+			m->next_cell = i + 1;
+			return st;
+		}
+	}
+	return NULL;
+}
+
+/* Indexes cell state st (already filled) under (skey, g). */
+static struct mcell *index_cell(struct metrics *m, uint64_t skey, struct mgroup *g,
+				const struct minst *in, struct shm_cell *st, int owned)
 {
 	struct mcell *c;
 	struct ckey *k;
@@ -371,18 +400,9 @@ static struct mcell *new_cell(struct metrics *m, uint64_t skey, struct mgroup *g
 	c->skey = skey;
 	c->g = g;
 	c->in = in;
-	c->start_ns = t;
-	c->min = c->imin = INFINITY;
-	c->max = c->imax = -INFINITY;
+	c->st = st;
+	c->owned = owned;
 	pbuf_init(&c->kv);
-	if (in->kind == SHM_INST_HISTOGRAM) {
-		c->buckets = calloc(in->nbounds + 1, sizeof(uint64_t));
-		c->prev_buckets = calloc(in->nbounds + 1, sizeof(uint64_t));
-		if (!c->buckets || !c->prev_buckets) {
-			cell_fini(c);
-			return NULL;
-		}
-	}
 	k = tab_find(m, skey, g->key);
 	k->skey = skey;
 	k->gkey = g->key;
@@ -390,17 +410,49 @@ static struct mcell *new_cell(struct metrics *m, uint64_t skey, struct mgroup *g
 	return c;
 }
 
+/* A new cell: in the segment for series fed by records (sampled = 0),
+ * owned for sampled ones. */
+static struct mcell *new_cell(struct metrics *m, uint64_t skey, struct mgroup *g,
+			      const struct minst *in, uint64_t t, int sampled)
+{
+	struct shm_cell *st = sampled ? calloc(1, sizeof(*st)) : seg_cell_alloc(m);
+	struct mcell *c;
+
+	if (!st)
+		return NULL;
+	memset(st, 0, sizeof(*st));
+	st->ce_gkey = g->key;
+	st->ce_inst = (uint32_t)(in - (sampled ? m->sinst : m->inst));
+	st->ce_kind = in->kind;
+	st->ce_nbuckets = in->kind == SHM_INST_HISTOGRAM ? in->nbounds + 1 : 0;
+	st->ce_pid = g->pid;
+	memcpy(st->ce_group, g->name, sizeof(st->ce_group));
+	st->ce_start_ns = t;
+	st->ce_min = st->ce_imin = INFINITY;
+	st->ce_max = st->ce_imax = -INFINITY;
+	c = index_cell(m, skey, g, in, st, sampled);
+	if (!c) {
+		if (sampled)
+			free(st);
+		return NULL;
+	}
+	/* Last: the cell is in use (and found again after a restart) only
+	 * once complete. */
+	st->ce_skey = skey + 1;
+	return c;
+}
+
 static void apply(struct mcell *c, const struct minst *in, double v, uint64_t t)
 {
-	c->count++;
-	if (t > c->last_ns || c->count == 1) {
-		c->last_ns = t;
-		c->last = v;
+	c->st->ce_count++;
+	if (t > c->st->ce_last_ns || c->st->ce_count == 1) {
+		c->st->ce_last_ns = t;
+		c->st->ce_last = v;
 	}
 	switch (in->kind) {
 	case SHM_INST_COUNTER:
 	case SHM_INST_UPDOWN:
-		c->sum += v;
+		c->st->ce_sum += v;
 		break;
 	case SHM_INST_GAUGE:
 		break;
@@ -409,16 +461,16 @@ static void apply(struct mcell *c, const struct minst *in, double v, uint64_t t)
 
 		while (b < in->nbounds && v > in->bounds[b])
 			b++; /* bucket b holds (bounds[b-1], bounds[b]] */
-		c->buckets[b]++;
-		c->sum += v;
-		if (v < c->min)
-			c->min = v;
-		if (v > c->max)
-			c->max = v;
-		if (v < c->imin)
-			c->imin = v;
-		if (v > c->imax)
-			c->imax = v;
+		c->st->ce_buckets[b]++;
+		c->st->ce_sum += v;
+		if (v < c->st->ce_min)
+			c->st->ce_min = v;
+		if (v > c->st->ce_max)
+			c->st->ce_max = v;
+		if (v < c->st->ce_imin)
+			c->st->ce_imin = v;
+		if (v > c->st->ce_imax)
+			c->st->ce_imax = v;
 		break;
 	}
 	}
@@ -465,7 +517,7 @@ int metrics_add(struct metrics *m, struct resource *res, const unsigned char *re
 		if (k->cell) {
 			c = &m->cells[k->cell - 1];
 		} else {
-			c = new_cell(m, skey, g, in, rh->rec_time_ns);
+			c = new_cell(m, skey, g, in, rh->rec_time_ns, 0);
 			if (!c)
 				return -ENOMEM;
 			if (!(skey & OVERFLOW_BIT)) {
@@ -571,7 +623,7 @@ void metrics_sample(struct metrics *m, const char *name, const char *unit, const
 		c = &m->cells[k->cell - 1];
 		pbuf_fini(&kv);
 	} else {
-		c = new_cell(m, skey, g, in, now_ns);
+		c = new_cell(m, skey, g, in, now_ns, 1);
 		if (!c) {
 			pbuf_fini(&kv);
 			return;
@@ -580,16 +632,16 @@ void metrics_sample(struct metrics *m, const char *name, const char *unit, const
 	}
 	/* Sampled counters and up-down counters are totals already; a
 	 * counter that went back (its source restarted) starts anew. */
-	if (in->kind == SHM_INST_COUNTER && value < c->sum) {
-		c->prev_sum = 0;
-		c->start_ns = now_ns;
-		c->last_export_ns = 0;
+	if (in->kind == SHM_INST_COUNTER && value < c->st->ce_sum) {
+		c->st->ce_prev_sum = 0;
+		c->st->ce_start_ns = now_ns;
+		c->st->ce_last_export_ns = 0;
 	}
-	c->count++;
-	c->last = value;
-	c->last_ns = now_ns;
+	c->st->ce_count++;
+	c->st->ce_last = value;
+	c->st->ce_last_ns = now_ns;
 	if (in->kind != SHM_INST_GAUGE)
-		c->sum = value;
+		c->st->ce_sum = value;
 }
 
 void metrics_sample_histogram(struct metrics *m, const char *name, const char *unit,
@@ -606,22 +658,22 @@ void metrics_sample_histogram(struct metrics *m, const char *name, const char *u
 		return;
 	skey = SAMPLE_BIT | ((uint64_t)crc32c(0, in->name, strlen(in->name)) << 16);
 	k = tab_find(m, skey, g->key);
-	c = k->cell ? &m->cells[k->cell - 1] : new_cell(m, skey, g, in, now_ns);
+	c = k->cell ? &m->cells[k->cell - 1] : new_cell(m, skey, g, in, now_ns, 1);
 	if (!c)
 		return;
 	/* Totals, not increments: taken as they are. Totals that went back
 	 * (the exporter restarted) start a new series. */
-	if (count < c->count) {
-		memset(c->prev_buckets, 0, (nbounds + 1) * sizeof(uint64_t));
-		c->prev_count = 0;
-		c->prev_sum = 0;
-		c->start_ns = now_ns;
-		c->last_export_ns = 0;
+	if (count < c->st->ce_count) {
+		memset(c->st->ce_prev_buckets, 0, (nbounds + 1) * sizeof(uint64_t));
+		c->st->ce_prev_count = 0;
+		c->st->ce_prev_sum = 0;
+		c->st->ce_start_ns = now_ns;
+		c->st->ce_last_export_ns = 0;
 	}
-	memcpy(c->buckets, buckets, (nbounds + 1) * sizeof(uint64_t));
-	c->count = count;
-	c->sum = sum;
-	c->last_ns = now_ns;
+	memcpy(c->st->ce_buckets, buckets, (nbounds + 1) * sizeof(uint64_t));
+	c->st->ce_count = count;
+	c->st->ce_sum = sum;
+	c->st->ce_last_ns = now_ns;
 }
 
 /* Whether group g's producer entry is gone (freed or reused). */
@@ -669,18 +721,18 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 {
 	const struct minst *in = c->in;
 	int temp = temporality(m, in->kind);
-	uint64_t start = temp == TEMP_DELTA && c->last_export_ns ? c->last_export_ns : c->start_ns;
+	uint64_t start = temp == TEMP_DELTA && c->st->ce_last_export_ns ? c->st->ce_last_export_ns : c->st->ce_start_ns;
 	size_t dp;
 
-	if (c->count == 0 || (temp == TEMP_DELTA && in->kind != SHM_INST_GAUGE &&
-			      c->count == c->prev_count))
+	if (c->st->ce_count == 0 || (temp == TEMP_DELTA && in->kind != SHM_INST_GAUGE &&
+			      c->st->ce_count == c->st->ce_prev_count))
 		return 0;
 	if (in->kind == SHM_INST_HISTOGRAM) {
 		uint32_t nb = in->nbounds + 1;
-		uint64_t cnt = temp == TEMP_DELTA ? c->count - c->prev_count : c->count;
-		double sum = temp == TEMP_DELTA ? c->sum - c->prev_sum : c->sum;
-		double mn = temp == TEMP_DELTA ? c->imin : c->min;
-		double mx = temp == TEMP_DELTA ? c->imax : c->max;
+		uint64_t cnt = temp == TEMP_DELTA ? c->st->ce_count - c->st->ce_prev_count : c->st->ce_count;
+		double sum = temp == TEMP_DELTA ? c->st->ce_sum - c->st->ce_prev_sum : c->st->ce_sum;
+		double mn = temp == TEMP_DELTA ? c->st->ce_imin : c->st->ce_min;
+		double mx = temp == TEMP_DELTA ? c->st->ce_imax : c->st->ce_max;
 
 		dp = pb_open(o, 1);
 		point_attrs(o, c, 9);
@@ -691,8 +743,8 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 		pb_tag(o, 6, PB_LEN);
 		pb_varint(o, (uint64_t)nb * 8);
 		for (uint32_t i = 0; i < nb; i++) {
-			uint64_t v = temp == TEMP_DELTA ? c->buckets[i] - c->prev_buckets[i] :
-							   c->buckets[i];
+			uint64_t v = temp == TEMP_DELTA ? c->st->ce_buckets[i] - c->st->ce_prev_buckets[i] :
+							   c->st->ce_buckets[i];
 			pbuf_put(o, &v, 8);
 		}
 		if (in->nbounds) {
@@ -706,14 +758,14 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 		}
 		pb_close(o, dp);
 		if (temp == TEMP_DELTA) {
-			memcpy(c->prev_buckets, c->buckets, (size_t)nb * 8);
-			c->imin = INFINITY;
-			c->imax = -INFINITY;
+			memcpy(c->st->ce_prev_buckets, c->st->ce_buckets, (size_t)nb * 8);
+			c->st->ce_imin = INFINITY;
+			c->st->ce_imax = -INFINITY;
 		}
 	} else {
-		double v = in->kind == SHM_INST_GAUGE ? c->last :
-			   temp == TEMP_DELTA	     ? c->sum - c->prev_sum :
-						       c->sum;
+		double v = in->kind == SHM_INST_GAUGE ? c->st->ce_last :
+			   temp == TEMP_DELTA	     ? c->st->ce_sum - c->st->ce_prev_sum :
+						       c->st->ce_sum;
 
 		dp = pb_open(o, 1);
 		point_attrs(o, c, 7);
@@ -723,9 +775,9 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 		put_double(o, 4, v);
 		pb_close(o, dp);
 	}
-	c->prev_count = c->count;
-	c->prev_sum = c->sum;
-	c->last_export_ns = now;
+	c->st->ce_prev_count = c->st->ce_count;
+	c->st->ce_prev_sum = c->st->ce_sum;
+	c->st->ce_last_export_ns = now;
 	return 1;
 }
 
@@ -748,7 +800,7 @@ static void forget_gone(struct metrics *m)
 
 	for (uint32_t i = 0; i < m->ncells; i++) {
 		if (m->cells[i].g->gone) {
-			cell_fini(&m->cells[i]);
+			cell_fini(&m->cells[i], 1);
 			continue;
 		}
 		m->cells[w++] = m->cells[i];
@@ -855,4 +907,94 @@ int metrics_encode(struct metrics *m, struct pbuf *out, uint64_t now_ns, uint32_
 	forget_gone(m);
 	*npoints = n;
 	return out->oom ? -ENOMEM : 0;
+}
+
+/* A group for a cell found in the segment at start: the producer's
+ * resource when it still runs, else a minimal one (the cell is exported
+ * once more, then forgotten). */
+static struct mgroup *restore_group(struct metrics *m, const struct shm_cell *st)
+{
+	uint64_t key = st->ce_gkey;
+	struct mgroup *g;
+
+	for (g = m->groups; g; g = g->next)
+		if (g->key == key)
+			return g;
+	if (m->grouping == GROUP_PROCESS && (key >> 62) == 0) {
+		struct resource *res = producers_get(m->prod, (uint32_t)(key >> 32), (uint16_t)key);
+		if (res && res->pid == st->ce_pid)
+			return get_group(m, res);
+	}
+	if ((m->grouping == GROUP_SERVICE && (key >> 62) != 1) ||
+	    (m->grouping == GROUP_HOST && key != (2ull << 62)) ||
+	    (m->grouping == GROUP_PROCESS && (key >> 62) != 0))
+		return NULL; /* grouped another way before: not continued */
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->key = key;
+	pbuf_init(&g->res);
+	pb_kv_str(&g->res, 1, "host.name", 9, m->host, strlen(m->host));
+	if (m->grouping == GROUP_SERVICE) {
+		memcpy(g->name, st->ce_group, sizeof(g->name));
+		g->name[sizeof(g->name) - 1] = '\0';
+		g->name[utf8_valid_prefix((const unsigned char *)g->name, strlen(g->name))] = '\0';
+		pb_kv_str(&g->res, 1, "service.name", 12, g->name, strlen(g->name));
+	} else if (m->grouping == GROUP_PROCESS) {
+		pb_kv_int(&g->res, 1, "process.pid", 11, st->ce_pid);
+		g->process = 1;
+		g->idx = (uint32_t)(key >> 32);
+		g->pgen = (uint16_t)key;
+		g->pid = st->ce_pid;
+	}
+	g->next = m->groups;
+	m->groups = g;
+	return g;
+}
+
+/* Takes up the cells a previous collector left in the segment. A cell
+ * that does not check out (another grouping, a series that is no longer
+ * in the dictionary, numbers out of shape) is freed. */
+static void restore(struct metrics *m)
+{
+	uint32_t kept = 0, dropped = 0;
+
+	for (uint32_t i = 0; i < m->seg->max_cells; i++) {
+		struct shm_cell *st = seg_cell(m->seg, i);
+		const struct minst *in = NULL;
+		const struct mseries *se = NULL;
+		struct mgroup *g;
+		struct mcell *c;
+		uint64_t skey;
+
+		if (st->ce_skey == 0)
+			continue;
+		skey = st->ce_skey - 1;
+		if (skey & OVERFLOW_BIT) {
+			in = get_inst(m, (uint32_t)(skey & 0xffffffffu));
+		} else if (skey < m->seg->max_series) {
+			se = get_series(m, (uint32_t)skey);
+			in = se ? get_inst(m, se->inst) : NULL;
+		}
+		g = in ? restore_group(m, st) : NULL;
+		if (!in || !g || st->ce_kind != in->kind ||
+		    st->ce_nbuckets != (in->kind == SHM_INST_HISTOGRAM ? in->nbounds + 1 : 0) ||
+		    tab_find(m, skey, g->key)->cell) {
+			memset(st, 0, sizeof(*st));
+			dropped++;
+			continue;
+		}
+		c = index_cell(m, skey, g, in, st, 0);
+		if (!c)
+			break;
+		if (se) {
+			c->attrs = se->attrs;
+			c->attrs_len = se->len;
+			c->nattrs = se->nattrs;
+		}
+		kept++;
+	}
+	if (kept || dropped)
+		LOGI("metrics: continuing %u aggregation cells from the segment (%u discarded)", kept,
+		     dropped);
 }

@@ -14,10 +14,12 @@
  * cardinality limit per instrument and group sends further attribute sets
  * to one overflow point (otel.metric.overflow = true).
  *
- * Known gap: cells live in the collector's memory, so a collector that is
- * killed loses the current interval's aggregates and its restart begins
- * new cumulative series (new start times). DESIGN.md wants them in the
- * segment; that is the next step.
+ * The numbers of each cell fed by records live in the segment (struct
+ * shm_cell), so a collector that is killed and restarted goes on with the
+ * same series, start times and delta state; each ring remembers up to
+ * where its metric records were applied (rh_mapplied), so a record is
+ * applied once even when the ring is read again (a record being applied
+ * at the instant of a SIGKILL may be applied twice).
  */
 #ifndef CORE_METRICS_AGG_H
 #define CORE_METRICS_AGG_H
@@ -31,8 +33,10 @@
 
 struct metrics;
 
-int metrics_create(struct metrics **out, struct seg *seg, const struct shmlog_config *cfg,
-		   const char *host);
+/* Takes up the aggregation cells a previous collector left in the
+ * segment (same series, same start times). 0 or -ENOMEM. */
+int metrics_create(struct metrics **out, struct seg *seg, struct producers *prod,
+		   const struct shmlog_config *cfg, const char *host);
 void metrics_destroy(struct metrics *m);
 
 /*

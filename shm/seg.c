@@ -49,7 +49,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 struct seg_layout {
-	uint64_t prod, thr, inst, series, ring, total;
+	uint64_t prod, thr, inst, series, cells, ring, total;
 };
 
 static void layout(const struct seg_geometry *g, struct seg_layout *l)
@@ -59,7 +59,8 @@ static void layout(const struct seg_geometry *g, struct seg_layout *l)
 	l->inst = align_up(l->thr + (uint64_t)g->max_threads * sizeof(struct shm_thread), 4096);
 	l->series = align_up(l->inst + (uint64_t)g->max_instruments * sizeof(struct shm_instrument),
 			     4096);
-	l->ring = align_up(l->series + (uint64_t)g->max_series * sizeof(struct shm_series), 4096);
+	l->cells = align_up(l->series + (uint64_t)g->max_series * sizeof(struct shm_series), 4096);
+	l->ring = align_up(l->cells + (uint64_t)g->max_cells * sizeof(struct shm_cell), 4096);
 	l->total = align_up(l->ring + (uint64_t)g->nrings * ring_stride(g->ring_slots), 4096);
 }
 
@@ -99,7 +100,8 @@ static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maple
 	g.max_threads = h->sh_max_threads;
 	g.max_instruments = h->sh_max_instruments;
 	g.max_series = h->sh_max_series;
-	if (g.max_instruments == 0 || g.max_instruments > (1u << 20) || g.max_series == 0 ||
+	g.max_cells = h->sh_max_cells;
+	if (g.max_cells > (1u << 24) || g.max_instruments == 0 || g.max_instruments > (1u << 20) || g.max_series == 0 ||
 	    g.max_series > (1u << 24))
 		return -EPROTO;
 	if (g.nrings == 0 || g.nrings > 4096 || g.ring_slots < 64 || g.ring_slots > (1u << 24) ||
@@ -109,6 +111,7 @@ static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maple
 	layout(&g, &l);
 	if (h->sh_prod_off != l.prod || h->sh_thr_off != l.thr || h->sh_ring_off != l.ring ||
 	    h->sh_inst_off != l.inst || h->sh_series_off != l.series ||
+	    h->sh_cells_off != l.cells ||
 	    h->sh_ring_stride != ring_stride(g.ring_slots) || h->sh_seg_size != l.total ||
 	    l.total > maplen)
 		return -EPROTO;
@@ -119,6 +122,8 @@ static int seg_validate(struct seg *s, const struct shm_seg_hdr *h, size_t maple
 	s->max_threads = g.max_threads;
 	s->max_instruments = g.max_instruments;
 	s->max_series = g.max_series;
+	s->max_cells = g.max_cells;
+	s->cells_off = l.cells;
 	s->prod_off = l.prod;
 	s->thr_off = l.thr;
 	s->inst_off = l.inst;
@@ -132,7 +137,8 @@ static int same_geometry(const struct seg *s, const struct seg_geometry *g)
 {
 	return s->nrings == g->nrings && s->slots == g->ring_slots &&
 	       s->max_producers == g->max_producers && s->max_threads == g->max_threads &&
-	       s->max_instruments == g->max_instruments && s->max_series == g->max_series;
+	       s->max_instruments == g->max_instruments && s->max_series == g->max_series &&
+	       s->max_cells == g->max_cells;
 }
 
 static int map_fd(int fd, size_t len, int writable, void **out)
@@ -231,6 +237,8 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	h->sh_dead_check_ms = g->dead_check_ms;
 	h->sh_max_instruments = g->max_instruments;
 	h->sh_max_series = g->max_series;
+	h->sh_max_cells = g->max_cells;
+	h->sh_cells_off = l.cells;
 	h->sh_prod_off = l.prod;
 	h->sh_thr_off = l.thr;
 	h->sh_inst_off = l.inst;

@@ -21,6 +21,7 @@ struct seg_geometry {
 	uint32_t dead_check_ms;
 	uint32_t max_instruments;
 	uint32_t max_series;
+	uint32_t max_cells;
 };
 
 /* A process-local view of a mapped segment. */
@@ -34,8 +35,10 @@ struct seg {
 	uint32_t max_threads;
 	uint32_t max_instruments;
 	uint32_t max_series;
+	uint32_t max_cells;
 	uint64_t inst_off;
 	uint64_t series_off;
+	uint64_t cells_off;
 	uint64_t prod_off; /* copies of the header's offsets, validated at */
 	uint64_t thr_off;  /* map time: never re-read from shared memory */
 	uint64_t ring_off;
@@ -92,6 +95,11 @@ static inline struct shm_instrument *seg_instrument(const struct seg *s, uint32_
 static inline struct shm_series *seg_series(const struct seg *s, uint32_t i)
 {
 	return (struct shm_series *)((char *)s->hdr + s->series_off) + i;
+}
+
+static inline struct shm_cell *seg_cell(const struct seg *s, uint32_t i)
+{
+	return (struct shm_cell *)((char *)s->hdr + s->cells_off) + i;
 }
 
 static inline struct shm_ring_hdr *seg_ring(const struct seg *s, uint32_t k)

@@ -14,6 +14,7 @@
  *   sh_thr_off   struct shm_thread[sh_max_threads]      (32 bytes each)
  *   sh_inst_off  struct shm_instrument[sh_max_instruments] (512 bytes each)
  *   sh_series_off struct shm_series[sh_max_series]      (256 bytes each)
+ *   sh_cells_off struct shm_cell[sh_max_cells]          (1024 bytes each)
  *   sh_ring_off  ring 0, ring 1, ... ring sh_nrings-1    (sh_ring_stride each)
  *
  * Ring k (one per possible CPU), at sh_ring_off + k * sh_ring_stride:
@@ -108,7 +109,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
  *  128 collector line (heartbeat, counters, dictionary refusals)
  *  256 sh_wake (futex word, its own line)
  *  320 sh_spool_dir[256]
- *  576 reserved to 4096
+ *  576 sh_max_cells  584 sh_cells_off  592 reserved to 4096
  *
  * Immutable fields are written by the collector while sh_state is
  * SHM_SEG_INIT and published by the store-release of SHM_SEG_READY;
@@ -160,7 +161,10 @@ struct shm_seg_hdr {
 	uint8_t sh_reserved2[60];
 
 	char sh_spool_dir[256]; /* collector at init; immutable; NUL-terminated */
-	uint8_t sh_reserved3[SHM_ABI_HDR_SIZE - 576];
+	uint32_t sh_max_cells;  /* collector at init; immutable: aggregation cells */
+	uint32_t sh_reserved3;
+	uint64_t sh_cells_off;  /* collector at init; immutable */
+	uint8_t sh_reserved4[SHM_ABI_HDR_SIZE - 592];
 };
 _Static_assert(sizeof(struct shm_seg_hdr) == SHM_ABI_HDR_SIZE, "seg hdr size");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_magic) == 0, "sh_magic");
@@ -202,6 +206,8 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_dict_full) == 216, "sh_dict_full"
 _Static_assert(offsetof(struct shm_seg_hdr, sh_overflow) == 224, "sh_overflow");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_wake) == 256, "sh_wake");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dir) == 320, "sh_spool_dir");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_max_cells) == 576, "sh_max_cells");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_cells_off) == 584, "sh_cells_off");
 
 /* ---- producer table ----------------------------------------------------
  * One entry per attached process. pe_claim names the entry's owner from
@@ -311,7 +317,10 @@ struct shm_ring_hdr {
 	uint64_t rh_records;          /* collector: relaxed; records read from this ring */
 	uint64_t rh_invalid;          /* collector: relaxed; records rejected */
 	uint64_t rh_abandoned;        /* collector: relaxed; dead writers' claims skipped */
-	uint8_t rh_reserved2[24];
+	uint64_t rh_mapplied;         /* collector only: metric records below are already
+				       * in the aggregation cells (not applied twice after
+				       * a restart) */
+	uint8_t rh_reserved2[16];
 };
 _Static_assert(sizeof(struct shm_ring_hdr) == 192, "ring header size");
 _Static_assert(sizeof(struct shm_ring_hdr) <= SHM_ABI_RING_HDR_SIZE, "ring header area");
@@ -327,6 +336,7 @@ _Static_assert(offsetof(struct shm_ring_hdr, rh_cursor) == 136, "rh_cursor");
 _Static_assert(offsetof(struct shm_ring_hdr, rh_records) == 144, "rh_records");
 _Static_assert(offsetof(struct shm_ring_hdr, rh_invalid) == 152, "rh_invalid");
 _Static_assert(offsetof(struct shm_ring_hdr, rh_abandoned) == 160, "rh_abandoned");
+_Static_assert(offsetof(struct shm_ring_hdr, rh_mapplied) == 168, "rh_mapplied");
 
 /* ---- records -----------------------------------------------------------
  * A record starts at the first byte of its first slot and runs over
@@ -477,6 +487,53 @@ struct shm_metric {
 _Static_assert(sizeof(struct shm_metric) == 16, "metric size");
 _Static_assert(offsetof(struct shm_metric, mt_kind) == 4, "mt_kind");
 _Static_assert(offsetof(struct shm_metric, mt_value) == 8, "mt_value");
+
+/* ---- aggregation cells ------------------------------------------------
+ * The collector's metric aggregates, one per (series, resource group), in
+ * the segment so that a restarted collector continues the same series
+ * (DESIGN.md, Collector). Written and read by the collector only (one
+ * thread; a successor process sees everything its predecessor stored);
+ * shmtop may read them. ce_skey 0: free.
+ *
+ *    0 ce_skey  8 ce_gkey  16 ce_inst  20 ce_kind  24 ce_nbuckets  28 ce_pid
+ *   32 ce_start_ns  40 ce_last_export_ns  48 ce_last_ns  56 ce_count
+ *   64 ce_prev_count  72 ce_sum  80 ce_prev_sum  88 ce_min  96 ce_max
+ *  104 ce_imin  112 ce_imax  120 ce_last  128 ce_buckets[33]
+ *  392 ce_prev_buckets[33]  656 ce_group[128]  784 reserved  1024 end
+ */
+#define SHM_CELL_BUCKETS (SHM_INST_MAX_BOUNDS + 1)
+
+struct shm_cell {
+	uint64_t ce_skey;  /* series id + 1, or the overflow key of an instrument */
+	uint64_t ce_gkey;  /* resource group */
+	uint32_t ce_inst;
+	uint32_t ce_kind;
+	uint32_t ce_nbuckets;
+	uint32_t ce_pid;   /* the group's process, when grouped per process */
+	uint64_t ce_start_ns;
+	uint64_t ce_last_export_ns;
+	uint64_t ce_last_ns;
+	uint64_t ce_count;
+	uint64_t ce_prev_count;
+	double ce_sum;
+	double ce_prev_sum;
+	double ce_min;
+	double ce_max;
+	double ce_imin;
+	double ce_imax;
+	double ce_last;
+	uint64_t ce_buckets[SHM_CELL_BUCKETS];
+	uint64_t ce_prev_buckets[SHM_CELL_BUCKETS];
+	char ce_group[128]; /* service.name of a per-service group */
+	uint8_t ce_reserved[240];
+};
+_Static_assert(sizeof(struct shm_cell) == 1024, "cell size");
+_Static_assert(offsetof(struct shm_cell, ce_start_ns) == 32, "ce_start_ns");
+_Static_assert(offsetof(struct shm_cell, ce_sum) == 72, "ce_sum");
+_Static_assert(offsetof(struct shm_cell, ce_last) == 120, "ce_last");
+_Static_assert(offsetof(struct shm_cell, ce_buckets) == 128, "ce_buckets");
+_Static_assert(offsetof(struct shm_cell, ce_prev_buckets) == 392, "ce_prev_buckets");
+_Static_assert(offsetof(struct shm_cell, ce_group) == 656, "ce_group");
 
 /* Largest record: 1023 slots. */
 #define SHM_REC_MAX_LEN (SHM_CTL_MAX_NSLOTS * SHM_ABI_SLOT_SIZE)
