@@ -11,6 +11,11 @@ if(TARGET shmlog)
 	target_link_libraries(e2e_api_producer PRIVATE shmlog)
 	set_target_properties(e2e_api_producer PROPERTIES
 		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/e2e)
+	add_executable(e2e_metrics_producer ${E2E_DIR}/workloads/metrics_producer.c)
+	target_include_directories(e2e_metrics_producer PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+	target_link_libraries(e2e_metrics_producer PRIVATE shmlog)
+	set_target_properties(e2e_metrics_producer PROPERTIES
+		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/e2e)
 endif()
 
 find_program(SHMLOG_NODE node)
@@ -31,7 +36,8 @@ function(shmlog_e2e_test name script timeout)
 	math(EXPR deadline "${timeout} - 15")
 	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${E2E_DIR}/${script}
 		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
-		--api-producer $<TARGET_FILE:e2e_api_producer> --deadline ${deadline} ${T_ARGS})
+		--api-producer $<TARGET_FILE:e2e_api_producer>
+		--metrics-producer $<TARGET_FILE:e2e_metrics_producer> --deadline ${deadline} ${T_ARGS})
 	if(NOT T_PROCESSORS)
 		set(T_PROCESSORS 1)
 	endif()
@@ -52,4 +58,8 @@ if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_config_errors test_config.py 90)
 	shmlog_e2e_test(e2e_attach_later test_attach_later.py 90)
 	shmlog_e2e_test(e2e_sigterm test_sigterm.py 90)
+	shmlog_e2e_test(e2e_metrics_cumulative test_metrics.py 90 PROCESSORS 2
+		ARGS --temporality cumulative)
+	shmlog_e2e_test(e2e_metrics_delta test_metrics.py 90 PROCESSORS 2 ARGS --temporality delta)
+	shmlog_e2e_test(e2e_metrics_limits test_metrics_limits.py 90)
 endif()

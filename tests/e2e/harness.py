@@ -29,6 +29,7 @@ import atexit
 import collections
 import ctypes
 import json
+import math
 import os
 import random
 import re
@@ -380,6 +381,44 @@ class Env:
     def requests(self):
         return self._read_jsonl(self.out + ".requests")
 
+    def metrics(self):
+        """Metric data points received (receiver.js --metrics-out, one dict
+        per point: pid, service, resource, name, unit, description, type,
+        monotonic, temporality, attrs, start, time, value | count, sum, min,
+        max, bounds, buckets)."""
+        return self._read_jsonl(self.out + ".metrics")
+
+    def wait_metrics(self, pred, timeout=30, settle=0.0, quiet=None):
+        """Waits until pred(points) is true, then settle seconds more (to see
+        late or duplicate points). Gives up after timeout, or after quiet
+        seconds without a new point. Returns (points, met)."""
+        deadline = time.time() + timeout
+        last_n, last_t = -1, time.time()
+        while True:
+            pts = self.metrics()
+            if pred(pts):
+                break
+            if len(pts) != last_n:
+                last_n, last_t = len(pts), time.time()
+            if time.time() > deadline or (quiet and time.time() - last_t > quiet):
+                log(f"harness: metrics condition not met after "
+                    f"{time.time() - deadline + timeout:.0f}s ({len(pts)} points)")
+                return pts, False
+            self.check_daemons()
+            time.sleep(0.1)
+        if settle:
+            time.sleep(settle)
+        return self.metrics(), True
+
+    def metrics_producer(self, argv, service="e2e-metrics", name="metrics"):
+        """Starts workloads/metrics_producer.c (e2e_metrics_producer) with
+        argv; its stdout and stderr go to a file in the temp dir (read it
+        with Proc.log_text())."""
+        exe = self.args.metrics_producer
+        check(os.path.exists(exe), f"{exe} is missing: build the project first")
+        env = self.producer_env(service, "tee", True, None)
+        return self.spawn(name, [exe] + [str(a) for a in argv], env=env)
+
     def wait_records(self, n, timeout=60, pred=None, settle=1.0, stall=None):
         """Waits until n records (matching pred) arrived, then settle seconds
         more (to see duplicates). Gives up after timeout, or after stall
@@ -457,7 +496,9 @@ class Env:
     def seg_counters(self):
         """Counters of the segment header and rings (shm/shm_abi.h), or {}
         when the segment is gone: records_in, invalid, abandoned,
-        spool_dropped_records, ring_drops."""
+        spool_dropped_records, dict_full (metric registrations refused,
+        dictionary full), overflow (measurements put in overflow series),
+        max_instruments, max_series, ring_drops."""
         try:
             with open(self.seg_path(), "rb") as f:
                 hdr = f.read(4096)
@@ -471,6 +512,10 @@ class Env:
                     "invalid": struct.unpack_from("<Q", hdr, 160)[0],
                     "abandoned": struct.unpack_from("<Q", hdr, 168)[0],
                     "spool_dropped_records": struct.unpack_from("<Q", hdr, 200)[0],
+                    "dict_full": struct.unpack_from("<Q", hdr, 216)[0],
+                    "overflow": struct.unpack_from("<Q", hdr, 224)[0],
+                    "max_instruments": struct.unpack_from("<I", hdr, 104)[0],
+                    "max_series": struct.unpack_from("<I", hdr, 108)[0],
                     "ring_drops": 0,
                 }
                 for k in range(min(nrings, 4096)):
@@ -677,12 +722,15 @@ def parse_args(extra=None):
     ap.add_argument("--build", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--api-producer", default=None)
+    ap.add_argument("--metrics-producer", default=None)
     ap.add_argument("--deadline", type=float, default=110)
     if extra:
         extra(ap)
     args = ap.parse_args()
     if args.api_producer is None:
         args.api_producer = os.path.join(args.build, "tests", "e2e", "e2e_api_producer")
+    if args.metrics_producer is None:
+        args.metrics_producer = os.path.join(args.build, "tests", "e2e", "e2e_metrics_producer")
     return args
 
 
@@ -925,3 +973,241 @@ def check_api(label, recs, tag, who, n, allow_dups=False):
 
 def bad_utf8_requests(env):
     return [q for q in env.requests() if q.get("bad_utf8")]
+
+
+# --- metrics (workloads/metrics_producer.c, receiver.js --metrics-out) ----------
+
+# OpenTelemetry's default explicit bucket bounds (shmlog.h: NULL bounds).
+DEFAULT_BOUNDS = [0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0,
+                  5000.0, 7500.0, 10000.0]
+# STEPS and HIST_VALUES of metrics_producer.c: keep in step.
+MP_STEPS = 1000
+MP_HIST_VALUES = [-3, 0, 0.5, 5, 7.25, 10, 24, 25, 60, 100, 333, 750, 999.5, 1000, 4000, 7500,
+                  10000, 10000.5, 20000]
+OTLP_TYPE = {"counter": "sum", "updown": "sum", "gauge": "gauge", "histogram": "histogram"}
+OVERFLOW_ATTRS = {"otel.metric.overflow": True}
+
+
+def metrics_ini(temporality="cumulative", interval_ms=300, shm=None, **metrics):
+    """ini sections for a metrics test: [metrics] with host metrics off."""
+    m = {"export_interval_ms": str(interval_ms), "temporality": temporality,
+         "grouping": "process", "host_metrics": "false"}
+    m.update({k: str(v) for k, v in metrics.items()})
+    ini = {"metrics": m}
+    if shm:
+        ini["shm"] = {k: str(v) for k, v in shm.items()}
+    return ini
+
+
+def attrs_key(attrs):
+    return json.dumps(attrs, sort_keys=True)
+
+
+def series_key(p):
+    """(pid, name, attributes) of a data point: one series of one producer."""
+    return (p["pid"], p["name"], attrs_key(p["attrs"]))
+
+
+def metric_series(points):
+    """{series_key: [points in time order]}."""
+    by = collections.defaultdict(list)
+    for p in points:
+        by[series_key(p)].append(p)
+    for v in by.values():
+        v.sort(key=lambda p: (int(p["time"]), p["req"]))
+    return by
+
+
+def bucket_of(v, bounds):
+    """OTLP explicit buckets: bucket i holds (bounds[i-1], bounds[i]]."""
+    for i, b in enumerate(bounds):
+        if v <= b:
+            return i
+    return len(bounds)
+
+
+def hist_of(values, bounds=DEFAULT_BOUNDS):
+    b = [0] * (len(bounds) + 1)
+    for v in values:
+        b[bucket_of(v, bounds)] += 1
+    return {"count": len(values), "sum": float(math.fsum(values)),
+            "min": float(min(values)) if values else None,
+            "max": float(max(values)) if values else None, "buckets": b, "bounds": list(bounds)}
+
+
+def expected_metrics(mid, neg_refused=False):
+    """{(name, attrs_key): spec} that `e2e_metrics_producer ID` leaves behind
+    (same formulas as metrics_producer.c). spec: name, attrs, kind (counter,
+    updown, gauge, histogram), unit, description, and value or count, sum,
+    min, max, buckets, bounds. neg_refused: the library refused the negative
+    histogram values (-EINVAL), so they are not in the totals."""
+    n = MP_STEPS
+    e = {}
+
+    def put(name, attrs, kind, unit, desc, **v):
+        e[(name, attrs_key(attrs))] = dict(name=name, attrs=attrs, kind=kind, unit=unit,
+                                           description=desc, **v)
+    ra, rb = {"route": "a"}, {"route": "b"}
+    put("e2e.requests", ra, "counter", "{request}", "Requests handled", value=float((mid + 1) * n))
+    put("e2e.requests", rb, "counter", "{request}", "Requests handled", value=2.0 * n)
+    put("e2e.bytes", ra, "counter", "By", "Bytes sent",
+        value=float(sum(1000 * mid + i for i in range(n))))
+    put("e2e.bytes", rb, "counter", "By", "Bytes sent", value=0.25 * n)
+    put("e2e.errors", ra, "counter", "", "", value=float(mid * len(range(0, n, 10))))
+    put("e2e.errors", rb, "counter", "", "", value=float(len(range(0, n, 100))))
+    put("e2e.queue", {}, "updown", "{item}", "Queue length", value=float(3 * n - mid))
+    put("e2e.temperature", {"producer": mid}, "gauge", "Cel", "Temperature", value=-40.5 + mid)
+    vals = [MP_HIST_VALUES[(7 * i + mid) % 19] for i in range(n)]
+    if neg_refused:
+        vals = [v for v in vals if v >= 0]
+    put("e2e.latency", {}, "histogram", "ms", "Latency", **hist_of(vals))
+    return e
+
+
+def expected_temporality(kind, pref):
+    """OTLP AggregationTemporality (1 delta, 2 cumulative) of a synchronous
+    instrument under a temporality preference (OTLP exporter spec table);
+    None for gauges."""
+    if kind == "gauge":
+        return None
+    if kind == "updown":
+        return 2
+    return 1 if pref in ("delta", "lowmemory") else 2
+
+
+def _merge_hist(pts):
+    m = {"count": 0, "sum": 0.0, "min": None, "max": None, "buckets": None}
+    sums = []
+    for p in pts:
+        m["count"] += p.get("count") or 0
+        sums.append(p.get("sum") or 0.0)
+        for f, fn in (("min", min), ("max", max)):
+            if p.get(f) is not None:
+                m[f] = p[f] if m[f] is None else fn(m[f], p[f])
+        b = p.get("buckets") or []
+        if m["buckets"] is None:
+            m["buckets"] = list(b)
+        elif len(b) == len(m["buckets"]):
+            m["buckets"] = [x + y for x, y in zip(m["buckets"], b)]
+        else:
+            m["buckets"] = ["bucket counts of different lengths"]
+    m["sum"] = float(math.fsum(sums))
+    return m
+
+
+def series_final(pts, spec, pref):
+    """What the points of one series say the end state is: the last point
+    (cumulative, gauges) or the sum of the deltas. A dict like spec's."""
+    if not pts:
+        return None
+    kind = spec["kind"]
+    if expected_temporality(kind, pref) == 1:
+        if kind == "histogram":
+            return _merge_hist(pts)
+        return {"value": float(math.fsum(p["value"] for p in pts
+                                         if isinstance(p.get("value"), (int, float))))}
+    last = pts[-1]
+    if kind == "histogram":
+        return {f: last.get(f) for f in ("count", "sum", "min", "max", "buckets")}
+    return {"value": last.get("value")}
+
+
+def final_diffs(final, spec):
+    """Fields where final differs from spec (exact comparison)."""
+    if final is None:
+        return ["no data point"]
+    fields = ("count", "sum", "min", "max", "buckets") if spec["kind"] == "histogram" else ("value",)
+    return [f"{f} {final.get(f)!r}, expected {spec[f]!r}" for f in fields if final.get(f) != spec[f]]
+
+
+def check_series(label, pts, spec, pref, export_times=None):
+    """Checks the points of ONE series of one producer against spec under the
+    temporality preference pref: type, unit, description, monotonic,
+    temporality, asDouble, bounds, bucket counts adding up to count, start
+    and time (cumulative: constant start <= time, values never going back;
+    delta: intervals that do not overlap, non-negative counter deltas), and
+    the end state (last point, or the deltas added up) exactly.
+    export_times: the time_unix_nano values of all exports; a delta point
+    after a series' first must start at one of them (the previous export).
+    Returns a list of problems."""
+    kind = spec["kind"]
+    want_type = OTLP_TYPE[kind]
+    want_temp = expected_temporality(kind, pref)
+    if not pts:
+        return [f"{label}: no data point"]
+    problems = []
+    meta = collections.Counter()
+    for p in pts:
+        if p["type"] != want_type:
+            meta[f"type {p['type']!r}, expected {want_type!r}"] += 1
+        if p["unit"] != spec["unit"]:
+            meta[f"unit {p['unit']!r}, expected {spec['unit']!r}"] += 1
+        if p["description"] != spec["description"]:
+            meta[f"description {p['description']!r}, expected {spec['description']!r}"] += 1
+        if want_type == "sum" and p.get("monotonic") != (kind == "counter"):
+            meta[f"is_monotonic {p.get('monotonic')}, expected {kind == 'counter'}"] += 1
+        if want_temp is not None and p.get("temporality") != want_temp:
+            meta[f"aggregation_temporality {p.get('temporality')}, expected {want_temp}"] += 1
+        if want_type in ("sum", "gauge") and p.get("valueType") != "double":
+            meta[f"value as {p.get('valueType')}, expected asDouble"] += 1
+        if want_type == "histogram":
+            if p.get("bounds") != spec["bounds"]:
+                meta[f"explicit_bounds {p.get('bounds')}, expected {spec['bounds']}"] += 1
+            b = p.get("buckets") or []
+            if len(b) != len(spec["bounds"]) + 1:
+                meta[f"{len(b)} bucket counts, expected {len(spec['bounds']) + 1}"] += 1
+            elif sum(b) != p.get("count"):
+                meta["bucket counts that do not add up to count"] += 1
+            if p.get("count") and (p.get("min") is None or p.get("max") is None):
+                meta["no min/max"] += 1
+        st, t = int(p["start"]), int(p["time"])
+        if t <= 0:
+            meta["time_unix_nano 0"] += 1
+        if want_type != "gauge" and not 0 < st <= t:
+            meta["start_time_unix_nano not in (0, time_unix_nano]"] += 1
+    problems += [f"{label}: {n} of {len(pts)} points with {what}" for what, n in meta.items()]
+    times = [int(p["time"]) for p in pts]
+    same = sum(1 for a, b in zip(times, times[1:]) if a == b)
+    if same:
+        problems.append(f"{label}: {same} points with the time of the point before (duplicates?)")
+    if want_temp == 2:
+        starts = sorted({p["start"] for p in pts})
+        if len(starts) > 1:
+            problems.append(f"{label}: start_time_unix_nano changes across cumulative points: "
+                            f"{len(starts)} values, e.g. {starts[:3]}")
+        if kind == "counter":
+            vals = [p.get("value") for p in pts]
+            if any(isinstance(a, (int, float)) and isinstance(b, (int, float)) and b < a
+                   for a, b in zip(vals, vals[1:])):
+                problems.append(f"{label}: cumulative counter goes back: {vals[:12]}")
+        if kind == "histogram":
+            cs = [p.get("count") or 0 for p in pts]
+            bs = [p.get("buckets") or [] for p in pts]
+            if any(b < a for a, b in zip(cs, cs[1:])) or any(
+                    len(x) == len(y) and any(v < u for u, v in zip(x, y)) for x, y in zip(bs, bs[1:])):
+                problems.append(f"{label}: cumulative histogram counts go back: {cs[:12]}")
+    elif want_temp == 1:
+        overlap = sum(1 for a, b in zip(pts, pts[1:]) if int(b["start"]) < int(a["time"]))
+        if overlap:
+            problems.append(f"{label}: {overlap} delta points start before the previous one ended")
+        if export_times is not None:
+            odd = [p["start"] for p in pts[1:] if int(p["start"]) not in export_times]
+            if odd:
+                problems.append(f"{label}: {len(odd)} delta points whose start is no export's "
+                                f"time, e.g. {odd[:2]}")
+        if kind == "counter":
+            neg = [p.get("value") for p in pts if isinstance(p.get("value"), (int, float))
+                   and p["value"] < 0]
+            if neg:
+                problems.append(f"{label}: negative deltas of a monotonic counter: {neg[:5]}")
+    d = final_diffs(series_final(pts, spec, pref), spec)
+    if d:
+        how = "sum of the deltas" if want_temp == 1 else "last point"
+        problems.append(f"{label}: {how} ({len(pts)} points): " + "; ".join(d))
+    return problems
+
+
+def dup_points(points):
+    """(req, series) pairs that occur more than once in one request."""
+    c = collections.Counter((p["req"],) + series_key(p) for p in points)
+    return {k: n for k, n in c.items() if n > 1}

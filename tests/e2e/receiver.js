@@ -9,13 +9,22 @@
 //
 //   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
-//                    [--plan-metrics]
+//                    [--plan-metrics] [--metrics-out FILE]
 //
 // Files written:
 //   OUT            one line per accepted log record (see recordLine())
 //   OUT.rejected   one line per record of a failed/refused request (+status)
 //   OUT.requests   one line per request: n, status, records, timings...
-//   OUT.metrics    one line per metric of an accepted metrics request
+//   OUT.metrics    (or --metrics-out FILE) one line per data point of an
+//                  accepted metrics request: req, service, pid, resource,
+//                  scope, name, unit, description, type (sum, gauge,
+//                  histogram, exponentialHistogram, summary), monotonic
+//                  (sums), temporality (1 delta, 2 cumulative; sums and
+//                  histograms), attrs, start, time (nanoseconds as
+//                  strings), value (sum, gauge: asDouble or asInt; valueType
+//                  says which), count, sum, min, max, bounds, buckets
+//                  (histograms), flags, encoding, ctype
+//   FILE.rejected  the same for a failed metrics request (+status)
 //
 // Plan entries (one per logs request, in order of arrival; after the plan,
 // 200): "200", any status "NNN", "NNN:S" (Retry-After: S seconds),
@@ -61,9 +70,11 @@ function parseArgs(argv) {
 		else if (a === '--logs-path') o.logsPath = val();
 		else if (a === '--metrics-path') o.metricsPath = val();
 		else if (a === '--plan-metrics') o.planMetrics = true;
+		else if (a === '--metrics-out') o.metricsOut = val();
 		else usage(`unknown argument '${a}'`);
 	}
 	if (!o.portFile || !o.out) usage('--port-file and --out are required');
+	if (!o.metricsOut) o.metricsOut = o.out + '.metrics';
 	return o;
 }
 
@@ -138,6 +149,7 @@ const SIG = {
 		rejectedField: 'rejectedSpans',
 	},
 };
+const METRIC_TYPES = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'];
 const TO_OBJ = { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false };
 
 function b64hex(s) {
@@ -181,6 +193,11 @@ function fixJsonIds(obj) {
 		for (const sl of rl.scopeLogs || []) for (const lr of sl.logRecords || []) fix(lr);
 	for (const rs of obj.resourceSpans || [])
 		for (const ss of rs.scopeSpans || []) for (const sp of ss.spans || []) fix(sp);
+	for (const rm of obj.resourceMetrics || [])
+		for (const sm of rm.scopeMetrics || [])
+			for (const m of sm.metrics || [])
+				for (const k of METRIC_TYPES)
+					for (const dp of (m[k] && m[k].dataPoints) || []) for (const ex of dp.exemplars || []) fix(ex);
 }
 
 function decompress(enc, body) {
@@ -247,37 +264,92 @@ function logLines(reqN, msg, enc, ctype) {
 	return lines;
 }
 
-function metricLines(reqN, msg) {
+function num(v) {
+	if (v === undefined || v === null) return null;
+	const n = Number(v);
+	return Number.isSafeInteger(n) || !Number.isInteger(n) ? n : String(v);
+}
+
+// NaN and +-Infinity as strings: JSON.stringify would write them as null.
+function dbl(v) {
+	if (v === undefined || v === null) return null;
+	const n = Number(v);
+	return Number.isFinite(n) ? n : String(n);
+}
+
+// One line per data point (see the header): what the tests compare.
+function metricLines(reqN, msg, enc, ctype) {
 	const lines = [];
 	for (const rm of msg.resourceMetrics || []) {
 		const res = flatten(rm.resource && rm.resource.attributes);
 		for (const sm of rm.scopeMetrics || []) {
 			for (const m of sm.metrics || []) {
-				const kind = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'].find((k) => k in m) || '';
-				const dps = ((m[kind] && m[kind].dataPoints) || []).map((dp) => ({
-					attrs: flatten(dp.attributes),
-					value: 'asInt' in dp ? Number(dp.asInt) : 'asDouble' in dp ? dp.asDouble : undefined,
-					count: dp.count !== undefined ? Number(dp.count) : undefined,
-					sum: dp.sum,
-					buckets: dp.bucketCounts ? dp.bucketCounts.map(Number) : undefined,
-					start: dp.startTimeUnixNano,
-					time: dp.timeUnixNano,
-				}));
-				lines.push({
-					req: reqN,
-					service: res['service.name'] === undefined ? null : res['service.name'],
-					resource: res,
-					name: m.name,
-					unit: m.unit || '',
-					kind,
-					temporality: m[kind] ? m[kind].aggregationTemporality || 0 : 0,
-					monotonic: m[kind] ? !!m[kind].isMonotonic : false,
-					points: dps,
-				});
+				const type = METRIC_TYPES.find((k) => k in m) || '';
+				const data = type ? m[type] || {} : {};
+				for (const dp of data.dataPoints || []) {
+					const l = {
+						req: reqN,
+						service: res['service.name'] === undefined ? null : res['service.name'],
+						pid: res['process.pid'] === undefined ? null : Number(res['process.pid']),
+						resource: res,
+						scope: sm.scope ? sm.scope.name || '' : '',
+						scopeVersion: sm.scope ? sm.scope.version || '' : '',
+						name: m.name || '',
+						unit: m.unit || '',
+						description: m.description || '',
+						type,
+						attrs: flatten(dp.attributes),
+						start: dp.startTimeUnixNano || '0',
+						time: dp.timeUnixNano || '0',
+						flags: dp.flags || 0,
+						encoding: enc,
+						ctype,
+					};
+					if (type === 'sum') l.monotonic = !!data.isMonotonic;
+					if (type === 'sum' || type === 'histogram' || type === 'exponentialHistogram')
+						l.temporality = data.aggregationTemporality || 0;
+					if (type === 'sum' || type === 'gauge') {
+						l.value = 'asDouble' in dp ? dbl(dp.asDouble) : 'asInt' in dp ? num(dp.asInt) : null;
+						l.valueType = 'asDouble' in dp ? 'double' : 'asInt' in dp ? 'int' : null;
+					} else {
+						l.count = num(dp.count || 0);
+						l.sum = 'sum' in dp ? dbl(dp.sum) : null;
+						if (type !== 'summary') {
+							l.min = 'min' in dp ? dbl(dp.min) : null;
+							l.max = 'max' in dp ? dbl(dp.max) : null;
+						}
+					}
+					if (type === 'histogram') {
+						l.bounds = (dp.explicitBounds || []).map(dbl);
+						l.buckets = (dp.bucketCounts || []).map(num);
+					} else if (type === 'exponentialHistogram') {
+						l.scale = dp.scale || 0;
+						l.zeroCount = num(dp.zeroCount || 0);
+						for (const side of ['positive', 'negative'])
+							l[side] = { offset: (dp[side] && dp[side].offset) || 0,
+								buckets: ((dp[side] && dp[side].bucketCounts) || []).map(num) };
+					} else if (type === 'summary') {
+						l.quantiles = (dp.quantileValues || []).map((q) => ({ q: dbl(q.quantile || 0), v: dbl(q.value || 0) }));
+					}
+					if (dp.exemplars && dp.exemplars.length) l.exemplars = dp.exemplars.length;
+					lines.push(l);
+				}
 			}
 		}
 	}
 	return lines;
+}
+
+// Metrics without a data field or without points: invalid, counted per request.
+function emptyMetrics(msg) {
+	let n = 0;
+	for (const rm of msg.resourceMetrics || [])
+		for (const sm of rm.scopeMetrics || [])
+			for (const m of sm.metrics || []) {
+				const k = METRIC_TYPES.find((x) => x in m);
+				if (!k || !m[k] || !(m[k].dataPoints || []).length) n++;
+			}
+	return n;
 }
 
 function countRecords(sig, msg) {
@@ -288,7 +360,7 @@ function countRecords(sig, msg) {
 		for (const rm of msg.resourceMetrics || [])
 			for (const sm of rm.scopeMetrics || [])
 				for (const m of sm.metrics || []) {
-					const k = ['sum', 'gauge', 'histogram', 'exponentialHistogram', 'summary'].find((x) => x in m);
+					const k = METRIC_TYPES.find((x) => x in m);
 					n += k && m[k].dataPoints ? m[k].dataPoints.length : 0;
 				}
 	else
@@ -348,8 +420,9 @@ function handle(req, res, body, tArrive) {
 			if (sig === 'logs') {
 				if (status === 200) appendLines(opts.out, lines);
 				else appendLines(opts.out + '.rejected', lines.map((l) => Object.assign(l, { status })));
-			} else if (sig === 'metrics' && status === 200) {
-				appendLines(opts.out + '.metrics', lines);
+			} else if (sig === 'metrics') {
+				if (status === 200) appendLines(opts.metricsOut, lines);
+				else appendLines(opts.metricsOut + '.rejected', lines.map((l) => Object.assign(l, { status })));
 			}
 		}
 		appendLines(opts.out + '.requests', [info]);
@@ -410,7 +483,8 @@ function handle(req, res, body, tArrive) {
 		return errReply(status, `decode: ${e.message}`);
 	}
 	info.records = countRecords(sig, msg);
-	const lines = sig === 'logs' ? logLines(n, msg, enc, ctype) : sig === 'metrics' ? metricLines(n, msg) : [];
+	if (sig === 'metrics') info.empty_metrics = emptyMetrics(msg);
+	const lines = sig === 'logs' ? logLines(n, msg, enc, ctype) : sig === 'metrics' ? metricLines(n, msg, enc, ctype) : [];
 
 	let ent = { kind: 'status', code: 200 };
 	if (sig === 'logs' || opts.planMetrics) {

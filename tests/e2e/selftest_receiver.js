@@ -191,13 +191,43 @@ async function main() {
 		assert.strictEqual(r.headers['content-type'], 'application/json');
 		assert.deepStrictEqual(JSON.parse(r.body.toString()), {});
 
-		// Metrics.
-		const mreq = M.ExportMetricsServiceRequest.fromObject({ resourceMetrics: [{
-			resource: { attributes: [kv('service.name', 'm')] },
-			scopeMetrics: [{ metrics: [{ name: 'c', unit: '1', sum: { aggregationTemporality: 2, isMonotonic: true,
-				dataPoints: [{ asInt: 5, timeUnixNano: '1' }] } }] }] }] });
-		r = await post(port, '/v1/metrics', ct, Buffer.from(M.ExportMetricsServiceRequest.encode(mreq).finish()));
+		// Metrics: one line per data point, protobuf (zstd) and JSON (gzip).
+		const mres = (svc, pid) => ({ attributes: [kv('service.name', svc), kv('process.pid', pid)] });
+		const mobj = { resourceMetrics: [{
+			resource: mres('m', 77),
+			scopeMetrics: [{ scope: { name: 'shmlog', version: '1' }, metrics: [
+				{ name: 'c', unit: '1', description: 'a counter', sum: { aggregationTemporality: 2, isMonotonic: true,
+					dataPoints: [
+						{ asInt: 5, startTimeUnixNano: '1700000000000000000', timeUnixNano: '1700000001000000000',
+							attributes: [kv('route', 'a')] },
+						{ asDouble: 2.5, startTimeUnixNano: '1700000000000000000', timeUnixNano: '1700000001000000000',
+							attributes: [kv('route', 'b'), kv('otel.metric.overflow', true)] }] } },
+				{ name: 'q', sum: { aggregationTemporality: 2, isMonotonic: false,
+					dataPoints: [{ asDouble: -3, timeUnixNano: '2' }] } },
+				{ name: 'g', unit: 'Cel', gauge: { dataPoints: [{ asDouble: 0, timeUnixNano: '3' }] } },
+				{ name: 'h', unit: 'ms', histogram: { aggregationTemporality: 1, dataPoints: [{
+					startTimeUnixNano: '10', timeUnixNano: '20', count: 6, sum: 1.5, min: -1, max: 2000,
+					explicitBounds: [0, 5, 1000], bucketCounts: [2, 1, 2, 1] }] } },
+				{ name: 'empty', gauge: {} },
+			] }] }] };
+		const mpb = Buffer.from(M.ExportMetricsServiceRequest.encode(M.ExportMetricsServiceRequest.fromObject(mobj)).finish());
+		r = await post(port, '/v1/metrics', Object.assign({ 'Content-Encoding': 'zstd' }, ct), zstdRaw(mpb));
 		assert.strictEqual(r.status, 200);
+		assert.deepStrictEqual(M.ExportMetricsServiceResponse.toObject(M.ExportMetricsServiceResponse.decode(r.body)), {});
+		const mjs = { resourceMetrics: [{ resource: mres('mj', 78), scopeMetrics: [{ scope: { name: 's' }, metrics: [
+			{ name: 'hj', histogram: { aggregationTemporality: 2, dataPoints: [{ startTimeUnixNano: '5',
+				timeUnixNano: '9', count: '3', sum: 7, min: 1, max: 5, explicitBounds: [2], bucketCounts: ['1', '2'],
+				attributes: [kv('k', 1)],
+				exemplars: [{ asDouble: 1, timeUnixNano: '6', traceId: '0102030405060708090a0b0c0d0e0f10',
+					spanId: 'a1a2a3a4a5a6a7a8' }] }] } },
+			{ name: 'gj', gauge: { dataPoints: [{ asInt: '9007199254740993', timeUnixNano: '9' }] } },
+		] }] }] };
+		r = await post(port, '/v1/metrics', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+			zlib.gzipSync(Buffer.from(JSON.stringify(mjs))));
+		assert.strictEqual(r.status, 200);
+		assert.deepStrictEqual(JSON.parse(r.body.toString()), {});
+		r = await post(port, '/custom/v1/metrics', ct, Buffer.from([0x0a, 0xff, 0xff]));
+		assert.strictEqual(r.status, 400);
 
 		// Files.
 		const got = readLines(out);
@@ -239,9 +269,33 @@ async function main() {
 		assert.strictEqual(reqs[1].encoding, 'gzip');
 		assert.strictEqual(reqs[0].records, 2);
 		assert.ok(reqs.every((q) => typeof q.t_ms === 'number'));
-		assert.strictEqual(mets.length, 1);
-		assert.strictEqual(mets[0].name, 'c');
-		assert.strictEqual(mets[0].points[0].value, 5);
+		assert.strictEqual(mets.length, 7, JSON.stringify(mets));
+		const mp = (name, i) => mets.filter((x) => x.name === name)[i || 0];
+		const c0 = mp('c', 0);
+		assert.deepStrictEqual(
+			[c0.service, c0.pid, c0.scope, c0.unit, c0.description, c0.type, c0.monotonic, c0.temporality, c0.value,
+				c0.valueType, c0.start, c0.time, c0.encoding],
+			['m', 77, 'shmlog', '1', 'a counter', 'sum', true, 2, 5, 'int', '1700000000000000000',
+				'1700000001000000000', 'zstd']);
+		assert.deepStrictEqual(c0.attrs, { route: 'a' });
+		assert.deepStrictEqual(c0.resource, { 'service.name': 'm', 'process.pid': 77 });
+		assert.deepStrictEqual([mp('c', 1).value, mp('c', 1).valueType, mp('c', 1).attrs],
+			[2.5, 'double', { route: 'b', 'otel.metric.overflow': true }]);
+		assert.deepStrictEqual([mp('q').type, mp('q').monotonic, mp('q').temporality, mp('q').value, mp('q').start],
+			['sum', false, 2, -3, '0']);
+		assert.deepStrictEqual([mp('g').type, mp('g').value, mp('g').unit, 'temporality' in mp('g'), 'monotonic' in mp('g')],
+			['gauge', 0, 'Cel', false, false]);
+		const hh = mp('h');
+		assert.deepStrictEqual([hh.type, hh.temporality, hh.count, hh.sum, hh.min, hh.max, hh.bounds, hh.buckets,
+			hh.start, hh.time], ['histogram', 1, 6, 1.5, -1, 2000, [0, 5, 1000], [2, 1, 2, 1], '10', '20']);
+		const hj = mp('hj');
+		assert.deepStrictEqual([hj.service, hj.pid, hj.ctype, hj.temporality, hj.count, hj.sum, hj.min, hj.max, hj.bounds,
+			hj.buckets, hj.attrs, hj.exemplars], ['mj', 78, 'application/json', 2, 3, 7, 1, 5, [2], [1, 2], { k: 1 }, 1]);
+		assert.strictEqual(mp('gj').value, '9007199254740993'); // beyond 2^53: kept exact, as a string
+		assert.ok(!mets.some((x) => x.name === 'empty'));
+		const mreqs = reqs.filter((q) => q.path.endsWith('/v1/metrics'));
+		assert.deepStrictEqual(mreqs.map((q) => [q.status, q.records, q.empty_metrics]),
+			[[200, 5, 1], [200, 2, 0], [400, 0, undefined]]);
 
 		// The plan can be replaced between test phases; the control call is not logged.
 		r = await post(port, '/_control/plan', {}, Buffer.from('503:1'));
@@ -264,7 +318,7 @@ async function main() {
 		while (exited === null && Date.now() - t1 < 5000) await new Promise((res) => setTimeout(res, 20));
 		assert.ok(exited && exited.code === 0, `receiver exit on SIGTERM: ${JSON.stringify(exited)}`);
 		console.log(`PASS: receiver self-test (${got.length} records accepted, ${rej.length} rejected, ` +
-			`${reqs.length} requests${zr ? '' : ', zstd CLI absent: raw-block frame only'})`);
+			`${mets.length} metric points, ${reqs.length} requests${zr ? '' : ', zstd CLI absent: raw-block frame only'})`);
 		cleanup();
 		process.exit(0);
 	} catch (e) {
