@@ -201,6 +201,23 @@ static void flush(struct collector *c)
 	memcpy(c->submitted, c->cursors, c->seg.nrings * sizeof(uint64_t));
 }
 
+/*
+ * With no log record pending (none in the batch, no spool write in
+ * flight), everything read is either in a durable spool file or folded
+ * into the aggregation cells, which outlive the collector: release it.
+ * Without this, a producer that only writes metrics would never get its
+ * slots back, since only log flushes release.
+ */
+static void release_idle(struct collector *c)
+{
+	if (c->batch.records || spool_writer_pending(&c->spool) || c->spool.head)
+		return;
+	for (uint32_t k = 0; k < c->seg.nrings; k++) {
+		drain_release(&c->drain, k, c->drain.rings[k].cursor);
+		c->submitted[k] = c->drain.rings[k].cursor;
+	}
+}
+
 static int need_flush(struct collector *c, uint64_t mono)
 {
 	const struct shmlog_config *cfg = c->cfg;
@@ -333,6 +350,7 @@ int collector_run(struct collector *c)
 		got = drain_all(c, now, mono);
 		if (need_flush(c, mono))
 			flush(c);
+		release_idle(c);
 		if (c->host && mono >= c->next_sample_ns) {
 			sample_host(c, mono);
 			c->next_sample_ns = mono + (uint64_t)c->cfg->met_sample_interval_ms * NS_PER_MS;

@@ -305,7 +305,7 @@ static struct mgroup *get_group(struct metrics *m, struct resource *res)
 		if (m->grouping == GROUP_SERVICE) {
 			pb_kv_str(&g->res, 1, "service.name", 12, res->service,
 				  strlen(res->service));
-			snprintf(g->name, sizeof(g->name), "%s", res->service);
+			snprintf(g->name, sizeof(g->name), "%.127s", res->service);
 		}
 	}
 	if (g->res.oom) {

@@ -103,6 +103,12 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 	fprintf(f, "  dropped %" PRIu64 " req / %" PRIu64 " rec\n", s->spool_dropped,
 		s->spool_dropped_records);
 
+	fprintf(f,
+		"dictionary instruments %" PRIu32 "/%" PRIu32 "  series %" PRIu32 "/%" PRIu32
+		"  registrations refused %" PRIu64 "  overflow measurements %" PRIu64 "%s\n",
+		s->inst_used, s->inst_max, s->series_used, s->series_max, s->dict_full, s->overflow,
+		s->dict_cut ? "  (tables cut short: entries past the file's end not counted)" : "");
+
 	if (!e->present) {
 		fprintf(f, "exporter   no status file in the spool\n");
 	} else {
@@ -295,6 +301,13 @@ void shmtop_print_json(FILE *f, const struct shmtop_snap *s, const struct shmtop
 		s->producers_live, s->records_in, s->records_spooled, s->invalid, s->abandoned,
 		s->lag_ns / 1000000);
 	json_rate(f, total_rate(s, prev));
+	fprintf(f,
+		"},\"dictionary\":{\"instruments\":%" PRIu32 ",\"max_instruments\":%" PRIu32
+		",\"series\":%" PRIu32 ",\"max_series\":%" PRIu32
+		",\"registrations_refused\":%" PRIu64 ",\"overflow_measurements\":%" PRIu64
+		",\"complete\":",
+		s->inst_used, s->inst_max, s->series_used, s->series_max, s->dict_full, s->overflow);
+	json_bool(f, !s->dict_cut);
 	fputs("},\"spool\":{\"dir\":", f);
 	json_str(f, s->spool_dir);
 	fprintf(f,

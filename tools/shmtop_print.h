@@ -16,6 +16,12 @@
  *   collector {pid, alive, heartbeat_age_ms (null: never), producers_live,
  *              records_in, records_spooled, invalid, abandoned, lag_ms,
  *              rate_per_s}
+ *   dictionary {instruments, max_instruments, series, max_series,
+ *              registrations_refused, overflow_measurements, complete}
+ *              instruments / series: entries taken (claim word non-zero);
+ *              registrations_refused: sh_dict_full (dictionary full);
+ *              overflow_measurements: sh_overflow (put in overflow series);
+ *              complete: false when part of a table lies past the file's end
  *   spool     {dir, files, bytes, dropped_requests, dropped_records,
  *              log_files_now (null: unreadable)}
  *   exporter  null (no status file) or {pid, alive, age_ms, endpoint,

@@ -247,6 +247,32 @@ static int read_producer(const struct seg *s, uint32_t i, struct shmtop_producer
 	return 1;
 }
 
+/*
+ * Entries of a dictionary table (max entries of size bytes at off) whose
+ * claim word is non-zero. Only entries wholly inside the first avail
+ * bytes are read; *cut is set when some are not. The result is at most
+ * max whatever the words hold.
+ */
+static uint32_t dict_used(const struct seg *s, uint64_t off, uint32_t max, size_t size,
+			  uint64_t avail, int *cut)
+{
+	uint64_t n = avail > off ? (avail - off) / size : 0;
+	uint32_t used = 0;
+
+	if (n < max)
+		*cut = 1;
+	else
+		n = max;
+	for (uint64_t i = 0; i < n; i++) {
+		/* Relaxed: only "taken or not" is looked at, never the fields
+		 * the claim publishes. in_claim and se_claim are both at 0. */
+		uint64_t *claim = (uint64_t *)((char *)s->hdr + off + i * size);
+
+		used += shm_load_relaxed(claim) != 0;
+	}
+	return used;
+}
+
 static uint64_t parse_u64(const char *v)
 {
 	char *end;
@@ -452,6 +478,16 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	snap->spool_bytes = shm_load_relaxed(&h->sh_spool_bytes);
 	snap->spool_dropped = shm_load_relaxed(&h->sh_spool_dropped);
 	snap->spool_dropped_records = shm_load_relaxed(&h->sh_spool_dropped_records);
+
+	/* Table sizes and offsets: seg_attach()'s validated copies. */
+	snap->inst_max = s->max_instruments;
+	snap->series_max = s->max_series;
+	snap->inst_used = dict_used(s, s->inst_off, s->max_instruments,
+				    sizeof(struct shm_instrument), avail, &snap->dict_cut);
+	snap->series_used = dict_used(s, s->series_off, s->max_series, sizeof(struct shm_series),
+				      avail, &snap->dict_cut);
+	snap->dict_full = shm_load_relaxed(&h->sh_dict_full);
+	snap->overflow = shm_load_relaxed(&h->sh_overflow);
 
 	/* Written at init, but any producer maps the header writable: bound
 	 * it, and use it only as an absolute path. */

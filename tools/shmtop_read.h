@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmtop's reader: copies what a namespace's segment says (rings,
- * producers, collector counters), plus the spool directory and the
+ * producers, collector counters, metric dictionary use), plus the spool directory and the
  * exporter's status file, into a plain process-local snapshot. Every value
  * read from shared memory is treated as hostile: the geometry comes from
  * seg_attach()'s validated copy and is clamped to the file's real size
@@ -98,6 +98,16 @@ struct shmtop_snap {
 	uint64_t invalid;
 	uint64_t abandoned;
 	uint64_t lag_ns;
+
+	/* metric dictionary: entries whose claim word is non-zero (taken,
+	 * whatever their state), among the tables' sizes from seg_attach() */
+	uint32_t inst_used;
+	uint32_t inst_max;
+	uint32_t series_used;
+	uint32_t series_max;
+	int dict_cut;	       /* 1: part of a table lies beyond the file's end, not read */
+	uint64_t dict_full;    /* sh_dict_full: registrations refused, dictionary full */
+	uint64_t overflow;     /* sh_overflow: measurements put in overflow series */
 
 	char spool_dir[256]; /* "" when the header's is not an absolute path */
 	uint64_t spool_files;

@@ -3,10 +3,11 @@
  * Unit test of shmtop's reader and printer (tools/shmtop_read.c,
  * tools/shmtop_print.c): a real segment made with seg_create() under a
  * unique namespace, a temporary spool with an exporter status file,
- * counters and a producer entry filled by hand, then the JSON checked for
- * the values; then hostile contents (huge counters, unterminated strings,
- * control bytes, bad producer states, a segment cut short under the
- * mapping) must give sane output and no crash. The segment and the spool
+ * counters, a producer entry and metric dictionary entries filled by hand,
+ * then the JSON checked for the values; then hostile contents (huge
+ * counters, unterminated strings, control bytes, bad producer states,
+ * garbage dictionary claim words, a segment cut short under the mapping)
+ * must give sane output and no crash. The segment and the spool
  * are removed at exit, also when an assertion fails.
  */
 #include <errno.h>
@@ -196,6 +197,14 @@ static void test_snapshot(void)
 	seg_producer(&seg, 3)->pe_drops = 4;
 	seg_producer(&seg, 3)->pe_drop_nothr = 3;
 	fill_producer(4, 999999999, "gone", "svc-b");
+	/* Dictionary: 2 instruments, 3 series (one still FILLING: taken). */
+	seg_instrument(&seg, 0)->in_claim = SHM_DICT_CLAIM(0x1234, SHM_DICT_READY);
+	seg_instrument(&seg, 5)->in_claim = SHM_DICT_CLAIM(0x99, SHM_DICT_READY);
+	seg_series(&seg, 0)->se_claim = SHM_DICT_CLAIM(7, SHM_DICT_READY);
+	seg_series(&seg, 1)->se_claim = SHM_DICT_CLAIM(8, SHM_DICT_READY);
+	seg_series(&seg, 127)->se_claim = SHM_DICT_CLAIM(9, SHM_DICT_FILLING);
+	h->sh_dict_full = 2;
+	h->sh_overflow = 7;
 
 	snprintf(path, sizeof(path), "%s/logs", spool);
 	T_ASSERT(mkdir(path, 0700) == 0);
@@ -241,6 +250,10 @@ static void test_snapshot(void)
 	T_HAS(json, "\"alive\":true,\"heartbeat_age_ms\":15");
 	T_HAS(json, "\"records_in\":123,\"records_spooled\":120,\"invalid\":2,\"abandoned\":1,"
 		    "\"lag_ms\":250,\"rate_per_s\":20.0}");
+	T_HAS(json, "\"rate_per_s\":20.0},\"dictionary\":{\"instruments\":2,"
+		    "\"max_instruments\":32,\"series\":3,\"max_series\":128,"
+		    "\"registrations_refused\":2,\"overflow_measurements\":7,\"complete\":true},"
+		    "\"spool\":{");
 	T_HAS(json, "\"files\":2,\"bytes\":4096,\"dropped_requests\":0,\"dropped_records\":0,"
 		    "\"log_files_now\":2}");
 	T_HAS(json, "\"last_http_status\":200,\"last_error\":\"\",\"last_latency_ms\":3.5,"
@@ -254,6 +267,8 @@ static void test_snapshot(void)
 	free(json);
 	text = text_of(&cur);
 	T_HAS(text, "unknown_service:python3");
+	T_HAS(text, "dictionary instruments 2/32  series 3/128  registrations refused 2  "
+		    "overflow measurements 7\n");
 	free(text);
 	shmtop_read_free(&cur);
 	shmtop_read_close(&src);
@@ -277,6 +292,16 @@ static void test_hostile(void)
 	h->sh_collector_pid = UINT32_MAX;
 	h->sh_heartbeat_ns = UINT64_MAX; /* in the future: age 0 */
 	h->sh_lag_ns = UINT64_MAX;
+	/* Garbage claim words in every dictionary entry, huge counters, and
+	 * table sizes in the header changed after the attach (the reader
+	 * keeps seg_attach()'s validated copies). */
+	for (uint32_t i = 0; i < seg.max_instruments; i++)
+		seg_instrument(&seg, i)->in_claim = 0xdeadbeefcafef00dull + i;
+	for (uint32_t i = 0; i < seg.max_series; i++)
+		seg_series(&seg, i)->se_claim = UINT64_MAX - i;
+	seg_instrument(&seg, 3)->in_claim = 0; /* one free */
+	h->sh_dict_full = UINT64_MAX;
+	h->sh_overflow = UINT64_MAX;
 
 	fill_producer(5, 1234, "filling", "");
 	seg_producer(&seg, 5)->pe_claim = SHM_PE_CLAIM(1234, SHM_PE_FILLING);
@@ -293,7 +318,16 @@ static void test_hostile(void)
 	pe->pe_drop_nothr = 5;
 
 	T_EQ_INT(shmtop_read_open(&src, ns), 0);
+	h->sh_max_instruments = UINT32_MAX;
+	h->sh_max_series = UINT32_MAX;
+	h->sh_inst_off = UINT64_MAX;
+	h->sh_series_off = 8;
 	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_INT(cur.inst_used, 31);
+	T_EQ_INT(cur.inst_max, 32);
+	T_EQ_INT(cur.series_used, 128);
+	T_EQ_INT(cur.series_max, 128);
+	T_EQ_INT(cur.dict_cut, 0);
 	T_EQ_INT(cur.producers_other, 3);
 	T_EQ_INT(cur.nprods, 3);
 	T_EQ_INT(cur.coll_pid, 0);
@@ -311,11 +345,16 @@ static void test_hostile(void)
 	T_HAS(json, "\"drops\":18446744073709551615");
 	T_HAS(json, "\"heartbeat_age_ms\":0");
 	T_HAS(json, "\"producers_skipped\":3");
+	T_HAS(json, "\"dictionary\":{\"instruments\":31,\"max_instruments\":32,\"series\":128,"
+		    "\"max_series\":128,\"registrations_refused\":18446744073709551615,"
+		    "\"overflow_measurements\":18446744073709551615,\"complete\":true}");
 	json_valid(json);
 	free(json);
 	text = text_of(&cur);
 	T_ASSERT(!strchr(text, '\033'));
 	T_HAS(text, "CORRUPT HEADER");
+	T_HAS(text, "dictionary instruments 31/32  series 128/128  registrations refused "
+		    "18446744073709551615");
 	free(text);
 	shmtop_read_free(&cur);
 
@@ -340,6 +379,24 @@ static void test_hostile(void)
 	T_EQ_INT(cur.nrings, 4);
 	text = text_of(&cur);
 	T_HAS(text, "2 rings beyond the end");
+	free(text);
+	shmtop_read_free(&cur);
+	/* Cut inside the series table: 10 whole entries left, no ring. */
+	T_ASSERT(ftruncate(fd, (off_t)(seg.series_off + 10 * sizeof(struct shm_series) + 100)) ==
+		 0);
+	T_EQ_INT(shmtop_read_snap(&src, &cur), 0);
+	T_EQ_INT(cur.nrings_read, 0);
+	T_EQ_INT(cur.inst_used, 31);
+	T_EQ_INT(cur.series_used, 10);
+	T_EQ_INT(cur.dict_cut, 1);
+	json = json_of(&cur, NULL);
+	T_HAS(json, "\"series\":10,\"max_series\":128,");
+	T_HAS(json, "\"complete\":false}");
+	json_valid(json);
+	free(json);
+	text = text_of(&cur);
+	T_HAS(text, "series 10/128");
+	T_HAS(text, "tables cut short");
 	free(text);
 	shmtop_read_free(&cur);
 	T_ASSERT(ftruncate(fd, 100) == 0);

@@ -10,6 +10,10 @@
  *                                prctl(PR_SET_NAME, "bench-start"/"bench-stop")
  *                                for strace to count what lies between them
  *   bench_producer --e2e K       K records for the end-to-end run
+ *   bench_producer --metrics N   cost of shmlog_add() (counter) and
+ *                                shmlog_record() (histogram) on 1 and 2
+ *                                threads, N calls each, then the collector's
+ *                                drain rate of metric records; one JSON object
  *
  * The record is DESIGN.md's benchmark record: a 64-byte body and one 64-bit
  * integer attribute. Timing: the TSC (calibrated against CLOCK_MONOTONIC_RAW)
@@ -22,13 +26,34 @@
  * bursts of half a ring's records; between bursts (not timed) the program
  * waits, through a read-only view of the segment, until the collector has
  * released the ring. One untimed lap of warm-up first maps every ring page.
+ *
+ * Metrics: a counter and a histogram (default bounds) registered once, one
+ * series each; shmlog_add(series, 1.0) and shmlog_record(series, v) with v
+ * cycling over one value per bucket. A metric record is one slot, so a
+ * burst is half a ring of calls. The collector folds metric records into
+ * its aggregation and releases their slots with the next log flush, so
+ * between bursts (untimed) one log record is written to have the rings
+ * released (the ring is half full: over the high-water mark, it flushes at
+ * once).
+ *
+ * Drain rate (--metrics, after the latencies): the collector is stopped
+ * (SIGSTOP), each of 2 threads pinned to CPUs 0 and 1 fills its own ring
+ * to just under its size with metric records, then SIGCONT and the time
+ * until the header's sh_records_in has grown by the number written (polled
+ * every few microseconds: the poll adds its latency to the wall figure).
+ * The collector's CPU time over the same window (the sum of its threads'
+ * /proc/<pid>/task/<tid>/schedstat run times, in ns, and /proc/<pid>/stat
+ * utime+stime, in clock ticks) gives records per CPU-second. First cycle
+ * discarded (warm-up).
  * Read next: run.sh, bench_e2e.sh.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +78,16 @@
 #define PEER_N 200000
 #define ATTACH_WAIT_S 10
 #define DRAIN_WAIT_S 10
+#define DRAIN_CYCLES 20 /* timed drain cycles, after one of warm-up */
+#define DRAIN_SPARE 256 /* slots per ring left free in a drain cycle */
+
+enum op { OP_LOG, OP_ADD, OP_REC };
+
+/* One value per bucket of the default bounds (0, 5, 10, 25, 50, 75, 100,
+ * 250, 500, 750, 1000, 2500, 5000, 7500, 10000) and the overflow bucket. */
+static const double hist_vals[16] = {0,   3,   7,    20,   40,   60,   90,   200,
+				     400, 600, 900,  2000, 4000, 6000, 9000, 12000};
+static int add_series = -1, rec_series = -1;
 
 /* 64 bytes exactly: the benchmark record's body. */
 static const char body64[BODY_LEN + 1] =
@@ -61,6 +96,8 @@ static const char body64[BODY_LEN + 1] =
 struct thr {
 	pthread_t tid;
 	int cpu;
+	enum op op;
+	uint64_t lap, burst; /* records that fill a ring; records per burst */
 	uint64_t n;	   /* calls to time */
 	uint64_t *samples; /* ticks per clean batch */
 	uint64_t nsamples;
@@ -153,6 +190,18 @@ static inline int log_one(uint64_t i)
 	return shmlog_log(SHMLOG_SEV_INFO, NULL, body64, BODY_LEN, &a, 1);
 }
 
+static inline int call_one(enum op op, uint64_t i)
+{
+	switch (op) {
+	case OP_ADD:
+		return shmlog_add(add_series, 1.0);
+	case OP_REC:
+		return shmlog_record(rec_series, hist_vals[i & 15]);
+	default:
+		return log_one(i);
+	}
+}
+
 /* Slots written but not yet released by the collector, in ring k. */
 static uint64_t ring_backlog(uint32_t k)
 {
@@ -202,35 +251,54 @@ static void wait_backlog(uint64_t max_slots)
 	}
 }
 
-/* Untimed: fills one lap of this thread's ring so that every page of it
- * is mapped, as in a long-running producer. */
-static void warm_up(pthread_barrier_t *bar, int lead)
+/* Waits until the collector has released every ring. Metric slots are
+ * released with the next log flush: one log record (untimed) has it done. */
+static void settle(enum op op)
 {
-	for (uint64_t i = 0; i < lap_recs; i++) {
-		log_one(i);
-		if ((i + 1) % burst_recs == 0) {
-			pthread_barrier_wait(bar);
-			if (lead)
-				wait_backlog(0);
-			pthread_barrier_wait(bar);
+	if (op != OP_LOG) {
+		/* First every ring read: a flush releases each ring up to
+		 * where the collector has read it. */
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
+		for (uint32_t k = 0; k < view.nrings; k++) {
+			struct shm_ring_hdr *r = seg_ring(&view, k);
+
+			while (atomic_load_explicit(&r->rh_cursor, memory_order_relaxed) <
+				   atomic_load_explicit(&r->rh_hint, memory_order_relaxed) &&
+			       now_ns(CLOCK_MONOTONIC) - t0 < DRAIN_WAIT_S * 1000000000ull)
+				sleep_us(50);
 		}
+		log_one(0);
 	}
-	pthread_barrier_wait(bar);
-	if (lead)
-		wait_backlog(0);
-	pthread_barrier_wait(bar);
+	wait_backlog(0);
 }
 
-static void *producer_thread(void *arg)
+/* Untimed: fills one lap of this thread's ring so that every page of it
+ * is mapped, as in a long-running producer. */
+static void warm_up(struct thr *t, int lead)
 {
-	struct thr *t = arg;
+	for (uint64_t i = 0; i < t->lap; i++) {
+		call_one(t->op, i);
+		if ((i + 1) % t->burst == 0) {
+			pthread_barrier_wait(t->bar);
+			if (lead)
+				settle(t->op);
+			pthread_barrier_wait(t->bar);
+		}
+	}
+	pthread_barrier_wait(t->bar);
+	if (lead)
+		settle(t->op);
+	pthread_barrier_wait(t->bar);
+}
+
+/* The timed bursts; inlined once per op so that the call is direct. */
+static inline __attribute__((always_inline)) void timed_bursts(struct thr *t, const enum op op)
+{
 	uint64_t i = 0, done = 0;
 
-	if (t->cpu >= 0 && pin(t->cpu) < 0)
-		fprintf(stderr, "bench_producer: cannot pin to CPU %d\n", t->cpu);
-	warm_up(t->bar, t->cpu == 0);
 	while (done < t->n) {
-		uint64_t nb = t->n - done < burst_recs ? t->n - done : burst_recs, t0;
+		uint64_t nb = t->n - done < t->burst ? t->n - done : t->burst, t0;
 
 		nb /= BATCH;
 		if (nb == 0)
@@ -242,7 +310,7 @@ static void *producer_thread(void *arg)
 			uint64_t c0 = ticks_begin(), c1;
 
 			for (int k = 0; k < BATCH; k++, i++) {
-				int ret = log_one(i);
+				int ret = call_one(op, i);
 
 				/* Branch-free counts: no extra work in the batch. */
 				bad |= ret;
@@ -259,10 +327,30 @@ static void *producer_thread(void *arg)
 		 * others wait for it. */
 		pthread_barrier_wait(t->bar);
 		if (t->cpu == 0)
-			wait_backlog(0);
+			settle(op);
 		pthread_barrier_wait(t->bar);
 	}
 	t->ok = done - t->drops - t->other;
+}
+
+static void *producer_thread(void *arg)
+{
+	struct thr *t = arg;
+
+	if (t->cpu >= 0 && pin(t->cpu) < 0)
+		fprintf(stderr, "bench_producer: cannot pin to CPU %d\n", t->cpu);
+	warm_up(t, t->cpu == 0);
+	switch (t->op) {
+	case OP_ADD:
+		timed_bursts(t, OP_ADD);
+		break;
+	case OP_REC:
+		timed_bursts(t, OP_REC);
+		break;
+	default:
+		timed_bursts(t, OP_LOG);
+		break;
+	}
 	return NULL;
 }
 
@@ -285,8 +373,8 @@ static void summarize(uint64_t *s, uint64_t n, double per, struct stats *st)
 	st->p99_ns = (double)s[(n * 99) / 100] * tsc_ns / per;
 }
 
-/* Runs nthreads producers on CPUs 0..nthreads-1, n timed calls each. */
-static void run_threads(int nthreads, uint64_t n, struct stats *per)
+/* Runs nthreads producers on CPUs 0..nthreads-1, n timed calls of op each. */
+static void run_threads(int nthreads, uint64_t n, enum op op, struct stats *per)
 {
 	pthread_barrier_t bar;
 	struct thr t[2];
@@ -297,6 +385,9 @@ static void run_threads(int nthreads, uint64_t n, struct stats *per)
 		memset(&t[k], 0, sizeof(t[k]));
 		t[k].cpu = k;
 		t[k].n = n;
+		t[k].op = op;
+		t[k].lap = op == OP_LOG ? lap_recs : view.slots; /* metric: 1 slot */
+		t[k].burst = op == OP_LOG ? burst_recs : view.slots / 2 / BATCH * BATCH;
 		t[k].bar = &bar;
 		t[k].samples = calloc(n / BATCH + 1, sizeof(uint64_t));
 		if (!t[k].samples) {
@@ -444,8 +535,8 @@ static int mode_latency(uint64_t n)
 
 	calibrate();
 	timer = timer_overhead();
-	run_threads(1, n, &one);
-	run_threads(2, n, two);
+	run_threads(1, n, OP_LOG, &one);
+	run_threads(2, n, OP_LOG, two);
 	run_peer(0, PEER_N, &wr);
 	run_peer(1, PEER_N, &fp);
 	printf("{\"n\":%" PRIu64 ",\"batch\":%d,\"burst\":%" PRIu64 ",\"ring_slots\":%u,"
@@ -458,6 +549,328 @@ static int mode_latency(uint64_t n)
 	json_stats("write", &wr, 0);
 	json_stats("fprintf", &fp, 1);
 	printf("}\n");
+	return 0;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void register_metrics(void)
+{
+	int inst;
+
+	inst = shmlog_instrument("bench.requests", "1", "shmlog benchmark counter", SHMLOG_COUNTER,
+				 NULL, 0);
+	add_series = inst < 0 ? inst : shmlog_series(inst, NULL, 0);
+	inst = shmlog_instrument("bench.latency", "ms", "shmlog benchmark histogram",
+				 SHMLOG_HISTOGRAM, NULL, 0);
+	rec_series = inst < 0 ? inst : shmlog_series(inst, NULL, 0);
+	if (add_series < 0 || rec_series < 0) {
+		fprintf(stderr, "bench_producer: cannot register the metrics: %s\n",
+			strerror(-(add_series < 0 ? add_series : rec_series)));
+		exit(1);
+	}
+	/* The first measurement of each, untimed, then the rings emptied. */
+	if (shmlog_add(add_series, 1.0) || shmlog_record(rec_series, 1.0)) {
+		fprintf(stderr, "bench_producer: the first measurement failed\n");
+		exit(1);
+	}
+	settle(OP_ADD);
+}
+
+static pid_t coll_pid;
+static volatile sig_atomic_t coll_stopped;
+
+static void coll_cont(void)
+{
+	if (coll_stopped && coll_pid > 0)
+		kill(coll_pid, SIGCONT);
+	coll_stopped = 0;
+}
+
+static void on_fatal(int sig)
+{
+	coll_cont();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* State letter of /proc/<pid>/stat (field 3, after the last ')'). */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* CPU time of the process: *ticks_ns from utime+stime of /proc/<pid>/stat
+ * (clock-tick resolution), return value the sum of its threads'
+ * schedstat run times in ns (0 when schedstat is not there). */
+static uint64_t proc_cpu_ns(pid_t pid, uint64_t *ticks_ns)
+{
+	char path[128], buf[1024], *p;
+	unsigned long long ut = 0, st = 0, run, sum = 0;
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	*ticks_ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			p = strrchr(buf, ')');
+			/* After ')': state is field 3; utime, stime are 14, 15. */
+			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+					&ut, &st) == 2)
+				*ticks_ns = (ut + st) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &run) == 1)
+			sum += run;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+struct drain_thr {
+	pthread_t tid;
+	int cpu;
+	uint64_t per_cycle, cycles;
+	uint64_t ok, drops, other; /* of the current cycle */
+	pthread_barrier_t *bar;
+};
+
+static void *drain_writer(void *arg)
+{
+	struct drain_thr *t = arg;
+
+	if (pin(t->cpu) < 0)
+		fprintf(stderr, "bench_producer: cannot pin to CPU %d\n", t->cpu);
+	shmlog_add(add_series, 1.0); /* registers this thread, untimed */
+	pthread_barrier_wait(t->bar);
+	for (uint64_t c = 0; c < t->cycles; c++) {
+		pthread_barrier_wait(t->bar); /* the collector is stopped */
+		t->ok = t->drops = t->other = 0;
+		for (uint64_t i = 0; i < t->per_cycle; i++) {
+			int ret = (i & 1) ? shmlog_record(rec_series, hist_vals[(i >> 1) & 15])
+					  : shmlog_add(add_series, 1.0);
+
+			t->ok += ret == 0;
+			t->drops += ret == -ENOBUFS;
+			t->other += ret != 0 && ret != -ENOBUFS;
+		}
+		pthread_barrier_wait(t->bar); /* written */
+		pthread_barrier_wait(t->bar); /* drained */
+	}
+	return NULL;
+}
+
+struct drain_res {
+	uint64_t cycles, per_cycle, records, drops, errors, poll_timeouts;
+	double wall_med, wall_min, wall_max; /* records/s of one cycle */
+	double cpu_rec_s, cpu_ticks_rec_s;   /* records per collector CPU-second */
+	double cpu_s, cpu_ticks_s, wall_s;   /* totals over the timed cycles */
+};
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Polls sh_records_in until it reaches target; 0, or -1 after
+ * DRAIN_WAIT_S without progress. */
+static int wait_records_in(uint64_t target)
+{
+	uint64_t last = 0, t0 = now_ns(CLOCK_MONOTONIC);
+
+	for (;;) {
+		/* Relaxed: the collector stores it relaxed after each turn. */
+		uint64_t v = atomic_load_explicit(&view.hdr->sh_records_in, memory_order_relaxed);
+
+		if (v >= target)
+			return 0;
+		if (v != last) {
+			last = v;
+			t0 = now_ns(CLOCK_MONOTONIC);
+		} else if (now_ns(CLOCK_MONOTONIC) - t0 > DRAIN_WAIT_S * 1000000000ull) {
+			return -1;
+		}
+		sleep_us(5);
+	}
+}
+
+static void run_drain(struct drain_res *res)
+{
+	int nthr = view.nrings >= 2 && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	uint64_t cycles = DRAIN_CYCLES + 1, cpu_ns = 0, tick_ns = 0, wall_ns = 0;
+	struct drain_thr t[2];
+	pthread_barrier_t bar;
+	double *rates;
+	uint32_t nr = 0;
+
+	memset(res, 0, sizeof(*res));
+	coll_pid = (pid_t)atomic_load_explicit(&view.hdr->sh_collector_pid, memory_order_relaxed);
+	if (coll_pid <= 0 || kill(coll_pid, 0) != 0) {
+		fprintf(stderr, "bench_producer: collector pid %d not signalable: no drain figure\n",
+			(int)coll_pid);
+		res->wall_med = res->cpu_rec_s = res->cpu_ticks_rec_s = -1;
+		return;
+	}
+	rates = calloc(cycles, sizeof(double));
+	if (!rates)
+		exit(1);
+	atexit(coll_cont);
+	signal(SIGINT, on_fatal);
+	signal(SIGTERM, on_fatal);
+	signal(SIGSEGV, on_fatal);
+	signal(SIGABRT, on_fatal);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* finer polling sleeps */
+	pthread_barrier_init(&bar, NULL, (unsigned)nthr + 1);
+	for (int k = 0; k < nthr; k++) {
+		memset(&t[k], 0, sizeof(t[k]));
+		t[k].cpu = k;
+		t[k].per_cycle = view.slots - DRAIN_SPARE;
+		t[k].cycles = cycles;
+		t[k].bar = &bar;
+		if (pthread_create(&t[k].tid, NULL, drain_writer, &t[k])) {
+			fprintf(stderr, "bench_producer: pthread_create failed\n");
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&bar);
+	res->per_cycle = (uint64_t)nthr * (view.slots - DRAIN_SPARE);
+	for (uint64_t c = 0; c < cycles; c++) {
+		uint64_t r0, n = 0, c0, c1, k0, k1, w0, w1;
+		char stt = '?';
+
+		settle(OP_ADD);
+		kill(coll_pid, SIGSTOP);
+		coll_stopped = 1;
+		for (int i = 0; i < 100000 && (stt = proc_state(coll_pid)) != 'T'; i++)
+			sleep_us(50);
+		if (stt != 'T') {
+			fprintf(stderr, "bench_producer: the collector did not stop\n");
+			coll_cont();
+			exit(3);
+		}
+		/* Stopped after its last turn: the count is final until SIGCONT. */
+		r0 = atomic_load_explicit(&view.hdr->sh_records_in, memory_order_relaxed);
+		pthread_barrier_wait(&bar);
+		pthread_barrier_wait(&bar);
+		for (int k = 0; k < nthr; k++) {
+			n += t[k].ok;
+			if (c > 0) {
+				res->drops += t[k].drops;
+				res->errors += t[k].other;
+			}
+		}
+		c0 = proc_cpu_ns(coll_pid, &k0);
+		w0 = now_ns(CLOCK_MONOTONIC);
+		coll_cont();
+		if (wait_records_in(r0 + n) < 0) {
+			fprintf(stderr,
+				"bench_producer: the collector read %" PRIu64 " of %" PRIu64
+				" metric records in a cycle\n",
+				atomic_load_explicit(&view.hdr->sh_records_in, memory_order_relaxed) - r0,
+				n);
+			res->poll_timeouts++;
+		}
+		w1 = now_ns(CLOCK_MONOTONIC);
+		c1 = proc_cpu_ns(coll_pid, &k1);
+		pthread_barrier_wait(&bar);
+		if (c == 0 || n == 0 || w1 <= w0)
+			continue; /* warm-up */
+		rates[nr++] = (double)n * 1e9 / (double)(w1 - w0);
+		res->records += n;
+		wall_ns += w1 - w0;
+		cpu_ns += c1 - c0;
+		tick_ns += k1 - k0;
+	}
+	for (int k = 0; k < nthr; k++)
+		pthread_join(t[k].tid, NULL);
+	pthread_barrier_destroy(&bar);
+	settle(OP_ADD);
+	res->cycles = nr;
+	if (nr) {
+		qsort(rates, nr, sizeof(double), cmp_dbl);
+		res->wall_med = rates[nr / 2];
+		res->wall_min = rates[0];
+		res->wall_max = rates[nr - 1];
+	} else {
+		res->wall_med = -1;
+	}
+	res->wall_s = (double)wall_ns / 1e9;
+	res->cpu_s = (double)cpu_ns / 1e9;
+	res->cpu_ticks_s = (double)tick_ns / 1e9;
+	res->cpu_rec_s = cpu_ns ? (double)res->records * 1e9 / (double)cpu_ns : -1;
+	res->cpu_ticks_rec_s = tick_ns ? (double)res->records * 1e9 / (double)tick_ns : -1;
+	free(rates);
+}
+
+static int mode_metrics(uint64_t n)
+{
+	struct stats a1, a2[2], r1, r2[2];
+	struct drain_res d;
+	double timer;
+
+	calibrate();
+	timer = timer_overhead();
+	register_metrics();
+	run_threads(1, n, OP_ADD, &a1);
+	run_threads(2, n, OP_ADD, a2);
+	run_threads(1, n, OP_REC, &r1);
+	run_threads(2, n, OP_REC, r2);
+	run_drain(&d);
+	printf("{\"n\":%" PRIu64 ",\"batch\":%d,\"burst\":%u,\"ring_slots\":%u,"
+	       "\"nrings\":%u,\"tsc_ghz\":%.4f,\"timer_ns\":%.2f,",
+	       n, BATCH, view.slots / 2 / BATCH * BATCH, view.slots, view.nrings, 1.0 / tsc_ns,
+	       timer);
+	json_stats("add_t1", &a1, 0);
+	json_stats("add_t2a", &a2[0], 0);
+	json_stats("add_t2b", &a2[1], 0);
+	json_stats("rec_t1", &r1, 0);
+	json_stats("rec_t2a", &r2[0], 0);
+	json_stats("rec_t2b", &r2[1], 0);
+	printf("\"drain\":{\"cycles\":%" PRIu64 ",\"records_per_cycle\":%" PRIu64
+	       ",\"records\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"poll_timeouts\":%" PRIu64 ",\"wall_rec_s_med\":%.0f,\"wall_rec_s_min\":%.0f"
+	       ",\"wall_rec_s_max\":%.0f,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"cpu_ticks_s\":%.3f"
+	       ",\"cpu_rec_s\":%.0f,\"cpu_ticks_rec_s\":%.0f}}\n",
+	       d.cycles, d.per_cycle, d.records, d.drops, d.errors, d.poll_timeouts, d.wall_med,
+	       d.wall_min, d.wall_max, d.wall_s, d.cpu_s, d.cpu_ticks_s, d.cpu_rec_s,
+	       d.cpu_ticks_rec_s);
 	return 0;
 }
 
@@ -541,8 +954,12 @@ int main(int argc, char **argv)
 		} else if (i + 1 < argc && !strcmp(argv[i], "--e2e")) {
 			mode = 2;
 			n = parse_n(argv[++i]);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--metrics")) {
+			mode = 3;
+			n = parse_n(argv[++i]);
 		} else {
-			fprintf(stderr, "usage: bench_producer [-n N | --syscalls N | --e2e K]\n");
+			fprintf(stderr, "usage: bench_producer [-n N | --syscalls N | --e2e K | "
+					"--metrics N]\n");
 			return 2;
 		}
 	}
@@ -552,5 +969,7 @@ int main(int argc, char **argv)
 		return mode_syscalls(n);
 	if (mode == 2)
 		return mode_e2e(n);
+	if (mode == 3)
+		return mode_metrics(n);
 	return mode_latency(n);
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # report.py: run.sh's last step. Reads the per-run JSON files in OUT_DIR
-# (producer.<r>.json, syscalls.json, e2e_receiver.json, e2e_null.json),
+# (producer.<r>.json, metrics.<r>.json, syscalls.json, e2e_receiver.json,
+# e2e_null.json),
 # prints the table and writes OUT_DIR/results.json. Figures are reported
 # with DESIGN.md's promise beside them, never judged pass/fail.
 #
@@ -60,6 +61,22 @@ def per_run(p):
     }
 
 
+def metrics_run(m):
+    out = {}
+    for op in ("add", "rec"):
+        t1, a, b = m[op + "_t1"], m[op + "_t2a"], m[op + "_t2b"]
+        out[op + "_t1_med_ns"] = t1["med_ns"]
+        out[op + "_t1_p99_ns"] = t1["p99_ns"]
+        out[op + "_t2_med_ns"] = (a["med_ns"] + b["med_ns"]) / 2
+        out[op + "_t2_p99_ns"] = max(a["p99_ns"], b["p99_ns"])
+    d = m["drain"]
+    out["drain_wall_mrec_s"] = d["wall_rec_s_med"] / 1e6 if d["wall_rec_s_med"] > 0 else None
+    out["drain_cpu_mrec_s"] = d["cpu_rec_s"] / 1e6 if d["cpu_rec_s"] > 0 else None
+    out["drain_cpu_ticks_mrec_s"] = (d["cpu_ticks_rec_s"] / 1e6
+                                     if d["cpu_ticks_rec_s"] > 0 else None)
+    return out
+
+
 def main():
     out, load0, elapsed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     runs = [load(f) for f in sorted(glob.glob(os.path.join(out, "producer.*.json")))]
@@ -73,6 +90,22 @@ def main():
         "errors": sum(r[t]["errors"] for r in runs for t in ("t1", "t2a", "t2b")),
         "calls": sum(r[t]["ok"] + r[t]["drops"] + r[t]["errors"]
                      for r in runs for t in ("t1", "t2a", "t2b")),
+    }
+    mruns = [load(f) for f in sorted(glob.glob(os.path.join(out, "metrics.*.json")))]
+    mruns = [r for r in mruns if r]
+    mper = [metrics_run(r) for r in mruns]
+    mkeys = mper[0].keys() if mper else []
+    metrics = {k: agg([p[k] for p in mper]) for k in mkeys}
+    mfirst = mruns[0] if mruns else {}
+    mdrops = {
+        "calls": sum(r[t]["ok"] + r[t]["drops"] + r[t]["errors"] for r in mruns
+                     for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
+        "drops": sum(r[t]["drops"] for r in mruns
+                     for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
+        "errors": sum(r[t]["errors"] for r in mruns
+                      for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
+        "drain_drops": sum(r["drain"]["drops"] + r["drain"]["errors"] for r in mruns),
+        "drain_poll_timeouts": sum(r["drain"]["poll_timeouts"] for r in mruns),
     }
     sysc = load(os.path.join(out, "syscalls.json"))
     e2e = {s: load(os.path.join(out, "e2e_%s.json" % s)) for s in ("receiver", "null")}
@@ -98,8 +131,36 @@ def main():
             "peers": "write(2) of the formatted line to /dev/null; fprintf to a FILE* "
                      "on /dev/null; LTTng-UST and spdlog are measured in issue 5",
         },
+        "metrics_method": {
+            "repetitions": len(mruns),
+            "calls_per_thread": mfirst.get("n"),
+            "calls": "counter: shmlog_add(series, 1.0) on one series of a counter "
+                     "registered once; histogram: shmlog_record(series, v), default "
+                     "bounds, v cycling over one value per bucket (16 buckets)",
+            "timing": "as for shmlog_log: TSC around batches of %s calls, median and "
+                      "p99 over the batches; %s calls per burst (half a ring: a metric "
+                      "record is 1 slot); between bursts, untimed, the program waits "
+                      "for the rings to be read, writes one log record so that the "
+                      "collector flushes and releases them, and waits for the release"
+                      % (mfirst.get("batch"), mfirst.get("burst")),
+            "drain": "collector stopped (SIGSTOP); %s metric records written (%s per "
+                     "ring, 2 threads pinned to CPUs 0 and 1, one ring each, alternately "
+                     "counter and histogram); SIGCONT; wall = until sh_records_in has "
+                     "grown by that many (polled every ~5 us through a read-only mapping: "
+                     "the poll and the collector's wake-up after SIGCONT are included); "
+                     "CPU = sum of the collector's threads' schedstat run time over the "
+                     "same window (also utime+stime from /proc/<pid>/stat, clock ticks); "
+                     "%s cycles per run after one of warm-up; wall: median of the cycles, "
+                     "CPU: total records / total CPU time"
+                     % (mfirst.get("drain", {}).get("records_per_cycle"),
+                        (mfirst.get("drain", {}).get("records_per_cycle") or 0) // 2,
+                        mfirst.get("drain", {}).get("cycles")),
+        },
         "producer": producer,
         "producer_runs": per,
+        "metrics": metrics,
+        "metrics_runs": mper,
+        "metrics_drops": mdrops,
         "drops": drops,
         "syscalls_1m_records": sysc,
         "e2e": e2e,
@@ -157,6 +218,37 @@ def print_table(res):
                           ("%d (%d drops)" % (s["syscalls"], s["producer"]["drops"])) if s
                           else "skipped (no strace)", "0"))
     w("peers LTTng-UST and spdlog: measured in issue 5, not in this run")
+    mm = res["metrics_method"]
+    mt = res["metrics"]
+    w("")
+    w("metrics: %d runs of %s calls per thread: median [min .. max]"
+      % (mm["repetitions"], mm["calls_per_thread"]))
+    w("calls:  %s" % mm["calls"])
+    w("timing: %s" % mm["timing"])
+    w("drain:  %s" % mm["drain"])
+    mrows = [
+        ("counter add, 1 thread: ns/call median", "add_t1_med_ns", "%.1f", "<= 10"),
+        ("counter add, 1 thread: ns/call p99", "add_t1_p99_ns", "%.1f", ""),
+        ("counter add, 2 threads: ns/call median", "add_t2_med_ns", "%.1f", "<= 10"),
+        ("counter add, 2 threads: ns/call p99", "add_t2_p99_ns", "%.1f", ""),
+        ("histogram record, 1 thread: ns/call median", "rec_t1_med_ns", "%.1f", ""),
+        ("histogram record, 1 thread: ns/call p99", "rec_t1_p99_ns", "%.1f", ""),
+        ("histogram record, 2 threads: ns/call median", "rec_t2_med_ns", "%.1f", ""),
+        ("histogram record, 2 threads: ns/call p99", "rec_t2_p99_ns", "%.1f", ""),
+        ("collector drain, wall: M metric records/s", "drain_wall_mrec_s", "%.1f", ">= 20"),
+        ("collector drain: M metric records/CPU-s", "drain_cpu_mrec_s", "%.1f", ">= 20"),
+        ("  same, from /proc stat utime+stime (ticks)", "drain_cpu_ticks_mrec_s", "%.1f", ""),
+    ]
+    w("%-48s %-30s %s" % ("figure", "median  [min .. max]", "DESIGN.md"))
+    for label, key, spec, goal in mrows:
+        w("%-48s %-30s %s" % (label, fmt(mt.get(key), spec), goal))
+    md = res["metrics_drops"]
+    w("%-48s %-30s %s" % ("metric drops (-ENOBUFS) / errors, all runs",
+                          "%d / %d of %d calls" % (md["drops"], md["errors"], md["calls"]),
+                          "0"))
+    if md["drain_drops"] or md["drain_poll_timeouts"]:
+        w("%-48s %d drops, %d cycles not fully read in %s s"
+          % ("drain cycles", md["drain_drops"], md["drain_poll_timeouts"], 10))
     w("")
     w("end to end: 2 producer processes x %s records, collector + exporter (zstd), loopback"
       % (next((e["k"] for e in res["e2e"].values() if e), "?")))
