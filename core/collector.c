@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,43 @@ static void once_a_second(struct collector *c, uint64_t mono)
 	spool_writer_tick(&c->spool, mono);
 }
 
+static void on_wake(void *arg, int res)
+{
+	struct collector *c = arg;
+
+	c->wake_armed = 0;
+	if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
+		/* The kernel refused the wait after all: poll from now on. */
+		LOGI("collector: futex wake-ups unavailable (%s); polling", strerror(-res));
+		c->loop.has_futex = 0;
+	}
+}
+
+/*
+ * Before an idle sleep: ask producers to wake us (sh_wake = 1), and wait
+ * on the word in io_uring. Returns 1 if records arrived meanwhile (do not
+ * sleep). The seq_cst store orders our "sleeping" flag before the re-read
+ * of the rings; a producer publishes before it reads the flag, so either
+ * we see its record or it sees the flag (RING.md's "store, then check").
+ */
+static int prepare_sleep(struct collector *c, uint64_t now, uint64_t mono)
+{
+	if (!c->loop.has_futex)
+		return 0;
+	atomic_store_explicit((_Atomic uint32_t *)&c->seg.hdr->sh_wake, 1, memory_order_seq_cst);
+	if (drain_all(c, now, mono)) {
+		shm_store_relaxed(&c->seg.hdr->sh_wake, 0);
+		return 1;
+	}
+	if (!c->wake_armed) {
+		c->wake_op.fn = on_wake;
+		c->wake_op.arg = c;
+		if (loop_futex_wait(&c->loop, &c->wake_op, &c->seg.hdr->sh_wake, 1) == 0)
+			c->wake_armed = 1;
+	}
+	return 0;
+}
+
 int collector_run(struct collector *c)
 {
 	uint64_t wait_ns = NS_PER_MS, idle_max = (uint64_t)c->cfg->coll_poll_max_ms * NS_PER_MS;
@@ -388,8 +426,11 @@ int collector_run(struct collector *c)
 			wait_ns = NS_PER_MS;
 		} else {
 			wait_ns = wait_ns * 2 > idle_max ? idle_max : wait_ns * 2;
+			if (wait_ns > NS_PER_MS && prepare_sleep(c, now, mono))
+				wait_ns = NS_PER_MS;
 		}
 		ret = loop_run_once(&c->loop, wait_ns ? wait_ns : 1000);
+		shm_store_relaxed(&c->seg.hdr->sh_wake, 0); /* awake: producers need not call */
 		if (ret < 0) {
 			LOGE("collector: io_uring wait failed: %s", strerror(-ret));
 			return ret;

@@ -41,6 +41,8 @@ struct collector {
 	struct loop_op sig_op;
 	unsigned char sigbuf[128]; /* one struct signalfd_siginfo */
 	int sig_armed;
+	struct loop_op wake_op;   /* the futex wait on sh_wake */
+	int wake_armed;
 	int stop;
 	uint64_t next_gc_ns;
 	uint64_t records_spooled;

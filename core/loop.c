@@ -9,10 +9,46 @@
 #include <errno.h>
 #include <string.h>
 
+/* Not in Debian 12's liburing 2.3 headers: the opcode and the flag of
+ * the futex2 interface (Linux 6.7), from the kernel's UAPI. */
+#define LOOP_OP_FUTEX_WAIT 51
+#define LOOP_FUTEX2_SIZE_U32 0x02
+#define LOOP_FUTEX_MATCH_ANY 0xffffffffull
+
 int loop_init(struct loop *l, unsigned entries)
 {
+	struct io_uring_probe *probe;
+	int ret;
+
 	memset(l, 0, sizeof(*l));
-	return io_uring_queue_init(entries, &l->ring, 0);
+	ret = io_uring_queue_init(entries, &l->ring, 0);
+	if (ret)
+		return ret;
+	probe = io_uring_get_probe_ring(&l->ring);
+	if (probe) {
+		l->has_futex = probe->last_op >= LOOP_OP_FUTEX_WAIT &&
+			       io_uring_opcode_supported(probe, LOOP_OP_FUTEX_WAIT);
+		io_uring_free_probe(probe);
+	}
+	return 0;
+}
+
+int loop_futex_wait(struct loop *l, struct loop_op *op, uint32_t *word, uint32_t val)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!l->has_futex)
+		return -EOPNOTSUPP;
+	sqe = loop_sqe(l, op);
+	if (!sqe)
+		return -EBUSY;
+	/* What liburing 2.5's io_uring_prep_futex_wait() fills in: fd holds
+	 * the futex2 flags, addr the word, off the expected value, addr3 the
+	 * wake mask; no FUTEX2_PRIVATE, the word is shared with producers. */
+	io_uring_prep_rw(LOOP_OP_FUTEX_WAIT, sqe, LOOP_FUTEX2_SIZE_U32, word, 0, val);
+	sqe->rw_flags = 0;
+	sqe->addr3 = LOOP_FUTEX_MATCH_ANY;
+	return 0;
 }
 
 void loop_fini(struct loop *l)

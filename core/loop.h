@@ -23,6 +23,7 @@ struct loop_op {
 struct loop {
 	struct io_uring ring;
 	unsigned inflight;
+	int has_futex; /* the kernel takes IORING_OP_FUTEX_WAIT (Linux 6.7+) */
 };
 
 /* 0 or -errno (io_uring_queue_init's). */
@@ -35,6 +36,14 @@ void loop_fini(struct loop *l);
  * once when the submission queue is full; NULL only if that fails too.
  */
 struct io_uring_sqe *loop_sqe(struct loop *l, struct loop_op *op);
+
+/*
+ * Queues a wait on a 32-bit futex word in shared memory (not private)
+ * while it holds val; op->fn gets 0 when woken, -EAGAIN when the word
+ * no longer held val. -EOPNOTSUPP when the kernel lacks futex waits in
+ * io_uring (the caller then polls), -EBUSY without a free SQE.
+ */
+int loop_futex_wait(struct loop *l, struct loop_op *op, uint32_t *word, uint32_t val);
 
 /*
  * Submits what is queued, waits up to timeout_ns for a completion, then

@@ -189,6 +189,7 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	if (alen)
 		ring_copy(&a->seg, r, pos, off, attrbuf, alen);
 	ring_publish(&a->seg, r, pos, n, (uint32_t)owner);
+	ring_maybe_wake(&a->seg, r, pos, n);
 	errno = saved;
 	return 0;
 }

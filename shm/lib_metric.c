@@ -297,6 +297,7 @@ static int metric_emit(int series, int op_kind, double v)
 	ring_copy(&a->seg, r, pos, 0, &rh, sizeof(rh));
 	ring_copy(&a->seg, r, pos, sizeof(rh), &mt, sizeof(mt));
 	ring_publish(&a->seg, r, pos, 1, (uint32_t)owner);
+	ring_maybe_wake(&a->seg, r, pos, 1);
 	errno = saved;
 	return 0;
 }

@@ -14,12 +14,22 @@
 #define SHM_RING_WRITE_H
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "seg.h"
 #include "shm_abi.h"
 #include "shm_atomic.h"
+
+/* futex(2) wake of one waiter on a word in shared memory (not private:
+ * the collector is another process). errno is the caller's to keep. */
+static inline void ring_futex_wake(uint32_t *word)
+{
+	(void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
 
 /* Steps a claim may take (walking claimed records, lost CASes) before it
  * gives up and the record is dropped and counted: bounds the time a
@@ -119,6 +129,25 @@ static inline void ring_publish(const struct seg *s, struct shm_ring_hdr *r, uin
 
 	shm_store_release(&ctl[pos & ((uint64_t)s->slots - 1)],
 			  SHM_CTL_MAKE(seg_lap(s, pos), SHM_CTL_PUBLISHED, n, owner));
+}
+
+/*
+ * After publishing n slots at pos: when this record took the ring past
+ * a quarter full and the collector sleeps (sh_wake == 1), wake it. One
+ * load on the hot path; the system call only at the crossing, and only by
+ * the one writer whose CAS takes the flag.
+ */
+static inline void ring_maybe_wake(const struct seg *s, struct shm_ring_hdr *r, uint64_t pos,
+				   uint32_t n)
+{
+	uint64_t t = shm_load_relaxed(&r->rh_tail), hw = (uint64_t)s->slots >> SHM_WAKE_FILL_SHIFT;
+	uint32_t one = 1;
+
+	if (pos + n - t < hw || pos - t >= hw)
+		return;
+	/* Pairs with the collector's seq_cst store of 1 before it sleeps. */
+	if (shm_load_acquire(&s->hdr->sh_wake) == 1 && shm_cas(&s->hdr->sh_wake, &one, 0))
+		ring_futex_wake(&s->hdr->sh_wake);
 }
 
 #endif

@@ -83,6 +83,10 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
 #define SHM_SEG_READY 1 /* usable */
 
 /* ---- control words ---------------------------------------------------- */
+/* A producer wakes a sleeping collector when its record takes a ring's
+ * fill past this fraction of its slots (a quarter: room for the wake-up). */
+#define SHM_WAKE_FILL_SHIFT 2
+
 #define SHM_CTL_FREE 0u
 #define SHM_CTL_CLAIMED 1u
 #define SHM_CTL_PUBLISHED 2u
@@ -156,7 +160,9 @@ struct shm_seg_hdr {
 	uint64_t sh_dict_full;       /* producers, atomic add: registrations refused, full */
 	uint64_t sh_overflow;        /* collector: measurements put in overflow series */
 
-	/* producers may futex-wake the collector on it; own cache line */
+	/* 1 while the collector sleeps and wants a wake-up: a producer
+	 * whose record fills a ring past SHM_WAKE_FILL CASes it to 0 and
+	 * futex-wakes it (shared futex). Own cache line. */
 	alignas(64) uint32_t sh_wake;
 	uint8_t sh_reserved2[60];
 
