@@ -12,7 +12,8 @@ BUILD=${SHMLOG_BUILD_DIR:-$ROOT/build}
 JOBS=$(nproc)
 
 DEB_PKGS="build-essential cmake pkg-config liburing-dev libprotobuf-c-dev protobuf-c-compiler
-libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin procps strace"
+libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin procps strace clang
+libclang-rt-14-dev openssl"
 # Tools that may come from elsewhere than Debian (a NodeSource node, a pyenv
 # python): a command on PATH is enough; else its Debian package.
 DEB_CMDS="node:nodejs npm:npm python3:python3"
@@ -73,6 +74,24 @@ test)
 	cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_ring
 	(cd "$ROOT/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure \
 		--timeout 600 -R '^test_ring$')
+	echo "== fuzzing: each libFuzzer target for ${SHMLOG_FUZZ_SECONDS:-20} s over its seed corpus"
+	CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DSHMLOG_FUZZ=ON >/dev/null
+	cmake --build "$ROOT/build-fuzz" -j "$JOBS" --target fuzz_drain fuzz_spool fuzz_config \
+		fuzz_response
+	for t in drain spool config response; do
+		work=$(mktemp -d)
+		# New inputs go to a scratch directory, never into the repository.
+		if ! "$ROOT/build-fuzz/bin/fuzz_$t" -max_total_time="${SHMLOG_FUZZ_SECONDS:-20}" \
+			-max_len=16384 -artifact_prefix="$ROOT/build-fuzz/" "$work" \
+			"$ROOT/tests/fuzz/corpus/$t" >"$ROOT/build-fuzz/fuzz_$t.log" 2>&1; then
+			tail -40 "$ROOT/build-fuzz/fuzz_$t.log"
+			rm -rf "$work"
+			echo "fuzz_$t: FAILED (input saved under build-fuzz/)"
+			exit 1
+		fi
+		rm -rf "$work"
+		echo "fuzz_$t: $(grep -o 'Done [0-9]* runs' "$ROOT/build-fuzz/fuzz_$t.log")"
+	done
 	;;
 demo)
 	need_pkgs
