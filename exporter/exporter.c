@@ -39,6 +39,8 @@
 #define FILE_MODE_BATCH 64
 /* Longest single wait of the loop, to notice stop requests promptly. */
 #define LOOP_WAIT_MAX_MS 1000
+/* Distinct transport errors remembered between two deliveries. */
+#define CONN_ERRS_MAX 16
 /* A failure's description: endpoint plus the server's message. */
 #define WHY_MAX (sizeof(((struct status *)0)->endpoint) + RESPONSE_MSG_MAX + 64)
 
@@ -82,6 +84,8 @@ struct exporter {
 	uint64_t partials; /* 2xx responses with a partial success */
 	uint32_t rnd;
 	uint8_t logged[600 / 8 + 1]; /* HTTP codes (0 = no response) logged once */
+	uint32_t conn_errs[CONN_ERRS_MAX]; /* transport errors logged since the last 2xx */
+	unsigned n_conn_errs;
 	struct status st;
 };
 
@@ -442,8 +446,27 @@ static void drop_job(struct exporter *ex, struct job *job, long code, const char
 	job_free(job);
 }
 
+/* True the first time a transport error (no HTTP response: TLS, connect,
+ * reset) is seen since the last delivery. Digits do not count, so "after
+ * 3 ms" and "after 4 ms" are the same error. */
+static int conn_err_new(struct exporter *ex, const char *err)
+{
+	uint32_t h = 2166136261u;
+	unsigned i;
+
+	for (; *err; err++)
+		if (*err < '0' || *err > '9')
+			h = (h ^ (uint8_t)*err) * 16777619u;
+	for (i = 0; i < ex->n_conn_errs; i++)
+		if (ex->conn_errs[i] == h)
+			return 0;
+	if (ex->n_conn_errs < CONN_ERRS_MAX)
+		ex->conn_errs[ex->n_conn_errs++] = h;
+	return 1;
+}
+
 static void retry_job(struct exporter *ex, struct job *job, long code, const char *retry_after,
-		      const char *why)
+		      const char *why, int quiet)
 {
 	uint64_t now = now_ms(), elapsed;
 	uint32_t delay, ra_ms;
@@ -474,7 +497,7 @@ static void retry_job(struct exporter *ex, struct job *job, long code, const cha
 	job->due_ms = now + delay;
 	/* First failure, then every power of two: enough to see an outage,
 	 * not one line per attempt. */
-	if (!ex->stopping && (job->attempt & (job->attempt - 1)) == 0)
+	if (!quiet && !ex->stopping && (job->attempt & (job->attempt - 1)) == 0)
 		LOGW("exporter: %s: %s; retry %u in %u ms", spool_signal_name(job->sig), why,
 		     job->attempt, delay);
 }
@@ -493,7 +516,13 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		ex->st.last_http_status = -1;
 		status_set_error(&ex->st, "connection: %s", res->err);
 		snprintf(why, sizeof(why), "no response from %s: %s", ex->st.endpoint, res->err);
-		retry_job(ex, job, 0, NULL, why);
+		/* Once per distinct error until something is delivered: a bad
+		 * certificate or a refused handshake fails every retry alike. */
+		if (!ex->stopping && conn_err_new(ex, res->err))
+			LOGE("exporter: %s: %s; retrying with back-off (this error is logged once, "
+			     "retries are counted in %s)",
+			     spool_signal_name(job->sig), why, ex->st.path);
+		retry_job(ex, job, 0, NULL, why, 1);
 		return;
 	}
 	ex->st.last_http_status = (int)res->status;
@@ -516,6 +545,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		ex->st.sent_requests++;
 		ex->st.sent_records += job->records;
 		ex->st.last_error[0] = '\0';
+		ex->n_conn_errs = 0;
 		job_free(job);
 		return;
 	}
@@ -525,7 +555,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->st.endpoint,
 		 ri.message[0] ? ": " : "", ri.message);
 	if (retry_is_retryable(res->status))
-		retry_job(ex, job, res->status, res->retry_after, why);
+		retry_job(ex, job, res->status, res->retry_after, why, 0);
 	else
 		drop_job(ex, job, res->status, why);
 }
@@ -537,7 +567,7 @@ static void start_job(struct exporter *ex, struct job *job)
 	int ret = http_send_start(ex->hs, ex->url[job->sig], job->body, job->body_len, job);
 
 	if (ret < 0) {
-		retry_job(ex, job, 0, NULL, "cannot start request");
+		retry_job(ex, job, 0, NULL, "cannot start request", 0);
 		return;
 	}
 	job->state = JOB_IN_FLIGHT;

@@ -190,6 +190,7 @@ class Env:
         self.compression = compression
         self.procs = []
         self.port = None
+        self.scheme = "http"
         self.receiver = None
         self.collector = None
         self.exporter = None
@@ -288,7 +289,9 @@ class Env:
             time.sleep(0.02)
         with open(port_file) as f:
             self.port = int(f.read())
-        self.ini["exporter"]["endpoint"] = f"http://127.0.0.1:{self.port}"
+        # receiver.js --tls-cert serves HTTPS (test_tls.py).
+        self.scheme = "https" if "--tls-cert" in extra else "http"
+        self.ini["exporter"]["endpoint"] = f"{self.scheme}://127.0.0.1:{self.port}"
 
     def daemon_env(self):
         return self.base_env()
@@ -300,9 +303,14 @@ class Env:
             self.wait_segment()
         return self.collector
 
-    def start_exporter(self):
+    def start_exporter(self, extra_env=None):
+        """Starts shmlog-exporter; extra_env adds variables (OTEL_EXPORTER_OTLP_*)
+        to its environment. Its log is self.exporter.log_text()."""
+        env = self.daemon_env()
+        if extra_env:
+            env.update(extra_env)
         self.exporter = self.spawn("exporter", [self.bin("shmlog-exporter"), "-c", self.ini_path],
-                                   env=self.daemon_env())
+                                   env=env)
         return self.exporter
 
     def wait_segment(self, timeout=10):
@@ -487,10 +495,12 @@ class Env:
 
     def set_plan(self, plan):
         """Replaces the receiver's response plan (see receiver.js)."""
+        import ssl
         import urllib.request
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/_control/plan",
+        req = urllib.request.Request(f"{self.scheme}://127.0.0.1:{self.port}/_control/plan",
                                      data=plan.encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:
+        ctx = ssl._create_unverified_context() if self.scheme == "https" else None
+        with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
             check(r.status == 204, f"receiver refused plan {plan!r}")
 
     def seg_counters(self):

@@ -10,6 +10,8 @@
 //   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
 //                    [--plan-metrics] [--metrics-out FILE]
+//                    [--tls-cert PEM --tls-key PEM [--tls-ca PEM]
+//                     [--require-client-cert]]
 //
 // Files written:
 //   OUT            one line per accepted log record (see recordLine())
@@ -25,6 +27,22 @@
 //                  says which), count, sum, min, max, bounds, buckets
 //                  (histograms), flags, encoding, ctype
 //   FILE.rejected  the same for a failed metrics request (+status)
+//   OUT.tls        (TLS only) one line per refused TLS handshake: t_ms,
+//                  code, message (e.g. a client without a certificate)
+//
+// JSON requests are also checked as sent, before protobufjs' lenient
+// fromObject sees them (OTLP/JSON mapping): traceId/spanId hex strings of
+// 32/16 characters, 64-bit integers (timeUnixNano, intValue, asInt, count,
+// bucketCounts...) decimal strings, enums (severityNumber,
+// aggregationTemporality, kind) and 32-bit fields numbers, every key
+// lowerCamelCase. The request line gets json: {problems (first 10),
+// n_problems, seen: {id, int64, enum, key}}.
+//
+// TLS: --tls-cert/--tls-key serve HTTPS (still on 127.0.0.1 only);
+// --tls-ca is the CA that client certificates must chain to, and
+// --require-client-cert refuses handshakes without a valid one (mTLS).
+// A request line then also has client_cn (the client certificate's CN, or
+// null).
 //
 // Plan entries (one per logs request, in order of arrival; after the plan,
 // 200): "200", any status "NNN", "NNN:S" (Retry-After: S seconds),
@@ -41,6 +59,7 @@
 
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const zlib = require('zlib');
 
 const MAX_BODY = 64 << 20; // OTLP's recommended request cap
@@ -71,9 +90,16 @@ function parseArgs(argv) {
 		else if (a === '--metrics-path') o.metricsPath = val();
 		else if (a === '--plan-metrics') o.planMetrics = true;
 		else if (a === '--metrics-out') o.metricsOut = val();
+		else if (a === '--tls-cert') o.tlsCert = val();
+		else if (a === '--tls-key') o.tlsKey = val();
+		else if (a === '--tls-ca') o.tlsCa = val();
+		else if (a === '--require-client-cert') o.requireClientCert = true;
 		else usage(`unknown argument '${a}'`);
 	}
 	if (!o.portFile || !o.out) usage('--port-file and --out are required');
+	if (!o.tlsCert !== !o.tlsKey) usage('--tls-cert and --tls-key go together');
+	if ((o.tlsCa || o.requireClientCert) && !o.tlsCert) usage('--tls-ca and --require-client-cert need --tls-cert');
+	if (o.requireClientCert && !o.tlsCa) usage('--require-client-cert needs --tls-ca');
 	if (!o.metricsOut) o.metricsOut = o.out + '.metrics';
 	return o;
 }
@@ -198,6 +224,62 @@ function fixJsonIds(obj) {
 			for (const m of sm.metrics || [])
 				for (const k of METRIC_TYPES)
 					for (const dp of (m[k] && m[k].dataPoints) || []) for (const ex of dp.exemplars || []) fix(ex);
+}
+
+// The OTLP/JSON mapping, checked on the parsed text as the agent sent it
+// (protobufjs' fromObject would accept base64 ids, numbers for int64,
+// enum names and snake_case keys alike). Returns {problems, n_problems, seen}.
+const JSON_ID_LEN = { traceId: 32, spanId: 16, parentSpanId: 16 };
+const JSON_INT64 = new Set(['timeUnixNano', 'observedTimeUnixNano', 'startTimeUnixNano', 'intValue',
+	'asInt', 'count', 'zeroCount', 'bucketCounts']);
+const JSON_ENUM = new Set(['severityNumber', 'aggregationTemporality', 'kind']);
+const JSON_INT32 = new Set(['flags', 'droppedAttributesCount', 'droppedEventsCount', 'droppedLinksCount',
+	'scale', 'offset']);
+const JSON_DOUBLE = new Set(['asDouble', 'doubleValue', 'sum', 'min', 'max', 'explicitBounds', 'quantile',
+	'zeroThreshold']);
+function jsonShape(root) {
+	const problems = [];
+	const seen = { id: 0, int64: 0, enum: 0, key: 0 };
+	const bad = (path, what) => problems.push(`${path}: ${what}`);
+	const isDbl = (v) => typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity';
+	const walk = (v, path) => {
+		if (Array.isArray(v)) {
+			v.forEach((x, i) => walk(x, `${path}[${i}]`));
+			return;
+		}
+		if (v === null || typeof v !== 'object') return;
+		for (const [k, x] of Object.entries(v)) {
+			const p = `${path}.${k}`;
+			seen.key++;
+			if (!/^[a-z][A-Za-z0-9]*$/.test(k)) bad(p, 'key is not lowerCamelCase');
+			// "sum" is a metric's data (an object) and a histogram's double.
+			if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+				walk(x, p);
+			} else if (k in JSON_ID_LEN) {
+				seen.id++;
+				if (typeof x !== 'string' || !new RegExp(`^[0-9a-fA-F]{${JSON_ID_LEN[k]}}$`).test(x))
+					bad(p, `${JSON.stringify(x)} is not a hex string of ${JSON_ID_LEN[k]} characters`);
+			} else if (JSON_INT64.has(k)) {
+				for (const y of Array.isArray(x) ? x : [x]) {
+					seen.int64++;
+					if (typeof y !== 'string' || !/^-?\d+$/.test(y)) bad(p, `${JSON.stringify(y)} is not a decimal string`);
+				}
+			} else if (JSON_ENUM.has(k)) {
+				seen.enum++;
+				if (!Number.isInteger(x)) bad(p, `${JSON.stringify(x)} is not an integer`);
+			} else if (JSON_INT32.has(k)) {
+				if (!Number.isInteger(x)) bad(p, `${JSON.stringify(x)} is not an integer`);
+			} else if (JSON_DOUBLE.has(k)) {
+				for (const y of Array.isArray(x) ? x : [x]) if (!isDbl(y)) bad(p, `${JSON.stringify(y)} is not a number`);
+			} else if (k === 'value') {
+				if (!isDbl(x)) bad(p, `${JSON.stringify(x)} is not a number`); // summary quantile value
+			} else {
+				walk(x, p);
+			}
+		}
+	};
+	walk(root, '');
+	return { problems: problems.slice(0, 10), n_problems: problems.length, seen };
 }
 
 function decompress(enc, body) {
@@ -409,6 +491,10 @@ function handle(req, res, body, tArrive) {
 	const sig = signalOf(req.url);
 	const info = { n, path: req.url, status: 0, records: 0, encoding: enc, ctype, bytes: body.length, t_ms: tArrive,
 		hdr: headerMap(req) };
+	if (opts.tlsCert) {
+		const pc = req.socket.getPeerCertificate ? req.socket.getPeerCertificate() : null;
+		info.client_cn = pc && pc.subject ? pc.subject.CN || null : null;
+	}
 	const badBefore = badUtf8;
 
 	const finish = (status, lines, why) => {
@@ -469,6 +555,7 @@ function handle(req, res, body, tArrive) {
 				text = raw.toString('utf8');
 			}
 			const obj = JSON.parse(text);
+			info.json = jsonShape(obj);
 			fixJsonIds(obj);
 			const err = T.verify(T.fromObject(obj));
 			if (err) throw new Error(err);
@@ -546,7 +633,7 @@ function handle(req, res, body, tArrive) {
 	errReply(ent.code, `planned ${ent.code}`, headers);
 }
 
-const server = http.createServer((req, res) => {
+function onRequest(req, res) {
 	const tArrive = Date.now();
 	const chunks = [];
 	let size = 0;
@@ -585,7 +672,23 @@ const server = http.createServer((req, res) => {
 			}
 		}
 	});
-});
+}
+
+let server;
+if (opts.tlsCert) {
+	const tlsOpts = { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) };
+	if (opts.tlsCa) {
+		tlsOpts.ca = fs.readFileSync(opts.tlsCa);
+		tlsOpts.requestCert = true;
+		tlsOpts.rejectUnauthorized = !!opts.requireClientCert;
+	}
+	server = https.createServer(tlsOpts, onRequest);
+	server.on('tlsClientError', (err) => {
+		appendLines(opts.out + '.tls', [{ t_ms: Date.now(), code: err.code || '', message: String(err.message || err) }]);
+	});
+} else {
+	server = http.createServer(onRequest);
+}
 server.on('connection', (s) => {
 	sockets.add(s);
 	s.on('close', () => sockets.delete(s));

@@ -297,6 +297,33 @@ async function main() {
 		assert.deepStrictEqual(mreqs.map((q) => [q.status, q.records, q.empty_metrics]),
 			[[200, 5, 1], [200, 2, 0], [400, 0, undefined]]);
 
+		// The OTLP/JSON mapping as sent: a conforming request has no problem;
+		// base64 ids, numbers for int64, enum names, snake_case keys are named.
+		{
+			const n0 = readLines(out + '.requests').length;
+			const good = logsReq('svc-shape', 13, ['s1'], { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+			// kv() writes intValue as a number (decoders accept both); as sent by an exporter, a string.
+			const str64 = (k, v) => (k === 'intValue' ? String(v) : v);
+			r = await post(port, '/v1/logs', { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(good, str64)));
+			assert.strictEqual(r.status, 200);
+			const bad = logsReq('svc-shape', 13, ['s2'], { traceId: 'CvdlGRbWQ92ESOshHIAxnA==', spanId: 'b7ad6b7169203331' });
+			const lr = bad.resourceLogs[0].scopeLogs[0].logRecords[0];
+			lr.timeUnixNano = 1700000000000000000;
+			lr.severityNumber = 'SEVERITY_NUMBER_WARN';
+			lr.dropped_attributes_count = 1;
+			lr.attributes.push({ key: 'i', value: { intValue: 5 } });
+			r = await post(port, '/v1/logs', { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(bad)));
+			const q = readLines(out + '.requests').slice(n0);
+			assert.strictEqual(q.length, 2);
+			assert.strictEqual(q[0].json.n_problems, 0, JSON.stringify(q[0].json));
+			assert.deepStrictEqual([q[0].json.seen.id, q[0].json.seen.enum], [2, 1]);
+			const probs = q[1].json.problems.join('\n');
+			for (const w of ['traceId: "CvdlGRbWQ92ESOshHIAxnA==" is not a hex string of 32', 'timeUnixNano: 1700000000000000000 is not a decimal string',
+				'severityNumber: "SEVERITY_NUMBER_WARN" is not an integer', 'dropped_attributes_count: key is not lowerCamelCase',
+				'intValue: 5 is not a decimal string'])
+				assert.ok(probs.includes(w), `missing '${w}' in ${probs}`);
+		}
+
 		// The plan can be replaced between test phases; the control call is not logged.
 		r = await post(port, '/_control/plan', {}, Buffer.from('503:1'));
 		assert.strictEqual(r.status, 204);
@@ -308,7 +335,7 @@ async function main() {
 		r = await post(port, '/v1/logs', Object.assign({ 'x-api-key': 'k1' }, ct), body1);
 		assert.strictEqual(r.status, 200);
 		const reqs2 = readLines(out + '.requests');
-		assert.strictEqual(reqs2.length, reqs.length + 2);
+		assert.strictEqual(reqs2.length, reqs.length + 4);
 		assert.strictEqual(reqs2[reqs2.length - 1].hdr['x-api-key'], 'k1');
 		assert.strictEqual(readLines(out + '.rejected').length, rej.length + 2);
 
