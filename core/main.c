@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: shmlog-collector [-c FILE] [--section.key=value ...] [--print-config]\n"
-		   "                        [--version] [-h]\n"
+		   "                        [--help-config] [--version] [-h]\n"
 		   "Creates the shared-memory rings of a namespace, drains them and writes\n"
 		   "OTLP requests into the spool for shmlog-exporter. Keys: conf/shmlog.ini.\n");
 }
@@ -38,6 +38,9 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("shmlog-collector %s\n", SHMLOG_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--help-config") == 0) {
+			config_help(STDOUT_FILENO);
 			return 0;
 		} else if (strcmp(argv[i], "--print-config") == 0) {
 			print = 1;

@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		   "  --section.key=v  override one configuration key\n"
 		   "  --test           send one test log record to the endpoint and report\n"
 		   "  --print-config   print the effective configuration and exit\n"
+		   "  --help-config    print every configuration key, default and variable\n"
 		   "  --once           deliver what is in the spool now, then exit\n"
 		   "  -h, --help       this help\n");
 }
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
 			file = argv[++i];
 		} else if (strcmp(argv[i], "--test") == 0) {
 			test = 1;
+		} else if (strcmp(argv[i], "--help-config") == 0) {
+			config_help(STDOUT_FILENO);
+			return 0;
 		} else if (strcmp(argv[i], "--print-config") == 0) {
 			print = 1;
 		} else if (strcmp(argv[i], "--once") == 0) {

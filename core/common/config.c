@@ -1171,3 +1171,36 @@ void config_dump(const struct shmlog_config *cfg, int fd)
 		}
 	}
 }
+
+void config_help(int fd)
+{
+	const char *section = "";
+
+	dprintf(fd, "Configuration keys (ini file -c FILE, or --section.key=value); precedence:\n"
+		    "command line, environment, file, defaults.\n");
+	for (size_t n = 0; n < CONFIG_NKEYS; n++) {
+		const struct config_key *k = &config_keys[n];
+
+		if (strcmp(k->section, section) != 0) {
+			section = k->section;
+			dprintf(fd, "\n[%s]\n", section);
+		}
+		dprintf(fd, "  %s = %s\n      %s", k->key, k->def[0] ? k->def : "\"\"",
+			k->help ? k->help : "");
+		if (k->choices) {
+			dprintf(fd, " (");
+			for (size_t c = 0; k->choices[c]; c++)
+				dprintf(fd, "%s%s", c ? "|" : "", k->choices[c]);
+			dprintf(fd, ")");
+		}
+		if (k->type == CFG_U32 && k->max)
+			dprintf(fd, " [%llu..%llu]", (unsigned long long)k->min,
+				(unsigned long long)k->max);
+		for (size_t e = 0; e < CONFIG_NENVS; e++)
+			if (strcmp(config_envs[e].section, k->section) == 0 &&
+			    strcmp(config_envs[e].key, k->key) == 0)
+				dprintf(fd, "; env %s", config_envs[e].var);
+		dprintf(fd, "\n");
+	}
+	dprintf(fd, "\nAlso: OTEL_HEADER_<name>=<value> adds header <name> ('_' becomes '-').\n");
+}

@@ -108,6 +108,11 @@ int config_load(struct shmlog_config *cfg, const char *file, int argc, char **ar
  * "[section] key = value" per line (for --print-config). */
 void config_dump(const struct shmlog_config *cfg, int fd);
 
+/* Prints every key with its default, help text, choices, bounds and
+ * environment variable, from the table the parser uses (--help-config),
+ * so the reference and the behaviour cannot drift. */
+void config_help(int fd);
+
 /* True when arg looks like "--section.key=value" (so main() can skip it). */
 int config_is_override(const char *arg);
 
