@@ -58,7 +58,6 @@ static void on_signal(void *arg, int res)
 	struct collector *c = arg;
 	struct signalfd_siginfo si;
 
-	c->sig_armed = 0;
 	if (res == (int)sizeof(si)) {
 		memcpy(&si, c->sigbuf, sizeof(si));
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -82,7 +81,6 @@ static void arm_signals(struct collector *c)
 	if (!sqe)
 		return;
 	io_uring_prep_read(sqe, c->sigfd, c->sigbuf, sizeof(struct signalfd_siginfo), 0);
-	c->sig_armed = 1;
 }
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg)

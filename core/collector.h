@@ -40,7 +40,6 @@ struct collector {
 	int sigfd;
 	struct loop_op sig_op;
 	unsigned char sigbuf[128]; /* one struct signalfd_siginfo */
-	int sig_armed;
 	struct loop_op wake_op;   /* the futex wait on sh_wake */
 	int wake_armed;
 	int stop;

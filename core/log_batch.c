@@ -126,7 +126,6 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 	r->ix[r->nix].off = (uint32_t)start;
 	r->ix[r->nix].len = (uint32_t)(r->recs.len - start);
 	r->nix++;
-	r->records++;
 	if (!r->pending) {
 		r->pending = 1;
 		r->next_pending = b->pending;

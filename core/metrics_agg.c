@@ -83,7 +83,6 @@ struct mcell {
 				* records, so that a restarted collector goes on
 				* with them; owned (malloc) for sampled ones */
 	int owned;
-	int dead;
 };
 
 struct ckey {
@@ -357,7 +356,7 @@ static uint32_t cells_of(struct metrics *m, const struct minst *in, const struct
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < m->ncells; i++)
-		if (m->cells[i].in == in && m->cells[i].g == g && !m->cells[i].dead &&
+		if (m->cells[i].in == in && m->cells[i].g == g &&
 		    !(m->cells[i].skey & OVERFLOW_BIT))
 			n++;
 	return n;

@@ -36,7 +36,6 @@ struct resource {
 	uint32_t nix, capix;
 	int pending;          /* on the batch's pending list */
 	int retired;          /* no longer in the table: free once flushed */
-	uint64_t records;     /* records received, all time */
 	struct resource *next_pending;
 };
 

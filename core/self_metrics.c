@@ -6,18 +6,14 @@
  */
 #include "self_metrics.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector.h"
+#include "exporter_status.h"
 #include "hostmetrics.h"
 #include "shm_atomic.h"
-
-#define LAT_MAX_BOUNDS 32
 
 static void count(struct collector *c, const char *name, const char *unit, const char *desc,
 		  uint64_t v, uint64_t now, const char *key, const char *val)
@@ -48,93 +44,39 @@ static uint64_t dict_used(const struct seg *s, int series)
 	return used;
 }
 
-/* Parses "a,b,c" numbers into out (at most max); returns how many. */
-static int parse_list(const char *p, double *out, int max)
-{
-	int n = 0;
-	char *end;
-
-	while (*p && n < max) {
-		out[n++] = strtod(p, &end);
-		if (end == p)
-			return -1;
-		p = *end == ',' ? end + 1 : end;
-		if (*end != ',' && *end != '\0' && *end != '\n')
-			return -1;
-		if (*end == '\n' || *end == '\0')
-			break;
-	}
-	return n;
-}
-
 /* The exporter's status file: requests by outcome, retries, latency. */
 static void exporter_figures(struct collector *c, uint64_t now)
 {
-	double bounds[LAT_MAX_BOUNDS], buckets[LAT_MAX_BOUNDS + 1], sum = 0;
-	uint64_t b64[LAT_MAX_BOUNDS + 1], cnt = 0;
-	int nb = -1, nk = -1;
-	char path[4200], buf[4096], *line, *save = NULL;
-	ssize_t n;
-	int fd;
+	struct exporter_status st;
+	uint64_t total = 0;
 
-	snprintf(path, sizeof(path), "%s/exporter.status", c->cfg->spool_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
+	if (exporter_status_read(c->cfg->spool_dir, &st) != 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	count(c, "shmlog.exporter.requests", "{request}", "requests by outcome", st.sent_requests,
+	      now, "outcome", "sent");
+	count(c, "shmlog.exporter.requests", "{request}", "requests by outcome",
+	      st.dropped_requests, now, "outcome", "dropped");
+	count(c, "shmlog.exporter.requests", "{request}", "requests by outcome",
+	      st.quarantined_files, now, "outcome", "quarantined");
+	count(c, "shmlog.exporter.retries", "{request}", "attempts retried", st.retries, now, NULL,
+	      NULL);
+	count(c, "shmlog.exporter.records.rejected", "{record}",
+	      "records the backend rejected (partial success)", st.rejected_records, now, NULL,
+	      NULL);
+	/* Use the histogram only if it adds up: the file is another
+	 * process's. */
+	if (st.latency_nbounds <= 0 || st.latency_nbuckets != st.latency_nbounds + 1)
 		return;
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		const char *v;
-
-		if (!eq)
-			continue;
-		*eq = '\0';
-		v = eq + 1;
-		if (strcmp(line, "sent_requests") == 0)
-			count(c, "shmlog.exporter.requests", "{request}", "requests by outcome",
-			      strtoull(v, NULL, 10), now, "outcome", "sent");
-		else if (strcmp(line, "dropped_requests") == 0)
-			count(c, "shmlog.exporter.requests", "{request}", "requests by outcome",
-			      strtoull(v, NULL, 10), now, "outcome", "dropped");
-		else if (strcmp(line, "quarantined_files") == 0)
-			count(c, "shmlog.exporter.requests", "{request}", "requests by outcome",
-			      strtoull(v, NULL, 10), now, "outcome", "quarantined");
-		else if (strcmp(line, "retries") == 0)
-			count(c, "shmlog.exporter.retries", "{request}", "attempts retried",
-			      strtoull(v, NULL, 10), now, NULL, NULL);
-		else if (strcmp(line, "rejected_records") == 0)
-			count(c, "shmlog.exporter.records.rejected", "{record}",
-			      "records the backend rejected (partial success)",
-			      strtoull(v, NULL, 10), now, NULL, NULL);
-		else if (strcmp(line, "latency_ms_bounds") == 0)
-			nb = parse_list(v, bounds, LAT_MAX_BOUNDS);
-		else if (strcmp(line, "latency_ms_buckets") == 0)
-			nk = parse_list(v, buckets, LAT_MAX_BOUNDS + 1);
-		else if (strcmp(line, "latency_ms_count") == 0)
-			cnt = strtoull(v, NULL, 10);
-		else if (strcmp(line, "latency_ms_sum") == 0)
-			sum = strtod(v, NULL);
-	}
-	/* The file is another process's: use the histogram only if it adds
-	 * up. */
-	if (nb > 0 && nk == nb + 1) {
-		uint64_t total = 0;
-		for (int i = 0; i < nk; i++) {
-			b64[i] = buckets[i] >= 0 ? (uint64_t)buckets[i] : 0;
-			total += b64[i];
-		}
-		for (int i = 1; i < nb; i++)
-			if (!(bounds[i] > bounds[i - 1]))
-				return;
-		if (total == cnt)
-			metrics_sample_histogram(c->metrics, "shmlog.exporter.latency", "ms",
-						 "time from request to answer", bounds,
-						 (uint32_t)nb, b64, cnt, sum, now);
-	}
+	for (int i = 0; i < st.latency_nbuckets; i++)
+		total += st.latency_buckets[i];
+	for (int i = 1; i < st.latency_nbounds; i++)
+		if (!(st.latency_bounds[i] > st.latency_bounds[i - 1]))
+			return;
+	if (total == st.latency_count)
+		metrics_sample_histogram(c->metrics, "shmlog.exporter.latency", "ms",
+					 "time from request to answer", st.latency_bounds,
+					 (uint32_t)st.latency_nbounds, st.latency_buckets,
+					 st.latency_count, st.latency_sum, now);
 }
 
 void self_metrics_sample(struct collector *c, uint64_t now)

@@ -95,6 +95,21 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
 	     uint8_t trace_flags) LIB_HIDDEN;
 
+/*
+ * The start of every record (lib_log.c): the clock read, attachment and
+ * thread registration, the once-a-second re-attach check. Returns the
+ * owner index and *a, *now; or -ENOTCONN, or -ENOBUFS (no thread entry).
+ */
+int lib_begin(struct lib_att **a, uint64_t *now) LIB_HIDDEN;
+
+/*
+ * Claims n slots for owner on this CPU's ring, or on the next one when it
+ * is full. Returns the ring (*pos set), or NULL after counting the drop
+ * (ring and producer counters; len bytes).
+ */
+struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, size_t len,
+			       uint64_t *pos) LIB_HIDDEN;
+
 /* Encoded size of attributes (shm_abi.h "records"), or -EMSGSIZE /
  * -EINVAL; and the encoding itself (lib_log.c). */
 long lib_attrs_size(const struct shmlog_attr *attrs, size_t nattrs) LIB_HIDDEN;

@@ -81,13 +81,40 @@ size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t
 	return (size_t)(p - out);
 }
 
-static void count_drop(struct lib_att *a, struct shm_ring_hdr *r, size_t len)
+int lib_begin(struct lib_att **a, uint64_t *now)
 {
-	struct shm_producer *pe = seg_producer(&a->seg, a->producer);
+	int owner;
 
-	shm_add_relaxed(&r->rh_drops, 1);
-	shm_add_relaxed(&r->rh_drop_bytes, len);
-	shm_add_relaxed(&pe->pe_drops, 1);
+	*now = lib_now_ns();
+	owner = lib_ready(a);
+	if (owner < 0)
+		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
+	if (*now >= shm_load_relaxed(&lib.next_check_ns))
+		lib_periodic(*now);
+	return owner;
+}
+
+struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, size_t len,
+			       uint64_t *pos)
+{
+	int cpu = sched_getcpu(); /* rseq area or vDSO: no system call */
+	uint32_t ring = cpu >= 0 ? (uint32_t)cpu % a->seg.nrings : 0;
+	struct shm_ring_hdr *r = seg_ring(&a->seg, ring);
+	int ret = ring_claim(&a->seg, r, n, owner, pos);
+
+	if (ret && a->seg.nrings > 1) {
+		/* This CPU's ring is full (or held by a stopped writer): try
+		 * the next one before dropping. */
+		r = seg_ring(&a->seg, (ring + 1) % a->seg.nrings);
+		ret = ring_claim(&a->seg, r, n, owner, pos);
+	}
+	if (ret) {
+		shm_add_relaxed(&r->rh_drops, 1);
+		shm_add_relaxed(&r->rh_drop_bytes, len);
+		shm_add_relaxed(&seg_producer(&a->seg, a->producer)->pe_drops, 1);
+		return NULL;
+	}
+	return r;
 }
 
 int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *body,
@@ -101,18 +128,15 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	struct lib_att *a;
 	uint64_t pos, now;
 	size_t len, off, alen = 0;
-	uint32_t n, ring;
+	uint32_t n;
 	long asz = 0;
-	int owner, cpu, ret, saved = errno;
+	int owner, saved = errno;
 
-	now = lib_now_ns();
-	owner = lib_ready(&a);
+	owner = lib_begin(&a, &now);
 	if (owner < 0) {
 		errno = saved;
-		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
+		return owner;
 	}
-	if (now >= shm_load_relaxed(&lib.next_check_ns))
-		lib_periodic(now);
 	if (nattrs) {
 		asz = lib_attrs_size(attrs, nattrs);
 		if (asz < 0) {
@@ -133,18 +157,8 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	      body_len + sevtext_len + alen;
 	n = (uint32_t)((len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE);
 
-	cpu = sched_getcpu(); /* rseq area or vDSO: no system call */
-	ring = cpu >= 0 ? (uint32_t)cpu % a->seg.nrings : 0;
-	r = seg_ring(&a->seg, ring);
-	ret = ring_claim(&a->seg, r, n, (uint32_t)owner, &pos);
-	if (ret && a->seg.nrings > 1) {
-		/* This CPU's ring is full (or held by a stopped writer): try
-		 * the next one before dropping. */
-		r = seg_ring(&a->seg, (ring + 1) % a->seg.nrings);
-		ret = ring_claim(&a->seg, r, n, (uint32_t)owner, &pos);
-	}
-	if (ret) {
-		count_drop(a, r, len);
+	r = lib_claim(a, n, (uint32_t)owner, len, &pos);
+	if (!r) {
 		errno = saved;
 		return -ENOBUFS;
 	}

@@ -243,14 +243,13 @@ static int metric_emit(int series, int op_kind, double v)
 	struct shm_series *se;
 	struct lib_att *a;
 	uint64_t pos, now;
-	uint32_t inst, kind, ring;
-	int owner, cpu, ret, saved = errno;
+	uint32_t inst, kind;
+	int owner, saved = errno;
 
-	now = lib_now_ns();
-	owner = lib_ready(&a);
+	owner = lib_begin(&a, &now);
 	if (owner < 0) {
 		errno = saved;
-		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
+		return owner;
 	}
 	if (series < 0 || (uint32_t)series >= a->seg.max_series)
 		return -EINVAL;
@@ -271,17 +270,8 @@ static int metric_emit(int series, int op_kind, double v)
 	if (!isfinite(v))
 		return -EINVAL;
 
-	cpu = sched_getcpu();
-	ring = cpu >= 0 ? (uint32_t)cpu % a->seg.nrings : 0;
-	r = seg_ring(&a->seg, ring);
-	ret = ring_claim(&a->seg, r, 1, (uint32_t)owner, &pos);
-	if (ret && a->seg.nrings > 1) {
-		r = seg_ring(&a->seg, (ring + 1) % a->seg.nrings);
-		ret = ring_claim(&a->seg, r, 1, (uint32_t)owner, &pos);
-	}
-	if (ret) {
-		shm_add_relaxed(&r->rh_drops, 1);
-		shm_add_relaxed(&seg_producer(&a->seg, a->producer)->pe_drops, 1);
+	r = lib_claim(a, 1, (uint32_t)owner, sizeof(rh) + sizeof(mt), &pos);
+	if (!r) {
 		errno = saved;
 		return -ENOBUFS;
 	}

@@ -69,7 +69,7 @@ static void text_rate(FILE *f, double rate)
 void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop_snap *prev,
 		       int all)
 {
-	const struct shmtop_exporter *e = &s->exp;
+	const struct exporter_status *e = &s->exp;
 	char when[32] = "?";
 	time_t t = (time_t)(s->now_ns / 1000000000ull);
 	struct tm tm;
@@ -167,7 +167,7 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 
 /* ---- JSON ------------------------------------------------------------ */
 
-/* s is valid UTF-8 without control characters (shmtop_read_str()), but
+/* s is valid UTF-8 without control characters (text_clean()), but
  * escape every control character anyway: this file must not trust that. */
 static void json_str(FILE *f, const char *s)
 {
@@ -242,7 +242,7 @@ static void json_producers(FILE *f, const struct shmtop_snap *s)
 
 static void json_exporter(FILE *f, const struct shmtop_snap *s)
 {
-	const struct shmtop_exporter *e = &s->exp;
+	const struct exporter_status *e = &s->exp;
 
 	if (!e->present) {
 		fputs("\"exporter\":null", f);

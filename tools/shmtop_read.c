@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporter_status.h"
 #include "proc_stat.h"
+#include "text_clean.h"
 #include "shm_atomic.h"
-
-#define STATUS_MAX_BYTES 8192
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -35,68 +35,6 @@ static uint64_t clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Bytes of a well-formed UTF-8 sequence at p (at most n bytes), 0 when
- * it is not one. C1 controls (U+0080..U+009F) count as malformed: a
- * terminal may act on them. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		if (c == 0xc2)
-			lo = 0xa0;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f; /* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f; /* <= U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-void shmtop_read_str(char *dst, size_t dstlen, const char *src, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)src;
-	size_t len = strnlen(src, n), i = 0, o = 0;
-
-	if (dstlen == 0)
-		return;
-	while (i < len && o + 1 < dstlen) {
-		size_t k = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
-
-		if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f) {
-			dst[o++] = (char)p[i++];
-		} else if (k > 1) {
-			if (o + k >= dstlen)
-				break; /* never cut a character in two */
-			memcpy(dst + o, p + i, k);
-			o += k;
-			i += k;
-		} else {
-			dst[o++] = '?';
-			i++;
-		}
-	}
-	dst[o] = '\0';
 }
 
 static int stat_shm(const char *name, struct stat *st)
@@ -235,10 +173,10 @@ static int read_producer(const struct seg *s, uint32_t i, struct shmtop_producer
 	a = copy.pe_drops;
 	b = copy.pe_drop_nothr;
 	out->drops = a + b < a ? UINT64_MAX : a + b;
-	shmtop_read_str(out->exe, sizeof(out->exe), copy.pe_exe, sizeof(copy.pe_exe));
-	shmtop_read_str(out->container, sizeof(out->container), copy.pe_container,
+	text_clean(out->exe, sizeof(out->exe), copy.pe_exe, sizeof(copy.pe_exe));
+	text_clean(out->container, sizeof(out->container), copy.pe_container,
 			sizeof(copy.pe_container));
-	shmtop_read_str(out->service, sizeof(out->service), copy.pe_service,
+	text_clean(out->service, sizeof(out->service), copy.pe_service,
 			sizeof(copy.pe_service));
 	if (!out->service[0])
 		snprintf(out->service, sizeof(out->service), "unknown_service:%s",
@@ -271,124 +209,6 @@ static uint32_t dict_used(const struct seg *s, uint64_t off, uint32_t max, size_
 		used += shm_load_relaxed(claim) != 0;
 	}
 	return used;
-}
-
-static uint64_t parse_u64(const char *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (*v < '0' || *v > '9')
-		return 0;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno || *end)
-		return 0;
-	return x;
-}
-
-void shmtop_read_status(struct shmtop_exporter *exp, const char *buf, size_t len)
-{
-	const char *p = buf, *end = buf + len;
-
-	memset(exp, 0, sizeof(*exp));
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eq;
-		char key[32], val[512];
-		size_t klen, vlen;
-
-		if (!nl)
-			break; /* a line without its newline was cut: ignore it */
-		eq = memchr(p, '=', (size_t)(nl - p));
-		if (!eq || eq == p || (size_t)(eq - p) >= sizeof(key)) {
-			p = nl + 1;
-			continue;
-		}
-		klen = (size_t)(eq - p);
-		memcpy(key, p, klen);
-		key[klen] = '\0';
-		vlen = (size_t)(nl - eq - 1);
-		if (vlen >= sizeof(val))
-			vlen = sizeof(val) - 1;
-		memcpy(val, eq + 1, vlen);
-		val[vlen] = '\0';
-		p = nl + 1;
-		exp->present = 1;
-		if (!strcmp(key, "pid")) {
-			uint64_t pid = parse_u64(val);
-			exp->pid = pid <= INT32_MAX ? (uint32_t)pid : 0;
-		} else if (!strcmp(key, "updated_unix_ms")) {
-			exp->updated_unix_ms = parse_u64(val);
-		} else if (!strcmp(key, "endpoint")) {
-			shmtop_read_str(exp->endpoint, sizeof(exp->endpoint), val, vlen);
-		} else if (!strcmp(key, "protocol")) {
-			shmtop_read_str(exp->protocol, sizeof(exp->protocol), val, vlen);
-		} else if (!strcmp(key, "compression")) {
-			shmtop_read_str(exp->compression, sizeof(exp->compression), val, vlen);
-		} else if (!strcmp(key, "last_http_status")) {
-			long long x = strtoll(val, NULL, 10);
-			exp->last_http_status = x < -1 || x > 999 ? 0 : x;
-		} else if (!strcmp(key, "last_error")) {
-			shmtop_read_str(exp->last_error, sizeof(exp->last_error), val, vlen);
-		} else if (!strcmp(key, "last_latency_ms")) {
-			double x = strtod(val, NULL);
-			exp->last_latency_ms = x >= 0 && x < 1e9 ? x : 0; /* also drops NaN */
-		} else if (!strcmp(key, "sent_requests")) {
-			exp->sent_requests = parse_u64(val);
-		} else if (!strcmp(key, "sent_records")) {
-			exp->sent_records = parse_u64(val);
-		} else if (!strcmp(key, "retries")) {
-			exp->retries = parse_u64(val);
-		} else if (!strcmp(key, "dropped_requests")) {
-			exp->dropped_requests = parse_u64(val);
-		} else if (!strcmp(key, "dropped_records")) {
-			exp->dropped_records = parse_u64(val);
-		} else if (!strcmp(key, "rejected_records")) {
-			exp->rejected_records = parse_u64(val);
-		} else if (!strcmp(key, "quarantined_files")) {
-			exp->quarantined_files = parse_u64(val);
-		} else if (!strcmp(key, "spool_files")) {
-			exp->spool_files = parse_u64(val);
-		} else if (!strcmp(key, "spool_bytes")) {
-			exp->spool_bytes = parse_u64(val);
-		}
-	}
-	if (exp->present)
-		exp->alive = proc_alive(exp->pid, 0);
-}
-
-/* Reads <dir>/exporter.status when it is a regular file. The directory
- * comes from shared memory: O_NONBLOCK so a FIFO planted there cannot
- * hang us, and at most STATUS_MAX_BYTES are read. */
-static void read_status_file(const char *dir, struct shmtop_exporter *exp)
-{
-	char path[512], buf[STATUS_MAX_BYTES];
-	size_t len = 0;
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	memset(exp, 0, sizeof(*exp));
-	if (snprintf(path, sizeof(path), "%s/exporter.status", dir) >= (int)sizeof(path))
-		return;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return;
-	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	shmtop_read_status(exp, buf, len);
 }
 
 /* *.pb files in <dir>/logs (written, not yet exported); -1 unreadable. */
@@ -492,13 +312,14 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	/* Written at init, but any producer maps the header writable: bound
 	 * it, and use it only as an absolute path. */
 	memcpy(dir, h->sh_spool_dir, sizeof(dir));
-	shmtop_read_str(snap->spool_dir, sizeof(snap->spool_dir), dir, sizeof(dir));
+	text_clean(snap->spool_dir, sizeof(snap->spool_dir), dir, sizeof(dir));
 	if (snap->spool_dir[0] != '/')
 		snap->spool_dir[0] = '\0';
 	snap->spool_logs_now = -1;
 	if (snap->spool_dir[0]) {
 		snap->spool_logs_now = count_spool_logs(snap->spool_dir);
-		read_status_file(snap->spool_dir, &snap->exp);
+		if (exporter_status_read(snap->spool_dir, &snap->exp) == 0)
+			snap->exp.alive = proc_alive(snap->exp.pid, 0);
 	}
 	return 0;
 

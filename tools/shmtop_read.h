@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "exporter_status.h"
 #include "seg.h"
 
 struct shmtop_src {
@@ -50,27 +51,6 @@ struct shmtop_producer {
 	char container[81];
 };
 
-struct shmtop_exporter {
-	int present; /* 0: no readable status file; the rest is zero */
-	uint32_t pid;
-	int alive;
-	uint64_t updated_unix_ms;
-	char endpoint[512];
-	char protocol[32];
-	char compression[16];
-	long long last_http_status;
-	char last_error[160];
-	double last_latency_ms;
-	uint64_t sent_requests;
-	uint64_t sent_records;
-	uint64_t retries;
-	uint64_t dropped_requests;
-	uint64_t dropped_records;
-	uint64_t rejected_records;
-	uint64_t quarantined_files;
-	uint64_t spool_files;
-	uint64_t spool_bytes;
-};
 
 struct shmtop_snap {
 	char ns[72];
@@ -116,7 +96,7 @@ struct shmtop_snap {
 	uint64_t spool_dropped_records;
 	long long spool_logs_now; /* *.pb files in <spool>/logs now; -1 unreadable */
 
-	struct shmtop_exporter exp;
+	struct exporter_status exp;
 };
 
 /*
@@ -146,18 +126,5 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap);
 
 /* Frees the arrays of a snapshot. Accepts a zeroed snapshot. */
 void shmtop_read_free(struct shmtop_snap *snap);
-
-/*
- * Parses an exporter status file image ("key=value\n" lines, see
- * exporter/status.h) of len bytes into exp; unknown keys and malformed
- * lines are skipped, strings are bounded and sanitized. Sets
- * exp->present. Exposed for tests.
- */
-void shmtop_read_status(struct shmtop_exporter *exp, const char *buf, size_t len);
-
-/* Copies at most n bytes of src (stopping at a NUL) into dst of size
- * dstlen, always terminated, with invalid UTF-8 and control characters
- * replaced by '?'. Exposed for tests. */
-void shmtop_read_str(char *dst, size_t dstlen, const char *src, size_t n);
 
 #endif

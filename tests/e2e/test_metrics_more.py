@@ -13,6 +13,9 @@ grouping, and the agent's own metrics (CTest e2e_metrics_restart).
    resource whose counters are the sums of theirs.
 3. The agent's own metrics arrive under its own resource (service.name
    shmlog): records read, dictionary use.
+4. A producer that writes only metrics, three times what the rings hold,
+   finishes (its slots are released with no log flush) and its counter
+   ends at the exact total.
 """
 import collections
 import os
@@ -123,10 +126,34 @@ def service_phase(args, problems):
     env.close()
 
 
+FLOOD = 400000
+
+
+def flood_phase(args, problems):
+    env = h.Env(args, "metrics-flood", ini=h.metrics_ini("cumulative", 300))
+    p = env.metrics_producer(["flood", FLOOD], service="e2e-flood", name="flood")
+    rc = p.wait(60)
+    if rc != 0:
+        problems.append(f"flood: the metrics-only producer failed ({rc}): {p.log_text()[-300:]}")
+        env.close()
+        return
+
+    def done(pts):
+        return any(q["name"] == "e2e.flood" and q.get("value") == FLOOD for q in pts)
+
+    pts, met = env.wait_metrics(done, timeout=30)
+    last = max((q.get("value") or 0 for q in pts if q["name"] == "e2e.flood"), default=0)
+    if not met:
+        problems.append(f"flood: e2e.flood ended at {last}, expected {FLOOD}")
+    h.log(f"flood: {FLOOD} metric-only records through rings of 2 x 65536 slots, final {last}")
+    env.close()
+
+
 def test(args):
     problems = []
     restart_phase(args, problems)
     service_phase(args, problems)
+    flood_phase(args, problems)
     if problems:
         for p in problems[:20]:
             h.log("  problem: " + p)

@@ -24,6 +24,7 @@
 #include "seg.h"
 #include "shmtop_print.h"
 #include "shmtop_read.h"
+#include "text_clean.h"
 #include "test_help.h"
 
 static char ns[64];
@@ -124,18 +125,18 @@ static void test_strings(void)
 {
 	char out[8];
 
-	shmtop_read_str(out, sizeof(out), "a\001b", 3);
+	text_clean(out, sizeof(out), "a\001b", 3);
 	T_EQ_STR(out, "a?b");
-	shmtop_read_str(out, sizeof(out), "\xc3\xa9t\xc3\xa9", 16);
+	text_clean(out, sizeof(out), "\xc3\xa9t\xc3\xa9", 16);
 	T_EQ_STR(out, "\xc3\xa9t\xc3\xa9");
-	shmtop_read_str(out, sizeof(out),
+	text_clean(out, sizeof(out),
 			"\xc2\x9b"
 			"1m\xff\xc0\xed\xa0\x80",
 			16);
 	T_EQ_STR(out, "??1m???"); /* C1 CSI, bad bytes, a surrogate; cut at 7 */
-	shmtop_read_str(out, sizeof(out), "abcdef\xe2\x82\xac", 16);
+	text_clean(out, sizeof(out), "abcdef\xe2\x82\xac", 16);
 	T_EQ_STR(out, "abcdef");			  /* the euro sign does not fit whole */
-	shmtop_read_str(out, sizeof(out), "abcdefgh", 3); /* not NUL-terminated */
+	text_clean(out, sizeof(out), "abcdefgh", 3); /* not NUL-terminated */
 	T_EQ_STR(out, "abc");
 }
 
@@ -145,9 +146,9 @@ static void test_status(void)
 				  "=x\nno equals\nlast_error=bad\033[2J\n"
 				  "sent_records=-4\nretries=18446744073709551616\n"
 				  "dropped_records=12\nlast_latency_ms=nan\nspool_files=3";
-	struct shmtop_exporter e;
+	struct exporter_status e;
 
-	shmtop_read_status(&e, txt, sizeof(txt) - 1);
+	exporter_status_parse(&e, txt, sizeof(txt) - 1);
 	T_EQ_INT(e.present, 1);
 	T_EQ_INT(e.pid, 1);
 	T_EQ_INT(e.updated_unix_ms, 5);
@@ -158,7 +159,7 @@ static void test_status(void)
 	T_EQ_INT(e.dropped_records, 12);
 	T_ASSERT(e.last_latency_ms == 0);
 	T_EQ_INT(e.spool_files, 0); /* its line has no newline: cut, ignored */
-	shmtop_read_status(&e, "", 0);
+	exporter_status_parse(&e, "", 0);
 	T_EQ_INT(e.present, 0);
 }
 

@@ -347,17 +347,34 @@ static int card(int nsets, int rounds)
 	return 0;
 }
 
+/* N adds of 1 to one counter and nothing else: more records than the
+ * rings hold, so they must be released without any log flush. */
+static int flood(long n)
+{
+	int c, s;
+
+	wait_attached();
+	c = must_id(instrument("e2e.flood", "1", "flood", SHMLOG_COUNTER, NULL, 0),
+		    "instrument e2e.flood");
+	s = must_id(series(c, NULL, 0), "series e2e.flood");
+	for (long i = 0; i < n; i++)
+		must(ADD, s, 1.0, "add e2e.flood");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "check") == 0)
 		return check();
 	if (argc == 2 && strcmp(argv[1], "fill") == 0)
 		return fill();
+	if (argc == 3 && strcmp(argv[1], "flood") == 0)
+		return flood(atol(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "card") == 0)
 		return card(atoi(argv[2]), atoi(argv[3]));
 	if ((argc == 2 || argc == 3) && atol(argv[1]) > 0)
 		return run(atol(argv[1]), argc == 3 ? argv[2] : NULL);
 	fprintf(stderr,
-		"usage: e2e_metrics_producer ID [RESULT] | check | fill | card NSETS ROUNDS\n");
+		"usage: e2e_metrics_producer ID [RESULT] | check | fill | card NSETS ROUNDS | flood N\n");
 	return 2;
 }
