@@ -3,7 +3,7 @@
  * Formats shmtop snapshots (keys and rules in shmtop_print.h). Everything
  * here is process-local: the reader already bounded and sanitized every
  * value, so this file only does arithmetic that cannot overflow or divide
- * by zero on any input. Called by shmtop.c.
+ * by zero on any input; rates come from shmtop_rate.c. Called by shmtop.c.
  */
 #include "shmtop_print.h"
 
@@ -11,27 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Records per second of ring k between prev and cur; -1 when unknown
- * (no prev, counters went backwards after a collector restart). */
-static double ring_rate(const struct shmtop_snap *cur, const struct shmtop_snap *prev, uint32_t k)
-{
-	uint64_t dt;
-
-	if (!prev || k >= prev->nrings_read || cur->mono_ns <= prev->mono_ns)
-		return -1;
-	if (cur->rings[k].records < prev->rings[k].records)
-		return -1;
-	dt = cur->mono_ns - prev->mono_ns;
-	return (double)(cur->rings[k].records - prev->rings[k].records) * 1e9 / (double)dt;
-}
-
-static double total_rate(const struct shmtop_snap *cur, const struct shmtop_snap *prev)
-{
-	if (!prev || cur->mono_ns <= prev->mono_ns || cur->records_in < prev->records_in)
-		return -1;
-	return (double)(cur->records_in - prev->records_in) * 1e9 /
-	       (double)(cur->mono_ns - prev->mono_ns);
-}
+#include "shmtop_rate.h"
 
 static double fill_pct(const struct shmtop_ring *r)
 {
@@ -91,7 +71,7 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 		"           records in %" PRIu64 "  spooled %" PRIu64 "  invalid %" PRIu64
 		"  abandoned %" PRIu64 "  lag %" PRIu64 " ms",
 		s->records_in, s->records_spooled, s->invalid, s->abandoned, s->lag_ns / 1000000);
-	rate = total_rate(s, prev);
+	rate = shmtop_rate_total(s, prev);
 	if (rate >= 0)
 		fprintf(f, "  %.1f rec/s", rate);
 	fputc('\n', f);
@@ -142,7 +122,7 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 		}
 		fprintf(f, "%4" PRIu32 " %5.1f%% %9" PRIu64 "/%-8" PRIu64 " %10" PRIu64, r->index,
 			fill_pct(r), r->used, r->slots, r->records);
-		text_rate(f, ring_rate(s, prev, k));
+		text_rate(f, shmtop_rate_ring(s, prev, k));
 		fprintf(f, " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "%s\n", r->drops, r->invalid,
 			r->abandoned, r->ok ? "" : "  CORRUPT HEADER");
 	}
@@ -208,7 +188,7 @@ static void json_rings(FILE *f, const struct shmtop_snap *s, const struct shmtop
 			",\"slots\":%" PRIu64 ",\"used\":%" PRIu64 ",\"fill_pct\":%.1f"
 			",\"records\":%" PRIu64 ",\"rate_per_s\":",
 			r->slots, r->used, fill_pct(r), r->records);
-		json_rate(f, ring_rate(s, prev, k));
+		json_rate(f, shmtop_rate_ring(s, prev, k));
 		fprintf(f,
 			",\"drops\":%" PRIu64 ",\"drop_bytes\":%" PRIu64 ",\"invalid\":%" PRIu64
 			",\"abandoned\":%" PRIu64 "}",
@@ -300,7 +280,7 @@ void shmtop_print_json(FILE *f, const struct shmtop_snap *s, const struct shmtop
 		",\"lag_ms\":%" PRIu64 ",\"rate_per_s\":",
 		s->producers_live, s->records_in, s->records_spooled, s->invalid, s->abandoned,
 		s->lag_ns / 1000000);
-	json_rate(f, total_rate(s, prev));
+	json_rate(f, shmtop_rate_total(s, prev));
 	fprintf(f,
 		"},\"dictionary\":{\"instruments\":%" PRIu32 ",\"max_instruments\":%" PRIu32
 		",\"series\":%" PRIu32 ",\"max_series\":%" PRIu32

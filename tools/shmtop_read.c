@@ -6,16 +6,27 @@
  * they are clamped to the object's current size so that a segment cut
  * short after we mapped it is not read past its end. Shared words are
  * read with relaxed loads except where a comment names the release that
- * an acquire pairs with. Next: shmtop_print.c.
+ * an acquire pairs with.
+ *
+ * The walk (walk_ring()) reads, per ring, the records between where the
+ * previous snapshot's walk stopped and rh_cursor: the collector has read
+ * them, and they stay in their slots until it releases them. Each record
+ * is taken only when its control word names it PUBLISHED in the lap of
+ * its position before and after its header is copied (a seqlock-style
+ * check: the collector frees a slot before a producer may reuse it), and
+ * its producer index and generation must name a READY entry copied in the
+ * same snapshot. Records released before shmtop looked are not seen: the
+ * per-producer split is a sample (shmtop_rate.h). Next: shmtop_print.c.
  */
 #include "shmtop_read.h"
-
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +37,8 @@
 
 #include "exporter_status.h"
 #include "proc_stat.h"
-#include "text_clean.h"
 #include "shm_atomic.h"
+#include "text_clean.h"
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -48,6 +59,13 @@ static int stat_shm(const char *name, struct stat *st)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+static int alloc_walk(struct shmtop_src *src)
+{
+	src->nwalk = src->seg.nrings;
+	src->walk_pos = calloc(src->nwalk ? src->nwalk : 1, sizeof(*src->walk_pos));
+	return src->walk_pos ? 0 : -ENOMEM;
 }
 
 int shmtop_read_open(struct shmtop_src *src, const char *ns)
@@ -80,6 +98,9 @@ int shmtop_read_open(struct shmtop_src *src, const char *ns)
 		    (uint64_t)st.st_size >= src->seg.size) {
 			src->dev = st.st_dev;
 			src->ino = st.st_ino;
+			ret = alloc_walk(src);
+			if (ret)
+				goto err_close;
 			return 0;
 		}
 		close(src->fd);
@@ -103,6 +124,9 @@ void shmtop_read_close(struct shmtop_src *src)
 	if (src->fd >= 0)
 		close(src->fd);
 	src->fd = -1;
+	free(src->walk_pos);
+	src->walk_pos = NULL;
+	src->nwalk = 0;
 }
 
 int shmtop_read_replaced(const struct shmtop_src *src)
@@ -136,6 +160,18 @@ static void read_ring(const struct seg *s, uint32_t k, struct shmtop_ring *out)
 	out->drop_bytes = shm_load_relaxed(&r->rh_drop_bytes);
 	out->invalid = shm_load_relaxed(&r->rh_invalid);
 	out->abandoned = shm_load_relaxed(&r->rh_abandoned);
+}
+
+/* The state letter of /proc/<pid>/stat, '?' when it cannot be read. */
+static char proc_state(uint32_t pid)
+{
+	char path[32], st = '?';
+	uint64_t start;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", pid);
+	if (proc_stat_read(path, &st, &start) || st < 'A' || st > 'z')
+		return '?';
+	return st;
 }
 
 /*
@@ -181,7 +217,9 @@ static int read_producer(const struct seg *s, uint32_t i, struct shmtop_producer
 	if (!out->service[0])
 		snprintf(out->service, sizeof(out->service), "unknown_service:%s",
 			 out->exe[0] ? out->exe : "unknown");
+	out->gen = gen;
 	out->alive = proc_alive(out->pid, copy.pe_start_ticks);
+	out->state = proc_state(out->pid);
 	return 1;
 }
 
@@ -209,6 +247,117 @@ static uint32_t dict_used(const struct seg *s, uint64_t off, uint32_t max, size_
 		used += shm_load_relaxed(claim) != 0;
 	}
 	return used;
+}
+
+/* Position in s->prods-like array prods (nprods entries, ascending table
+ * index) of the entry with table index idx and generation pgen; -1 if none. */
+static long find_producer(const struct shmtop_producer *prods, uint32_t nprods, uint32_t idx,
+			  uint16_t pgen)
+{
+	uint32_t lo = 0, hi = nprods;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (prods[mid].index < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nprods && prods[lo].index == idx && (uint16_t)prods[lo].gen == pgen)
+		return lo;
+	return -1;
+}
+
+/*
+ * Walks ring k from *pos (a record boundary the previous walk reached, or
+ * anything else: then rh_tail) to rh_cursor, at most one lap of steps,
+ * counting each record it can read into cnt[] (by position in prods) or
+ * into out->seen_other. Leaves in *pos where the next walk starts.
+ */
+static void walk_ring(const struct seg *s, uint32_t k, uint64_t *pos,
+		      const struct shmtop_producer *prods, uint32_t nprods, uint64_t *cnt,
+		      struct shmtop_ring *out)
+{
+	struct shm_ring_hdr *r = seg_ring(s, k);
+	const uint64_t *ctl = seg_ring_ctl(s, r);
+	const unsigned char *slot = seg_ring_slots(s, r);
+	uint64_t mask = (uint64_t)s->slots - 1, tail, cursor, p = *pos;
+
+	/* Pairs with the release store of rh_tail in drain_release(): the
+	 * slots below it are FREE, those above still hold their records. */
+	tail = shm_load_acquire(&r->rh_tail);
+	cursor = shm_load_relaxed(&r->rh_cursor);
+	if (p < tail || p > cursor)
+		p = tail;
+	for (uint32_t steps = 0; p < cursor && steps < s->slots; steps++) {
+		uint64_t w, again;
+		uint32_t n;
+		uint16_t idx, pgen;
+		long j;
+
+		/* Pairs with the release store of PUBLISHED in ring_publish():
+		 * the record's bytes are complete once it reads PUBLISHED. */
+		w = shm_load_acquire(&ctl[p & mask]);
+		n = SHM_CTL_NSLOTS(w);
+		if (SHM_CTL_LAP(w) != seg_lap(s, p) || SHM_CTL_STATE(w) == SHM_CTL_FREE || !n ||
+		    n > s->slots) {
+			/* Released under us (or garbage): jump to the new tail
+			 * if it moved past p, else give up until next time. */
+			uint64_t t2 = shm_load_acquire(&r->rh_tail); /* as above */
+
+			if (t2 > p && t2 <= cursor) {
+				p = t2;
+				continue;
+			}
+			p = cursor;
+			break;
+		}
+		if (SHM_CTL_STATE(w) == SHM_CTL_PUBLISHED) {
+			const unsigned char *rec = slot + (p & mask) * SHM_ABI_SLOT_SIZE;
+
+			memcpy(&idx, rec + offsetof(struct shm_rec_hdr, rec_producer), sizeof(idx));
+			memcpy(&pgen, rec + offsetof(struct shm_rec_hdr, rec_pgen), sizeof(pgen));
+			/* Orders the copy before the re-check, as in read_producer(). */
+			atomic_thread_fence(memory_order_acquire);
+			again = shm_load_relaxed(&ctl[p & mask]);
+			if (again == w) {
+				j = find_producer(prods, nprods, idx, pgen);
+				out->seen++;
+				if (j >= 0)
+					cnt[j]++;
+				else
+					out->seen_other++;
+			}
+		}
+		/* CLAIMED in this lap: a dead writer's slots that the
+		 * collector skipped; not a record. */
+		p += n;
+	}
+	*pos = p > cursor ? cursor : p;
+}
+
+/* Appends the non-zero counts of cnt[] for ring k to snap->seen and zeroes
+ * them. -ENOMEM on failure. */
+static int add_seen(struct shmtop_snap *snap, uint32_t k, uint64_t *cnt, uint32_t *cap)
+{
+	for (uint32_t j = 0; j < snap->nprods; j++) {
+		if (!cnt[j])
+			continue;
+		if (snap->nseen == *cap) {
+			uint32_t ncap = *cap ? *cap * 2 : 16;
+			struct shmtop_seen *n = realloc(snap->seen, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			snap->seen = n;
+			*cap = ncap;
+		}
+		snap->seen[snap->nseen++] = (struct shmtop_seen){.ring = k, .prod = j,
+								 .count = cnt[j]};
+		cnt[j] = 0;
+	}
+	return 0;
 }
 
 /* *.pb files in <dir>/logs (written, not yet exported); -1 unreadable. */
@@ -240,6 +389,8 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	struct shm_seg_hdr *h = s->hdr;
 	uint64_t avail = s->size, nprod, nring;
 	char dir[sizeof(h->sh_spool_dir)];
+	uint64_t *cnt = NULL;
+	uint32_t cap = 0;
 	struct stat st;
 	int ret;
 
@@ -282,6 +433,21 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 		else if (ret < 0)
 			snap->producers_other++;
 	}
+	/* After the ring counters: a record counted in rh_records later than
+	 * read_ring() looked is walked now or next time, never lost. */
+	cnt = calloc(snap->nprods ? snap->nprods : 1, sizeof(*cnt));
+	if (!cnt) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (uint32_t k = 0; k < snap->nrings_read && k < src->nwalk; k++) {
+		walk_ring(s, k, &src->walk_pos[k], snap->prods, snap->nprods, cnt, &snap->rings[k]);
+		ret = add_seen(snap, k, cnt, &cap);
+		if (ret)
+			goto err_free;
+	}
+	free(cnt);
+	cnt = NULL;
 
 	snap->coll_pid = shm_load_relaxed(&h->sh_collector_pid);
 	if (snap->coll_pid > INT32_MAX)
@@ -324,6 +490,7 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	return 0;
 
 err_free:
+	free(cnt);
 	shmtop_read_free(snap);
 	return ret;
 }
@@ -332,8 +499,55 @@ void shmtop_read_free(struct shmtop_snap *snap)
 {
 	free(snap->rings);
 	free(snap->prods);
+	free(snap->seen);
 	snap->rings = NULL;
 	snap->prods = NULL;
+	snap->seen = NULL;
 	snap->nrings_read = 0;
 	snap->nprods = 0;
+	snap->nseen = 0;
+}
+
+void shmtop_read_explain(char *buf, size_t len, const char *ns, int err)
+{
+	char name[80];
+	unsigned char hdr[8];
+	uint32_t magic;
+	uint16_t major, minor;
+	int fd;
+
+	if (seg_name(name, sizeof(name), ns)) {
+		snprintf(buf, len, "bad namespace '%s'", ns);
+		return;
+	}
+	switch (err) {
+	case -ENOENT:
+		snprintf(buf, len, "no collector on namespace '%s' (/dev/shm%s absent)", ns, name);
+		return;
+	case -EAGAIN:
+		snprintf(buf, len, "/dev/shm%s is still being set up by the collector; try again",
+			 name);
+		return;
+	case -EPROTO:
+		fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+		if (fd != -1 && read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr)) {
+			memcpy(&magic, hdr, 4);
+			memcpy(&major, hdr + 4, 2);
+			memcpy(&minor, hdr + 6, 2);
+			if (magic == SHM_ABI_MAGIC && major != SHM_ABI_MAJOR) {
+				snprintf(buf, len, "/dev/shm%s has ABI %u.%u; this shmtop reads ABI %d.x",
+					 name, major, minor, SHM_ABI_MAJOR);
+				close(fd);
+				return;
+			}
+		}
+		if (fd != -1)
+			close(fd);
+		snprintf(buf, len,
+			 "/dev/shm%s is not a valid shmlog segment (corrupt or truncated header)",
+			 name);
+		return;
+	default:
+		snprintf(buf, len, "cannot attach to /dev/shm%s: %s", name, strerror(-err));
+	}
 }

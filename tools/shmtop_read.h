@@ -7,12 +7,18 @@
  * seg_attach()'s validated copy and is clamped to the file's real size
  * before each read, counts are clamped, strings are bounded and made valid
  * UTF-8 without control characters, producer entries are copied only when
- * READY and unchanged across the copy. Used by shmtop's main thread only;
- * shmtop_print.h formats a snapshot. Read shm/shm_abi.h first.
+ * READY and unchanged across the copy. The segment has no per-producer
+ * record counter, so each snapshot also walks the records the collector
+ * read since the previous one and that are still in the ring (read, not
+ * yet released) and counts them per producer: shmtop_rate.h turns those
+ * samples into per-producer rates. Used by shmtop's main thread only;
+ * shmtop_print.h formats a snapshot, shmtop_tui.h draws it. Read
+ * shm/shm_abi.h first.
  */
 #ifndef TOOLS_SHMTOP_READ_H
 #define TOOLS_SHMTOP_READ_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +31,9 @@ struct shmtop_src {
 	dev_t dev; /* identity of the mapped object, to notice that */
 	ino_t ino; /* the collector replaced the segment */
 	char ns[72];
+	uint32_t nwalk;	    /* entries of walk_pos */
+	uint64_t *walk_pos; /* per ring: where the next snapshot's walk starts
+			     * (0: at rh_tail); malloc'ed by shmtop_read_open() */
 };
 
 struct shmtop_ring {
@@ -37,13 +46,25 @@ struct shmtop_ring {
 	uint64_t drop_bytes;
 	uint64_t invalid;
 	uint64_t abandoned;
+	uint64_t seen;	     /* records walked in this snapshot (see above) */
+	uint64_t seen_other; /* of those, naming no READY producer of this snapshot */
+};
+
+/* Records of producer prods[prod] seen in ring rings[ring] by this
+ * snapshot's walk; one entry per pair with a non-zero count. */
+struct shmtop_seen {
+	uint32_t ring;
+	uint32_t prod;
+	uint64_t count;
 };
 
 struct shmtop_producer {
 	uint32_t index;
 	uint32_t pid;
 	uint32_t uid;
+	uint32_t gen;	/* pe_gen: records carry its low 16 bits */
 	int alive;	/* 1: the process exists with the registered start time */
+	char state;	/* /proc/<pid>/stat state letter (R, S, D, T, Z, ...); '?' unknown */
 	uint64_t drops; /* pe_drops + pe_drop_nothr, saturating */
 	uint64_t attach_ns;
 	char exe[65];
@@ -68,6 +89,8 @@ struct shmtop_snap {
 	struct shmtop_ring *rings; /* nrings_read entries */
 	uint32_t nprods;
 	struct shmtop_producer *prods; /* READY entries, by table index */
+	uint32_t nseen;
+	struct shmtop_seen *seen; /* nseen entries, by ring then producer */
 
 	uint32_t coll_pid;
 	int coll_alive;
@@ -126,5 +149,13 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap);
 
 /* Frees the arrays of a snapshot. Accepts a zeroed snapshot. */
 void shmtop_read_free(struct shmtop_snap *snap);
+
+/*
+ * One line (no "shmtop: " prefix, no newline) into buf saying why
+ * namespace ns cannot be shown; err is what shmtop_read_open() returned.
+ * For another ABI it names both versions, read with read(2) so that
+ * nothing is mapped. Always NUL-terminates buf (len > 0).
+ */
+void shmtop_read_explain(char *buf, size_t len, const char *ns, int err);
 
 #endif
