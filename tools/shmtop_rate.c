@@ -52,41 +52,48 @@ double shmtop_rate_total(const struct shmtop_snap *cur, const struct shmtop_snap
 	return per_s(cur->records_in, prev->records_in, window_s(cur, prev));
 }
 
+/* The entry of prev with cur's table index, generation and pid, or NULL. */
+static const struct shmtop_producer *same_producer(const struct shmtop_snap *prev,
+						   const struct shmtop_producer *p)
+{
+	uint32_t lo = 0, hi = prev->nprods;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (prev->prods[mid].index < p->index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < prev->nprods && prev->prods[lo].index == p->index &&
+	    prev->prods[lo].gen == p->gen && prev->prods[lo].pid == p->pid)
+		return &prev->prods[lo];
+	return NULL;
+}
+
 int shmtop_rate_producers(const struct shmtop_snap *cur, const struct shmtop_snap *prev,
 			  double *rate, double *coverage)
 {
-	double dt = window_s(cur, prev), total = 0, split = 0;
+	double dt = window_s(cur, prev), split, unsplit;
 
 	for (uint32_t i = 0; i < cur->nprods; i++)
-		rate[i] = dt > 0 ? 0 : -1;
+		rate[i] = -1;
 	if (coverage)
 		*coverage = -1;
 	if (dt <= 0)
 		return -EINVAL;
-	for (uint32_t k = 0; k < cur->nrings_read && k < prev->nrings_read; k++) {
-		double r = shmtop_rate_ring(cur, prev, k);
+	for (uint32_t i = 0; i < cur->nprods; i++) {
+		const struct shmtop_producer *p = &cur->prods[i];
+		const struct shmtop_producer *q = same_producer(prev, p);
 
-		if (r <= 0)
-			continue;
-		total += r;
-		if (cur->rings[k].seen)
-			split += r;
+		if (q && p->records_est >= q->records_est)
+			rate[i] = (p->records_est - q->records_est) / dt;
 	}
-	for (uint32_t e = 0; e < cur->nseen; e++) {
-		const struct shmtop_seen *s = &cur->seen[e];
-		uint64_t seen;
-		double r;
-
-		if (s->prod >= cur->nprods || s->ring >= cur->nrings_read)
-			continue;
-		seen = cur->rings[s->ring].seen;
-		r = shmtop_rate_ring(cur, prev, s->ring);
-		if (r <= 0 || !seen || s->count > seen)
-			continue;
-		rate[s->prod] += r * (double)s->count / (double)seen;
-	}
-	if (coverage && total > 0)
-		*coverage = split / total;
+	split = cur->est_split - prev->est_split;
+	unsplit = cur->est_unsplit - prev->est_unsplit;
+	if (coverage && split >= 0 && unsplit >= 0 && split + unsplit > 0)
+		*coverage = split / (split + unsplit);
 	return 0;
 }
 

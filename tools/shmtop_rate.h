@@ -48,14 +48,14 @@ double shmtop_rate_ring_drops(const struct shmtop_snap *cur, const struct shmtop
 double shmtop_rate_total(const struct shmtop_snap *cur, const struct shmtop_snap *prev);
 
 /*
- * Estimated records per second of each producer of cur into rate[i]
- * (cur->nprods entries): each ring's rate is split among the producers in
- * proportion to the records of theirs cur's walk saw in that ring. Exact
- * when the walk saw every record; a ring whose records were all released
- * before shmtop looked adds to no producer. *coverage (may be NULL) gets
- * the share of the rings' records that was split, 0 to 1, or -1 when no
- * record was read. Returns 0, or -EINVAL when rates are unknown (prev
- * NULL or no time passed): then every rate[i] is -1.
+ * Records per second of each producer of cur into rate[i] (cur->nprods
+ * entries), from the change of its records_est since prev: -1 for an
+ * entry that prev does not have with the same table index, generation
+ * and pid (new since), or whose estimate went backwards. *coverage (may
+ * be NULL) gets the share of the records read between prev and cur that
+ * the walks could split among producers, 0 to 1, or -1 when none was
+ * read. Returns 0, or -EINVAL when rates are unknown (prev NULL or no
+ * time passed): every rate[i] is then -1.
  */
 int shmtop_rate_producers(const struct shmtop_snap *cur, const struct shmtop_snap *prev,
 			  double *rate, double *coverage);

@@ -8,15 +8,15 @@
  * read with relaxed loads except where a comment names the release that
  * an acquire pairs with.
  *
- * The walk (walk_ring()) reads, per ring, the records between where the
- * previous snapshot's walk stopped and rh_cursor: the collector has read
- * them, and they stay in their slots until it releases them. Each record
- * is taken only when its control word names it PUBLISHED in the lap of
- * its position before and after its header is copied (a seqlock-style
- * check: the collector frees a slot before a producer may reuse it), and
- * its producer index and generation must name a READY entry copied in the
- * same snapshot. Records released before shmtop looked are not seen: the
- * per-producer split is a sample (shmtop_rate.h). Next: shmtop_print.c.
+ * The walk (walk_ring()) reads, per ring, the headers of the records
+ * between where the last walk stopped and rh_cursor: the collector has
+ * read them, and their bytes stay in the slots until a writer of the next
+ * lap reuses them. read_header() takes a header only when the slot's
+ * control word is the same before and after the copy (seqlock-style) and
+ * shows the slot not reused; the header's producer index and generation
+ * must name a READY entry. Each ring's count of records read since the
+ * last walk is then split among the producers seen, in proportion. Next:
+ * shmtop_print.c, shmtop_rate.c.
  */
 #include "shmtop_read.h"
 
@@ -61,11 +61,60 @@ static int stat_shm(const char *name, struct stat *st)
 	return ret;
 }
 
-static int alloc_walk(struct shmtop_src *src)
+
+/* State of shmtop_read_walk(), per attachment. */
+struct shmtop_walk {
+	uint32_t nrings;
+	uint32_t nprod;	    /* producer entries wholly inside the file at open */
+	uint32_t nprod_now; /* of those, inside the file at this walk */
+	uint64_t *pos;	    /* [nrings] next position to walk */
+	uint64_t *records;  /* [nrings] rh_records at the last walk */
+	uint8_t *primed;    /* [nrings] pos and records are set */
+	double *est;	    /* [nprod] estimated records per table index */
+	uint32_t *gen;	    /* [nprod] 1 + the 16-bit generation est counts; 0 none */
+	uint32_t *cnt;	    /* [nprod] headers sampled in one ring (scratch) */
+	uint32_t *touched;  /* [nprod] indexes whose cnt is non-zero (scratch) */
+	double split;
+	double unsplit;
+};
+
+static void walk_free(struct shmtop_walk *w)
 {
-	src->nwalk = src->seg.nrings;
-	src->walk_pos = calloc(src->nwalk ? src->nwalk : 1, sizeof(*src->walk_pos));
-	return src->walk_pos ? 0 : -ENOMEM;
+	if (!w)
+		return;
+	free(w->pos);
+	free(w->records);
+	free(w->primed);
+	free(w->est);
+	free(w->gen);
+	free(w->cnt);
+	free(w->touched);
+	free(w);
+}
+
+static struct shmtop_walk *walk_create(const struct seg *s, uint64_t avail)
+{
+	struct shmtop_walk *w = calloc(1, sizeof(*w));
+	uint64_t np;
+
+	if (!w)
+		return NULL;
+	np = avail > s->prod_off ? (avail - s->prod_off) / sizeof(struct shm_producer) : 0;
+	w->nprod = np < s->max_producers ? (uint32_t)np : s->max_producers;
+	w->nrings = s->nrings;
+	w->pos = calloc(w->nrings + 1, sizeof(*w->pos));
+	w->records = calloc(w->nrings + 1, sizeof(*w->records));
+	w->primed = calloc(w->nrings + 1, sizeof(*w->primed));
+	w->est = calloc(w->nprod + 1, sizeof(*w->est));
+	w->gen = calloc(w->nprod + 1, sizeof(*w->gen));
+	w->cnt = calloc(w->nprod + 1, sizeof(*w->cnt));
+	w->touched = calloc(w->nprod + 1, sizeof(*w->touched));
+	if (!w->pos || !w->records || !w->primed || !w->est || !w->gen || !w->cnt ||
+	    !w->touched) {
+		walk_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 int shmtop_read_open(struct shmtop_src *src, const char *ns)
@@ -98,9 +147,11 @@ int shmtop_read_open(struct shmtop_src *src, const char *ns)
 		    (uint64_t)st.st_size >= src->seg.size) {
 			src->dev = st.st_dev;
 			src->ino = st.st_ino;
-			ret = alloc_walk(src);
-			if (ret)
+			src->walk = walk_create(&src->seg, src->seg.size);
+			if (!src->walk) {
+				ret = -ENOMEM;
 				goto err_close;
+			}
 			return 0;
 		}
 		close(src->fd);
@@ -124,9 +175,8 @@ void shmtop_read_close(struct shmtop_src *src)
 	if (src->fd >= 0)
 		close(src->fd);
 	src->fd = -1;
-	free(src->walk_pos);
-	src->walk_pos = NULL;
-	src->nwalk = 0;
+	walk_free(src->walk);
+	src->walk = NULL;
 }
 
 int shmtop_read_replaced(const struct shmtop_src *src)
@@ -249,61 +299,105 @@ static uint32_t dict_used(const struct seg *s, uint64_t off, uint32_t max, size_
 	return used;
 }
 
-/* Position in s->prods-like array prods (nprods entries, ascending table
- * index) of the entry with table index idx and generation pgen; -1 if none. */
-static long find_producer(const struct shmtop_producer *prods, uint32_t nprods, uint32_t idx,
-			  uint16_t pgen)
+/* The table index a header names if that entry is READY now with the
+ * header's generation, else -1. */
+static long header_producer(const struct seg *s, const struct shmtop_walk *w,
+			    const struct shm_rec_hdr *hdr)
 {
-	uint32_t lo = 0, hi = nprods;
+	struct shm_producer *pe;
+	uint64_t claim;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (prods[mid].index < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < nprods && prods[lo].index == idx && (uint16_t)prods[lo].gen == pgen)
-		return lo;
-	return -1;
+	if (hdr->rec_producer >= w->nprod_now)
+		return -1;
+	pe = seg_producer(s, hdr->rec_producer);
+	/* Only "is this entry READY with that generation": no field that the
+	 * READY store publishes is read, so relaxed is enough. */
+	claim = shm_load_relaxed(&pe->pe_claim);
+	if (SHM_PE_CLAIM_STATE(claim) != SHM_PE_READY ||
+	    (uint16_t)shm_load_relaxed(&pe->pe_gen) != hdr->rec_pgen)
+		return -1;
+	return hdr->rec_producer;
 }
 
 /*
- * Walks ring k from *pos (a record boundary the previous walk reached, or
- * anything else: then rh_tail) to rh_cursor, at most one lap of steps,
- * counting each record it can read into cnt[] (by position in prods) or
- * into out->seen_other. Leaves in *pos where the next walk starts.
+ * Reads the header of the record at position p into *hdr and its length
+ * in slots into *n. 1: a record to count; 0: not a record (a dead
+ * writer's claim the collector skipped), skip *n slots; -1: the slot was
+ * reused or holds garbage.
  */
-static void walk_ring(const struct seg *s, uint32_t k, uint64_t *pos,
-		      const struct shmtop_producer *prods, uint32_t nprods, uint64_t *cnt,
-		      struct shmtop_ring *out)
+static int read_header(const struct seg *s, struct shm_ring_hdr *r, uint64_t p, uint64_t cursor,
+		       struct shm_rec_hdr *hdr, uint32_t *n)
+{
+	const uint64_t *ctl = seg_ring_ctl(s, r);
+	const unsigned char *slots = seg_ring_slots(s, r);
+	uint64_t mask = (uint64_t)s->slots - 1, w, head;
+
+	/* Pairs with the release store of PUBLISHED in ring_publish(): the
+	 * header is complete once the word reads PUBLISHED. */
+	w = shm_load_acquire(&ctl[p & mask]);
+	if (SHM_CTL_LAP(w) != seg_lap(s, p))
+		return -1;
+	if (SHM_CTL_STATE(w) == SHM_CTL_CLAIMED) {
+		*n = SHM_CTL_NSLOTS(w);
+		return *n ? 0 : -1;
+	}
+	memcpy(hdr, slots + (p & mask) * SHM_ABI_SLOT_SIZE, sizeof(*hdr));
+	/* Orders the copy before the re-check, as a seqlock reader does. */
+	atomic_thread_fence(memory_order_acquire);
+	if (shm_load_relaxed(&ctl[p & mask]) != w)
+		return -1;
+	if (SHM_CTL_STATE(w) == SHM_CTL_PUBLISHED) {
+		*n = SHM_CTL_NSLOTS(w);
+		return *n ? 1 : -1;
+	}
+	if (SHM_CTL_STATE(w) != SHM_CTL_FREE)
+		return -1;
+	/* Released by drain_release(): the bytes stay until a writer of the
+	 * next lap claims over them, which its claim of a position below p
+	 * does without touching ctl[p]. Writers claim at the head, at most
+	 * SHM_CTL_MAX_NSLOTS past the hint, so a slot whose next-lap
+	 * position lies well ahead of the hint is still intact. */
+	head = shm_load_relaxed(&r->rh_hint);
+	if (head < cursor)
+		head = cursor;
+	if (p + s->slots <= head + 2 * (uint64_t)SHM_CTL_MAX_NSLOTS)
+		return -1;
+	if ((hdr->rec_type != SHM_REC_LOG && hdr->rec_type != SHM_REC_METRIC) ||
+	    hdr->rec_len < sizeof(*hdr) || hdr->rec_len > SHM_CTL_MAX_NSLOTS * SHM_ABI_SLOT_SIZE)
+		return -1;
+	*n = (hdr->rec_len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE;
+	return 1;
+}
+
+static void walk_ring(const struct seg *s, struct shmtop_walk *w, uint32_t k)
 {
 	struct shm_ring_hdr *r = seg_ring(s, k);
-	const uint64_t *ctl = seg_ring_ctl(s, r);
-	const unsigned char *slot = seg_ring_slots(s, r);
-	uint64_t mask = (uint64_t)s->slots - 1, tail, cursor, p = *pos;
+	uint64_t tail, cursor, recs, delta, p, seen = 0, other = 0;
+	uint32_t ntouched = 0;
 
-	/* Pairs with the release store of rh_tail in drain_release(): the
-	 * slots below it are FREE, those above still hold their records. */
+	/* Pairs with the release store of rh_tail in drain_release(). */
 	tail = shm_load_acquire(&r->rh_tail);
 	cursor = shm_load_relaxed(&r->rh_cursor);
-	if (p < tail || p > cursor)
-		p = tail;
-	for (uint32_t steps = 0; p < cursor && steps < s->slots; steps++) {
-		uint64_t w, again;
-		uint32_t n;
-		uint16_t idx, pgen;
-		long j;
+	recs = shm_load_relaxed(&r->rh_records);
+	if (!w->primed[k] || recs < w->records[k] || w->pos[k] > cursor || tail > cursor) {
+		/* First look, or the collector started over: count from now. */
+		w->primed[k] = 1;
+		w->pos[k] = cursor;
+		w->records[k] = recs;
+		return;
+	}
+	delta = recs - w->records[k];
+	w->records[k] = recs;
+	p = w->pos[k];
+	if (cursor - p > s->slots)
+		p = tail; /* lapped since: only what is still unreleased is known */
+	for (uint32_t steps = 0; p < cursor && steps < SHMTOP_WALK_MAX; steps++) {
+		struct shm_rec_hdr hdr;
+		uint32_t n = 0;
+		long idx;
+		int ret = read_header(s, r, p, cursor, &hdr, &n);
 
-		/* Pairs with the release store of PUBLISHED in ring_publish():
-		 * the record's bytes are complete once it reads PUBLISHED. */
-		w = shm_load_acquire(&ctl[p & mask]);
-		n = SHM_CTL_NSLOTS(w);
-		if (SHM_CTL_LAP(w) != seg_lap(s, p) || SHM_CTL_STATE(w) == SHM_CTL_FREE || !n ||
-		    n > s->slots) {
-			/* Released under us (or garbage): jump to the new tail
-			 * if it moved past p, else give up until next time. */
+		if (ret < 0) {
 			uint64_t t2 = shm_load_acquire(&r->rh_tail); /* as above */
 
 			if (t2 > p && t2 <= cursor) {
@@ -313,51 +407,76 @@ static void walk_ring(const struct seg *s, uint32_t k, uint64_t *pos,
 			p = cursor;
 			break;
 		}
-		if (SHM_CTL_STATE(w) == SHM_CTL_PUBLISHED) {
-			const unsigned char *rec = slot + (p & mask) * SHM_ABI_SLOT_SIZE;
-
-			memcpy(&idx, rec + offsetof(struct shm_rec_hdr, rec_producer), sizeof(idx));
-			memcpy(&pgen, rec + offsetof(struct shm_rec_hdr, rec_pgen), sizeof(pgen));
-			/* Orders the copy before the re-check, as in read_producer(). */
-			atomic_thread_fence(memory_order_acquire);
-			again = shm_load_relaxed(&ctl[p & mask]);
-			if (again == w) {
-				j = find_producer(prods, nprods, idx, pgen);
-				out->seen++;
-				if (j >= 0)
-					cnt[j]++;
-				else
-					out->seen_other++;
-			}
-		}
-		/* CLAIMED in this lap: a dead writer's slots that the
-		 * collector skipped; not a record. */
 		p += n;
+		if (ret == 0)
+			continue;
+		seen++;
+		idx = header_producer(s, w, &hdr);
+		if (idx < 0) {
+			other++;
+			continue;
+		}
+		if (!w->cnt[idx]++)
+			w->touched[ntouched++] = (uint32_t)idx;
+		if (w->gen[idx] != (uint32_t)hdr.rec_pgen + 1) {
+			w->gen[idx] = (uint32_t)hdr.rec_pgen + 1;
+			w->est[idx] = 0;
+		}
 	}
-	*pos = p > cursor ? cursor : p;
+	w->pos[k] = p > cursor ? cursor : p;
+	for (uint32_t i = 0; i < ntouched; i++) {
+		uint32_t idx = w->touched[i];
+
+		w->est[idx] += (double)delta * w->cnt[idx] / (double)seen;
+		w->cnt[idx] = 0;
+	}
+	if (seen)
+		w->split += (double)delta;
+	else
+		w->unsplit += (double)delta;
+	(void)other; /* its share stays in split: sampled, but of no producer listed */
 }
 
-/* Appends the non-zero counts of cnt[] for ring k to snap->seen and zeroes
- * them. -ENOMEM on failure. */
-static int add_seen(struct shmtop_snap *snap, uint32_t k, uint64_t *cnt, uint32_t *cap)
+/* Rings inside the first avail bytes of the file. */
+static uint32_t rings_inside(const struct seg *s, uint64_t avail)
 {
-	for (uint32_t j = 0; j < snap->nprods; j++) {
-		if (!cnt[j])
-			continue;
-		if (snap->nseen == *cap) {
-			uint32_t ncap = *cap ? *cap * 2 : 16;
-			struct shmtop_seen *n = realloc(snap->seen, ncap * sizeof(*n));
+	uint64_t n = avail > s->ring_off ? (avail - s->ring_off) / s->ring_stride : 0;
 
-			if (!n)
-				return -ENOMEM;
-			snap->seen = n;
-			*cap = ncap;
-		}
-		snap->seen[snap->nseen++] = (struct shmtop_seen){.ring = k, .prod = j,
-								 .count = cnt[j]};
-		cnt[j] = 0;
-	}
-	return 0;
+	return n < s->nrings ? (uint32_t)n : s->nrings;
+}
+
+/* The object's size now, at most the mapped size: reading a page past
+ * its end would raise SIGBUS. */
+static uint64_t avail_now(const struct shmtop_src *src)
+{
+	struct stat st;
+	uint64_t avail = src->seg.size;
+
+	if (src->fd >= 0 && fstat(src->fd, &st) == 0 && (uint64_t)st.st_size < avail)
+		avail = (uint64_t)st.st_size;
+	return avail;
+}
+
+static void walk_all(struct shmtop_src *src, uint64_t avail)
+{
+	struct shmtop_walk *w = src->walk;
+	uint64_t np;
+	uint32_t nr;
+
+	if (!w || avail < SHM_ABI_HDR_SIZE)
+		return;
+	nr = rings_inside(&src->seg, avail);
+	np = avail > src->seg.prod_off ?
+		     (avail - src->seg.prod_off) / sizeof(struct shm_producer) : 0;
+	w->nprod_now = np < w->nprod ? (uint32_t)np : w->nprod;
+	for (uint32_t k = 0; k < nr && k < w->nrings; k++)
+		walk_ring(&src->seg, w, k);
+}
+
+void shmtop_read_walk(struct shmtop_src *src)
+{
+	if (src->seg.hdr)
+		walk_all(src, avail_now(src));
 }
 
 /* *.pb files in <dir>/logs (written, not yet exported); -1 unreadable. */
@@ -387,21 +506,16 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 {
 	const struct seg *s = &src->seg;
 	struct shm_seg_hdr *h = s->hdr;
-	uint64_t avail = s->size, nprod, nring;
+	uint64_t avail, nprod;
 	char dir[sizeof(h->sh_spool_dir)];
-	uint64_t *cnt = NULL;
-	uint32_t cap = 0;
-	struct stat st;
 	int ret;
 
 	memset(snap, 0, sizeof(*snap));
 	snprintf(snap->ns, sizeof(snap->ns), "%s", src->ns);
-	/* Clamp to the object's size now: reading a page past its end would
-	 * raise SIGBUS. */
-	if (src->fd >= 0 && fstat(src->fd, &st) == 0 && (uint64_t)st.st_size < avail)
-		avail = (uint64_t)st.st_size;
+	avail = avail_now(src);
 	if (avail < SHM_ABI_HDR_SIZE)
 		return -EPROTO;
+	walk_all(src, avail);
 	snap->now_ns = clock_ns(CLOCK_REALTIME);
 	snap->mono_ns = clock_ns(CLOCK_MONOTONIC);
 	snap->abi_major = SHM_ABI_MAJOR; /* seg_attach() refused any other */
@@ -412,8 +526,7 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	snap->nrings = s->nrings;
 	snap->max_producers = s->max_producers;
 
-	nring = avail > s->ring_off ? (avail - s->ring_off) / s->ring_stride : 0;
-	snap->nrings_read = nring < s->nrings ? (uint32_t)nring : s->nrings;
+	snap->nrings_read = rings_inside(s, avail);
 	nprod = avail > s->prod_off ? (avail - s->prod_off) / sizeof(struct shm_producer) : 0;
 	if (nprod > s->max_producers)
 		nprod = s->max_producers;
@@ -433,21 +546,18 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 		else if (ret < 0)
 			snap->producers_other++;
 	}
-	/* After the ring counters: a record counted in rh_records later than
-	 * read_ring() looked is walked now or next time, never lost. */
-	cnt = calloc(snap->nprods ? snap->nprods : 1, sizeof(*cnt));
-	if (!cnt) {
-		ret = -ENOMEM;
-		goto err_free;
+	if (src->walk) {
+		const struct shmtop_walk *w = src->walk;
+
+		for (uint32_t i = 0; i < snap->nprods; i++) {
+			struct shmtop_producer *p = &snap->prods[i];
+
+			if (p->index < w->nprod && w->gen[p->index] == (uint16_t)p->gen + 1u)
+				p->records_est = w->est[p->index];
+		}
+		snap->est_split = w->split;
+		snap->est_unsplit = w->unsplit;
 	}
-	for (uint32_t k = 0; k < snap->nrings_read && k < src->nwalk; k++) {
-		walk_ring(s, k, &src->walk_pos[k], snap->prods, snap->nprods, cnt, &snap->rings[k]);
-		ret = add_seen(snap, k, cnt, &cap);
-		if (ret)
-			goto err_free;
-	}
-	free(cnt);
-	cnt = NULL;
 
 	snap->coll_pid = shm_load_relaxed(&h->sh_collector_pid);
 	if (snap->coll_pid > INT32_MAX)
@@ -490,7 +600,6 @@ int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap)
 	return 0;
 
 err_free:
-	free(cnt);
 	shmtop_read_free(snap);
 	return ret;
 }
@@ -499,13 +608,10 @@ void shmtop_read_free(struct shmtop_snap *snap)
 {
 	free(snap->rings);
 	free(snap->prods);
-	free(snap->seen);
 	snap->rings = NULL;
 	snap->prods = NULL;
-	snap->seen = NULL;
 	snap->nrings_read = 0;
 	snap->nprods = 0;
-	snap->nseen = 0;
 }
 
 void shmtop_read_explain(char *buf, size_t len, const char *ns, int err)

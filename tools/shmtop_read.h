@@ -8,10 +8,12 @@
  * before each read, counts are clamped, strings are bounded and made valid
  * UTF-8 without control characters, producer entries are copied only when
  * READY and unchanged across the copy. The segment has no per-producer
- * record counter, so each snapshot also walks the records the collector
- * read since the previous one and that are still in the ring (read, not
- * yet released) and counts them per producer: shmtop_rate.h turns those
- * samples into per-producer rates. Used by shmtop's main thread only;
+ * record counter, so shmtop_read_walk() (also run by each snapshot) reads
+ * the headers of the records the collector read since the last walk, as
+ * far as they are still in their slots, and splits each ring's count of
+ * records read among their producers: an estimate of records per
+ * producer that shmtop_rate.h turns into rates. Used by shmtop's main
+ * thread only;
  * shmtop_print.h formats a snapshot, shmtop_tui.h draws it. Read
  * shm/shm_abi.h first.
  */
@@ -25,15 +27,15 @@
 #include "exporter_status.h"
 #include "seg.h"
 
+struct shmtop_walk;
+
 struct shmtop_src {
 	struct seg seg;
 	int fd;	   /* the same object, kept open to re-check its size */
 	dev_t dev; /* identity of the mapped object, to notice that */
 	ino_t ino; /* the collector replaced the segment */
 	char ns[72];
-	uint32_t nwalk;	    /* entries of walk_pos */
-	uint64_t *walk_pos; /* per ring: where the next snapshot's walk starts
-			     * (0: at rh_tail); malloc'ed by shmtop_read_open() */
+	struct shmtop_walk *walk; /* state of shmtop_read_walk(), malloc'ed */
 };
 
 struct shmtop_ring {
@@ -46,16 +48,6 @@ struct shmtop_ring {
 	uint64_t drop_bytes;
 	uint64_t invalid;
 	uint64_t abandoned;
-	uint64_t seen;	     /* records walked in this snapshot (see above) */
-	uint64_t seen_other; /* of those, naming no READY producer of this snapshot */
-};
-
-/* Records of producer prods[prod] seen in ring rings[ring] by this
- * snapshot's walk; one entry per pair with a non-zero count. */
-struct shmtop_seen {
-	uint32_t ring;
-	uint32_t prod;
-	uint64_t count;
 };
 
 struct shmtop_producer {
@@ -65,6 +57,8 @@ struct shmtop_producer {
 	uint32_t gen;	/* pe_gen: records carry its low 16 bits */
 	int alive;	/* 1: the process exists with the registered start time */
 	char state;	/* /proc/<pid>/stat state letter (R, S, D, T, Z, ...); '?' unknown */
+	double records_est; /* records read of this entry and generation since
+			     * shmtop attached, estimated by the walks */
 	uint64_t drops; /* pe_drops + pe_drop_nothr, saturating */
 	uint64_t attach_ns;
 	char exe[65];
@@ -89,8 +83,11 @@ struct shmtop_snap {
 	struct shmtop_ring *rings; /* nrings_read entries */
 	uint32_t nprods;
 	struct shmtop_producer *prods; /* READY entries, by table index */
-	uint32_t nseen;
-	struct shmtop_seen *seen; /* nseen entries, by ring then producer */
+	/* records read since shmtop attached, as the walks accounted for
+	 * them: split among producers by sampled headers, or not split (all
+	 * of a ring's records between two walks gone before it looked) */
+	double est_split;
+	double est_unsplit;
 
 	uint32_t coll_pid;
 	int coll_alive;
@@ -146,6 +143,22 @@ int shmtop_read_replaced(const struct shmtop_src *src);
  * -ENOMEM. On failure snap holds nothing to free.
  */
 int shmtop_read_snap(struct shmtop_src *src, struct shmtop_snap *snap);
+
+/*
+ * Walks each ring from where the last walk stopped to rh_cursor (at most
+ * SHMTOP_WALK_MAX records a ring; rh_tail when the last position is
+ * unknown or was overwritten) and adds the ring's records read since the
+ * last walk to the estimates, split in proportion to the producers (table
+ * index and generation) named by the headers it could read. A header is
+ * used only if its slot was not reused: its control word names it
+ * PUBLISHED, or FREE (released) in its own lap, before and after the
+ * copy, and a released slot is more than one maximum record from the
+ * writers' hint of the next lap. Never fails: what it cannot read is
+ * counted as not split. Cheap enough to call a few times a second.
+ */
+void shmtop_read_walk(struct shmtop_src *src);
+
+#define SHMTOP_WALK_MAX 65536u
 
 /* Frees the arrays of a snapshot. Accepts a zeroed snapshot. */
 void shmtop_read_free(struct shmtop_snap *snap);

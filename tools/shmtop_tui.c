@@ -328,7 +328,7 @@ static int draw_producers(struct tui *t, int y)
 	char cov[48] = "", r1[32];
 
 	if (t->have_prev && t->coverage >= 0)
-		snprintf(cov, sizeof(cov), "   rates from %.0f%% of records sampled",
+		snprintf(cov, sizeof(cov), "   rates: %.0f%% of records sampled",
 			 t->coverage * 100.0);
 	put(y++, A_BOLD, "PRODUCERS %" PRIu32 " of %" PRIu32 " entries   sort: %s%s%s", s->nprods,
 	    s->max_producers, sort_name(t->sort), cov,
@@ -370,9 +370,10 @@ static void draw_help(int y)
 		"  h  ?           this help; any key closes it",
 		"",
 		"Rates are per second between the last two snapshots. A producer's rate",
-		"splits each ring's rate by the records of that producer shmtop saw in",
-		"the ring (records the collector read but had not yet released); the",
-		"producers header says which share of the records was sampled.",
+		"is an estimate: shmtop reads the headers of the records the collector",
+		"read (several times a second, while their slots are not yet reused)",
+		"and splits each ring's count among their producers; the producers",
+		"header says which share of the records could be split.",
 		"Spool budget: [spool] max_bytes of shmtop's own configuration (-c).",
 	};
 
@@ -561,10 +562,15 @@ int shmtop_tui_run(const char *ns, const struct shmtop_tui_opts *opts)
 			wait = TUI_SLICE_MS;
 		if (!in_tty) {
 			napms((int)wait);
-			continue;
+			ch = ERR;
+		} else {
+			timeout((int)wait);
+			ch = getch();
 		}
-		timeout((int)wait);
-		ch = getch();
+		/* More looks at the rings than snapshots: fewer records are
+		 * reused before their headers are sampled. */
+		if (t.open)
+			shmtop_read_walk(&t.src);
 		if (ch == ERR)
 			continue;
 		if (key(&t, ch))

@@ -7,7 +7,11 @@
  * then the JSON checked for the values; then hostile contents (huge
  * counters, unterminated strings, control bytes, bad producer states,
  * garbage dictionary claim words, a segment cut short under the mapping)
- * must give sane output and no crash. The segment and the spool
+ * must give sane output and no crash. A second segment with records
+ * written by hand into its rings checks the walk that estimates records
+ * per producer (shmtop_read_walk()): unreleased and released records
+ * counted for the producer they name, reused slots, stale laps and
+ * unknown producers never counted for anyone. The segments and the spool
  * are removed at exit, also when an assertion fails.
  */
 #include <errno.h>
@@ -23,13 +27,16 @@
 
 #include "seg.h"
 #include "shmtop_print.h"
+#include "shmtop_rate.h"
 #include "shmtop_read.h"
 #include "text_clean.h"
 #include "test_help.h"
 
 static char ns[64];
+static char ns2[64];
 static char spool[64];
 static struct seg seg;
+static struct seg seg2;
 
 static void cleanup(void)
 {
@@ -37,6 +44,8 @@ static void cleanup(void)
 
 	if (ns[0])
 		(void)seg_unlink(ns); /* absent already is fine */
+	if (ns2[0])
+		(void)seg_unlink(ns2);
 	if (spool[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
 		if (system(cmd) != 0)
@@ -161,6 +170,186 @@ static void test_status(void)
 	T_EQ_INT(e.spool_files, 0); /* its line has no newline: cut, ignored */
 	exporter_status_parse(&e, "", 0);
 	T_EQ_INT(e.present, 0);
+}
+
+/* Writes a record header of n slots at position pos of ring k of seg2,
+ * with control word state st in lap lap (0: the position's own lap). */
+static void put_rec(uint32_t k, uint64_t pos, uint16_t prod, uint16_t pgen, uint32_t n,
+		    uint32_t st, uint32_t lap)
+{
+	struct shm_ring_hdr *r = seg_ring(&seg2, k);
+	uint64_t mask = seg2.slots - 1;
+	struct shm_rec_hdr hdr = {.rec_type = SHM_REC_LOG,
+				  .rec_len = n * SHM_ABI_SLOT_SIZE - 10,
+				  .rec_producer = prod,
+				  .rec_pgen = pgen};
+
+	memcpy(seg_ring_slots(&seg2, r) + (pos & mask) * SHM_ABI_SLOT_SIZE, &hdr, sizeof(hdr));
+	seg_ring_ctl(&seg2, r)[pos & mask] =
+		SHM_CTL_MAKE(lap ? lap : seg_lap(&seg2, pos), st, st == SHM_CTL_FREE ? 0 : n, 1);
+}
+
+/* Marks positions [from, to) of ring k released, as drain_release() does. */
+static void release(uint32_t k, uint64_t from, uint64_t to)
+{
+	struct shm_ring_hdr *r = seg_ring(&seg2, k);
+
+	for (uint64_t p = from; p < to; p++)
+		seg_ring_ctl(&seg2, r)[p & (seg2.slots - 1)] =
+			SHM_CTL_MAKE(seg_lap(&seg2, p), SHM_CTL_FREE, 0, 0);
+	r->rh_tail = to;
+}
+
+static void fill_producer2(uint32_t i, uint32_t pid, uint32_t gen)
+{
+	struct shm_producer *pe = seg_producer(&seg2, i);
+
+	memset(pe, 0, sizeof(*pe));
+	pe->pe_pid = pid;
+	pe->pe_gen = gen;
+	snprintf(pe->pe_exe, sizeof(pe->pe_exe), "p%u", i);
+	pe->pe_claim = SHM_PE_CLAIM(pid, SHM_PE_READY);
+}
+
+static void snap2(struct shmtop_src *src, struct shmtop_snap *out)
+{
+	T_EQ_INT(shmtop_read_snap(src, out), 0);
+	T_EQ_INT(out->nprods, 2);
+}
+
+static void test_walk(void)
+{
+	struct seg_geometry g = {.nrings = 2,
+				 .ring_slots = 4096,
+				 .max_producers = 16,
+				 .max_threads = 64,
+				 .dead_check_ms = 1000,
+				 .max_instruments = 32,
+				 .max_series = 128};
+	struct shm_ring_hdr *r0, *r1;
+	struct shmtop_snap a, b, c;
+	struct shmtop_src src;
+	double rate[2], cov;
+	int reused = 0;
+
+	T_EQ_INT(seg_create(&seg2, ns2, &g, 0600, &reused), 0);
+	r0 = seg_ring(&seg2, 0);
+	r1 = seg_ring(&seg2, 1);
+	fill_producer2(0, 1u << 30, 0);
+	fill_producer2(3, (1u << 30) + 1, 5);
+	T_EQ_INT(shmtop_read_open(&src, ns2), 0);
+
+	/* The first look only notes where the rings are. */
+	r0->rh_cursor = r0->rh_hint = 5;
+	r0->rh_records = 5;
+	snap2(&src, &a);
+	T_ASSERT(a.prods[0].records_est == 0 && a.prods[1].records_est == 0);
+
+	/* Read by the collector, not yet released: 30 one-slot records of
+	 * entry 0 and 10 two-slot ones of entry 3 in ring 0, 6 of entry 3 in
+	 * ring 1. Counts are exact when the walk sees every record. */
+	for (uint64_t p = 5; p < 35; p++)
+		put_rec(0, p, 0, 0, 1, SHM_CTL_PUBLISHED, 0);
+	for (uint64_t p = 35; p < 55; p += 2)
+		put_rec(0, p, 3, 5, 2, SHM_CTL_PUBLISHED, 0);
+	r0->rh_cursor = r0->rh_hint = 55;
+	r0->rh_records = 45;
+	for (uint64_t p = 0; p < 6; p++)
+		put_rec(1, p, 3, 5, 1, SHM_CTL_PUBLISHED, 0);
+	r1->rh_cursor = r1->rh_hint = 6;
+	r1->rh_records = 6;
+	snap2(&src, &b);
+	T_ASSERT(b.prods[0].index == 0 && b.prods[1].index == 3);
+	T_ASSERT(b.prods[0].records_est == 30);
+	T_ASSERT(b.prods[1].records_est == 16);
+	T_ASSERT(b.est_split == 46 && b.est_unsplit == 0);
+	T_EQ_INT(shmtop_rate_producers(&b, &a, rate, &cov), 0);
+	T_ASSERT(rate[0] > 0 && rate[1] > 0);
+	T_ASSERT(rate[0] > 1.874 * rate[1] && rate[0] < 1.876 * rate[1]); /* 30 : 16 */
+	T_ASSERT(cov == 1);
+	shmtop_read_free(&a);
+
+	/* Released already (FREE in their lap): still counted, from rec_len. */
+	for (uint64_t p = 55; p < 75; p++)
+		put_rec(0, p, 0, 0, 1, SHM_CTL_PUBLISHED, 0);
+	release(0, 0, 75);
+	r0->rh_cursor = r0->rh_hint = 75;
+	r0->rh_records = 65;
+	for (uint64_t p = 6; p < 10; p++)
+		put_rec(1, p, 3, 5, 1, SHM_CTL_PUBLISHED, 0);
+	r1->rh_cursor = r1->rh_hint = 10;
+	r1->rh_records = 10;
+	snap2(&src, &c);
+	T_ASSERT(c.prods[0].records_est == 50);
+	T_ASSERT(c.prods[1].records_est == 20);
+	T_ASSERT(c.est_split == 70 && c.est_unsplit == 0);
+	shmtop_read_free(&b);
+
+	/* Released slots the writers may have reached again (their
+	 * next-lap positions lie within reach of the hint) are not read: the
+	 * ring's records are counted as not split. */
+	for (uint64_t p = 75; p < 85; p++)
+		put_rec(0, p, 3, 5, 1, SHM_CTL_PUBLISHED, 0);
+	release(0, 75, 85);
+	r0->rh_cursor = 85;
+	r0->rh_hint = 85 + 4096 - 1000;
+	r0->rh_records = 75;
+	snap2(&src, &a);
+	T_ASSERT(a.prods[0].records_est == 50 && a.prods[1].records_est == 20);
+	T_ASSERT(a.est_unsplit == 10);
+	shmtop_read_free(&c);
+
+	/* A stale lap, nslots 0, an unknown entry, a wrong generation: never
+	 * counted for a producer. */
+	r0->rh_hint = 100;
+	put_rec(0, 85, 0, 0, 1, SHM_CTL_PUBLISHED, 7); /* lap 7: not this lap */
+	r0->rh_cursor = 86;
+	r0->rh_records = 76;
+	snap2(&src, &b);
+	T_ASSERT(b.prods[0].records_est == 50 && b.est_unsplit == 11);
+	shmtop_read_free(&a);
+	put_rec(0, 86, 9, 0, 1, SHM_CTL_PUBLISHED, 0);	 /* entry 9 is free */
+	put_rec(0, 87, 0, 3, 1, SHM_CTL_PUBLISHED, 0);	 /* entry 0 has gen 0 */
+	put_rec(0, 88, 999, 0, 1, SHM_CTL_PUBLISHED, 0); /* past the table */
+	put_rec(0, 89, 0, 0, 1, SHM_CTL_CLAIMED, 0);	 /* a dead writer's claim */
+	put_rec(0, 90, 0, 0, 1, SHM_CTL_PUBLISHED, 0);
+	r0->rh_cursor = 91;
+	r0->rh_records = 80;
+	snap2(&src, &c);
+	/* 4 records headers were read, one of them entry 0's: a quarter. */
+	T_ASSERT(c.prods[0].records_est == 51 && c.prods[1].records_est == 20);
+	T_ASSERT(c.est_split == b.est_split + 4);
+	shmtop_read_free(&b);
+	put_rec(0, 91, 0, 0, 0, SHM_CTL_PUBLISHED, 0); /* nslots 0 */
+	r0->rh_cursor = 95;
+	r0->rh_records = 84;
+	snap2(&src, &a);
+	T_ASSERT(a.prods[0].records_est == 51 && a.est_unsplit == 15);
+	shmtop_read_free(&c);
+
+	/* Lapped between two looks: only the unreleased part is walked. */
+	for (uint64_t p = 95 + 5000; p < 95 + 5010; p++)
+		put_rec(0, p, 3, 5, 1, SHM_CTL_PUBLISHED, 0);
+	r0->rh_tail = 95 + 5000;
+	r0->rh_cursor = r0->rh_hint = 95 + 5010;
+	r0->rh_records = 84 + 5000;
+	snap2(&src, &b);
+	T_ASSERT(b.prods[1].records_est == 20 + 5000);
+	shmtop_read_free(&a);
+
+	/* A collector that started over (counters back to 0): primed again. */
+	r0->rh_tail = r0->rh_cursor = r0->rh_hint = 0;
+	r0->rh_records = 0;
+	snap2(&src, &c);
+	T_ASSERT(c.prods[1].records_est == 20 + 5000);
+	T_EQ_INT(shmtop_rate_producers(&c, &b, rate, &cov), 0);
+	T_ASSERT(rate[0] == 0 && rate[1] == 0);
+	T_ASSERT(cov == -1);
+	shmtop_read_free(&b);
+	shmtop_read_free(&c);
+	shmtop_read_close(&src);
+	seg_detach(&seg2);
+	T_EQ_INT(seg_unlink(ns2), 0);
 }
 
 static void test_snapshot(void)
@@ -423,6 +612,7 @@ int main(void)
 	int reused = 0;
 
 	snprintf(ns, sizeof(ns), "test-shmtop-%ld", (long)getpid());
+	snprintf(ns2, sizeof(ns2), "test-shmtop-walk-%ld", (long)getpid());
 	snprintf(spool, sizeof(spool), "/tmp/test-shmtop-XXXXXX");
 	if (!mkdtemp(spool)) {
 		spool[0] = '\0';
@@ -437,6 +627,7 @@ int main(void)
 		return T_SKIP;
 	}
 	T_EQ_INT(reused, 0);
+	T_RUN(test_walk);
 	T_RUN(test_snapshot);
 	T_RUN(test_hostile);
 	seg_detach(&seg);
