@@ -71,3 +71,8 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_python test_python.py 60)
 endif()
+
+# shmtop's live view in a detached tmux session (skips, 77, without tmux).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_shmtop_tui test_shmtop_tui.py 120)
+endif()
