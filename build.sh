@@ -13,7 +13,7 @@ JOBS=$(nproc)
 
 DEB_PKGS="build-essential cmake pkg-config liburing-dev libprotobuf-c-dev protobuf-c-compiler
 libzstd-dev libcurl4-openssl-dev libinih-dev zlib1g-dev spin procps strace clang
-libclang-rt-14-dev openssl"
+libclang-rt-14-dev openssl libncurses-dev tmux"
 # Tools that may come from elsewhere than Debian (a NodeSource node, a pyenv
 # python): a command on PATH is enough; else its Debian package.
 DEB_CMDS="node:nodejs npm:npm python3:python3"

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static const unsigned steps_ms[] = {100,   200,   500,    1000,   2000,   5000,
+static const unsigned steps_ms[] = {100,   200,	  500,	 1000,	 2000,	 5000,
 				    10000, 30000, 60000, 300000, 600000, 3600000};
 #define NSTEPS (sizeof(steps_ms) / sizeof(steps_ms[0]))
 
@@ -100,8 +100,10 @@ int shmtop_rate_producers(const struct shmtop_snap *cur, const struct shmtop_sna
 void shmtop_rate_rows(const struct shmtop_snap *cur, const double *rate, struct shmtop_row *rows)
 {
 	for (uint32_t i = 0; i < cur->nprods; i++)
-		rows[i] = (struct shmtop_row){.prod = i, .pid = cur->prods[i].pid,
-					      .drops = cur->prods[i].drops, .rate = rate[i]};
+		rows[i] = (struct shmtop_row){.prod = i,
+					      .pid = cur->prods[i].pid,
+					      .drops = cur->prods[i].drops,
+					      .rate = rate[i]};
 }
 
 /* -1, 0, 1 as a > b, a == b, a < b: "higher first". */

@@ -24,7 +24,7 @@ enum shmtop_sort {
 	SHMTOP_SORT_RATE = 0, /* record rate, highest first */
 	SHMTOP_SORT_DROPS,    /* drops, most first */
 	SHMTOP_SORT_PID,      /* pid, lowest first */
-	SHMTOP_SORT_NR        /* number of orders */
+	SHMTOP_SORT_NR	      /* number of orders */
 };
 
 /* One line of the producer list: prod indexes cur->prods. */

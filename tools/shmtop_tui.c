@@ -43,9 +43,9 @@ struct tui {
 	unsigned interval_ms;
 	enum shmtop_sort sort;
 	int all, help;
-	uint32_t scroll;    /* first producer row shown */
-	uint32_t page;	    /* producer rows that fit, from the last draw */
-	double *rates;	    /* cur.nprods entries */
+	uint32_t scroll; /* first producer row shown */
+	uint32_t page;	 /* producer rows that fit, from the last draw */
+	double *rates;	 /* cur.nprods entries */
 	struct shmtop_row *rows;
 	double coverage;
 	uint64_t budget;
@@ -133,8 +133,7 @@ static void take_snapshot(struct tui *t)
 
 /* Writes one line at row y, cut to the screen width at a UTF-8 character
  * boundary; the last row is the footer's. */
-static void put(int y, attr_t attr, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void put(int y, attr_t attr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void put(int y, attr_t attr, const char *fmt, ...)
 {
@@ -248,10 +247,11 @@ static int draw_header(const struct tui *t, int y)
 	    "metrics    instruments %" PRIu32 "/%" PRIu32 "  series %" PRIu32 "/%" PRIu32
 	    " (%.0f%%)  registrations refused %" PRIu64 "  overflow measurements %" PRIu64 "%s",
 	    s->inst_used, s->inst_max, s->series_used, s->series_max,
-	    s->series_max ? 100.0 * s->series_used / s->series_max : 0.0, s->dict_full,
-	    s->overflow, s->dict_cut ? "  (tables cut short)" : "");
+	    s->series_max ? 100.0 * s->series_used / s->series_max : 0.0, s->dict_full, s->overflow,
+	    s->dict_cut ? "  (tables cut short)" : "");
 	if (!e->present) {
-		put(y++, A_NORMAL, "exporter   no status file in the spool (exporter not started?)");
+		put(y++, A_NORMAL,
+		    "exporter   no status file in the spool (exporter not started?)");
 		return y;
 	}
 	put(y++, A_NORMAL, "exporter   pid %" PRIu32 " %s  %s  %s  %s  status %" PRIu64 " ms old",
@@ -306,10 +306,10 @@ static int draw_rings(const struct tui *t, int y, int max)
 		put(y++, A_NORMAL,
 		    "%4" PRIu32 " [%s] %5.1f%% %9" PRIu64 "/%-9" PRIu64 " %9s %10" PRIu64
 		    " %10s %10" PRIu64 " %10" PRIu64 "%s",
-		    r->index, bar, pct, r->used, r->slots, rate_str(r1, sizeof(r1),
-								      shmtop_rate_ring(s, prev, k)),
-		    r->drops, rate_str(r2, sizeof(r2), shmtop_rate_ring_drops(s, prev, k)),
-		    r->invalid, r->abandoned, r->ok ? "" : "  CORRUPT HEADER");
+		    r->index, bar, pct, r->used, r->slots,
+		    rate_str(r1, sizeof(r1), shmtop_rate_ring(s, prev, k)), r->drops,
+		    rate_str(r2, sizeof(r2), shmtop_rate_ring_drops(s, prev, k)), r->invalid,
+		    r->abandoned, r->ok ? "" : "  CORRUPT HEADER");
 		shown++;
 	}
 	if (!shown)
@@ -360,21 +360,21 @@ static int draw_producers(struct tui *t, int y)
 static void draw_help(int y)
 {
 	static const char *lines[] = {
-		"Keys",
-		"  q              quit (also Ctrl-C)",
-		"  r  d  p        sort producers by record rate, by drops, by pid",
-		"  +  -           refresh interval one step longer / shorter (0.1 s to 1 h)",
-		"  Up Down        scroll the producer list by one line",
-		"  PgUp PgDn      scroll it by one screen; Home End: to the top / bottom",
-		"  a              show or hide idle rings",
-		"  h  ?           this help; any key closes it",
-		"",
-		"Rates are per second between the last two snapshots. A producer's rate",
-		"is an estimate: shmtop reads the headers of the records the collector",
-		"read (several times a second, while their slots are not yet reused)",
-		"and splits each ring's count among their producers; the producers",
-		"header says which share of the records could be split.",
-		"Spool budget: [spool] max_bytes of shmtop's own configuration (-c).",
+	    "Keys",
+	    "  q              quit (also Ctrl-C)",
+	    "  r  d  p        sort producers by record rate, by drops, by pid",
+	    "  +  -           refresh interval one step longer / shorter (0.1 s to 1 h)",
+	    "  Up Down        scroll the producer list by one line",
+	    "  PgUp PgDn      scroll it by one screen; Home End: to the top / bottom",
+	    "  a              show or hide idle rings",
+	    "  h  ?           this help; any key closes it",
+	    "",
+	    "Rates are per second between the last two snapshots. A producer's rate",
+	    "is an estimate: shmtop reads the headers of the records the collector",
+	    "read (several times a second, while their slots are not yet reused)",
+	    "and splits each ring's count among their producers; the producers",
+	    "header says which share of the records could be split.",
+	    "Spool budget: [spool] max_bytes of shmtop's own configuration (-c).",
 	};
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -424,10 +424,11 @@ static void draw(struct tui *t)
 		char foot[256];
 		int n;
 
-		n = snprintf(foot, sizeof(foot),
-			     " q quit  r/d/p sort (%s)  +/- refresh %.1f s  Up/Down PgUp/PgDn scroll"
-			     "  a idle rings  h help ",
-			     sort_name(t->sort), t->interval_ms / 1000.0);
+		n = snprintf(
+		    foot, sizeof(foot),
+		    " q quit  r/d/p sort (%s)  +/- refresh %.1f s  Up/Down PgUp/PgDn scroll"
+		    "  a idle rings  h help ",
+		    sort_name(t->sort), t->interval_ms / 1000.0);
 		if (n > COLS)
 			n = COLS;
 		attron(A_REVERSE);

@@ -24,10 +24,10 @@ static void test_ring_rates(void)
 {
 	struct shmtop_ring ra[2] = {{.records = 100, .drops = 5}, {.records = 50}};
 	struct shmtop_ring rb[2] = {{.records = 1100, .drops = 25}, {.records = 40}};
-	struct shmtop_snap a = {.mono_ns = 10 * SEC, .nrings_read = 2, .rings = ra,
-				.records_in = 1000};
-	struct shmtop_snap b = {.mono_ns = 12 * SEC, .nrings_read = 2, .rings = rb,
-				.records_in = 5000};
+	struct shmtop_snap a = {
+	    .mono_ns = 10 * SEC, .nrings_read = 2, .rings = ra, .records_in = 1000};
+	struct shmtop_snap b = {
+	    .mono_ns = 12 * SEC, .nrings_read = 2, .rings = rb, .records_in = 5000};
 
 	T_ASSERT(near(shmtop_rate_ring(&b, &a, 0), 500));
 	T_ASSERT(near(shmtop_rate_ring_drops(&b, &a, 0), 10));
@@ -48,20 +48,20 @@ static void test_ring_rates(void)
 static void test_producer_rates(void)
 {
 	struct shmtop_producer pa[3] = {
-		{.index = 0, .pid = 10, .gen = 1, .records_est = 100},
-		{.index = 2, .pid = 20, .gen = 4, .records_est = 0},
-		{.index = 5, .pid = 30, .gen = 0, .records_est = 7},
+	    {.index = 0, .pid = 10, .gen = 1, .records_est = 100},
+	    {.index = 2, .pid = 20, .gen = 4, .records_est = 0},
+	    {.index = 5, .pid = 30, .gen = 0, .records_est = 7},
 	};
 	struct shmtop_producer pb[4] = {
-		{.index = 0, .pid = 10, .gen = 1, .records_est = 4100}, /* same: 1000/s */
-		{.index = 2, .pid = 20, .gen = 5, .records_est = 8},	/* new generation */
-		{.index = 5, .pid = 31, .gen = 0, .records_est = 9},	/* pid reused the slot */
-		{.index = 7, .pid = 40, .gen = 0, .records_est = 3},	/* new entry */
+	    {.index = 0, .pid = 10, .gen = 1, .records_est = 4100}, /* same: 1000/s */
+	    {.index = 2, .pid = 20, .gen = 5, .records_est = 8},    /* new generation */
+	    {.index = 5, .pid = 31, .gen = 0, .records_est = 9},    /* pid reused the slot */
+	    {.index = 7, .pid = 40, .gen = 0, .records_est = 3},    /* new entry */
 	};
-	struct shmtop_snap a = {.mono_ns = 1 * SEC, .nprods = 3, .prods = pa,
-				.est_split = 10, .est_unsplit = 5};
-	struct shmtop_snap b = {.mono_ns = 5 * SEC, .nprods = 4, .prods = pb,
-				.est_split = 40, .est_unsplit = 15};
+	struct shmtop_snap a = {
+	    .mono_ns = 1 * SEC, .nprods = 3, .prods = pa, .est_split = 10, .est_unsplit = 5};
+	struct shmtop_snap b = {
+	    .mono_ns = 5 * SEC, .nprods = 4, .prods = pb, .est_split = 40, .est_unsplit = 15};
 	double rate[4], cov;
 
 	T_EQ_INT(shmtop_rate_producers(&b, &a, rate, &cov), 0);
@@ -95,11 +95,9 @@ static uint32_t pids(const struct shmtop_row *rows, uint32_t n, uint32_t *out)
 static void test_sort(void)
 {
 	struct shmtop_producer p[5] = {
-		{.index = 0, .pid = 500, .drops = 0},
-		{.index = 1, .pid = 100, .drops = 900},
-		{.index = 2, .pid = 300, .drops = 5},
-		{.index = 3, .pid = 200, .drops = 5},
-		{.index = 4, .pid = 400, .drops = 0},
+	    {.index = 0, .pid = 500, .drops = 0}, {.index = 1, .pid = 100, .drops = 900},
+	    {.index = 2, .pid = 300, .drops = 5}, {.index = 3, .pid = 200, .drops = 5},
+	    {.index = 4, .pid = 400, .drops = 0},
 	};
 	double rate[5] = {4000, 2, -1, 50, 50};
 	struct shmtop_snap s = {.nprods = 5, .prods = p};
@@ -113,19 +111,16 @@ static void test_sort(void)
 	shmtop_rate_sort(rows, 5, SHMTOP_SORT_RATE);
 	pids(rows, 5, got);
 	/* 4000; 50 and 50 tie: more drops first (200), then 400; 2; unknown last */
-	T_ASSERT(got[0] == 500 && got[1] == 200 && got[2] == 400 && got[3] == 100 &&
-		 got[4] == 300);
+	T_ASSERT(got[0] == 500 && got[1] == 200 && got[2] == 400 && got[3] == 100 && got[4] == 300);
 
 	shmtop_rate_sort(rows, 5, SHMTOP_SORT_DROPS);
 	pids(rows, 5, got);
 	/* 900; 5 and 5 tie: higher rate first (200: 50, 300: unknown); 0 and 0: 4000 first */
-	T_ASSERT(got[0] == 100 && got[1] == 200 && got[2] == 300 && got[3] == 500 &&
-		 got[4] == 400);
+	T_ASSERT(got[0] == 100 && got[1] == 200 && got[2] == 300 && got[3] == 500 && got[4] == 400);
 
 	shmtop_rate_sort(rows, 5, SHMTOP_SORT_PID);
 	pids(rows, 5, got);
-	T_ASSERT(got[0] == 100 && got[1] == 200 && got[2] == 300 && got[3] == 400 &&
-		 got[4] == 500);
+	T_ASSERT(got[0] == 100 && got[1] == 200 && got[2] == 300 && got[3] == 400 && got[4] == 500);
 
 	/* Equal figures and pid: the table index decides, whatever the order given. */
 	rows[0] = (struct shmtop_row){.prod = 9, .pid = 7, .drops = 1, .rate = 1};
