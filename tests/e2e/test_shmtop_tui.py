@@ -4,9 +4,10 @@
 test_shmtop_tui.py: shmtop's interactive view (CTest e2e_shmtop_tui), driven
 in a detached tmux session on its own socket (160x50) and read back with
 capture-pane. Skips (77) only when tmux is missing.
-  1. shmtop started before the collector shows that the segment is absent
-     and keeps retrying; once the collector is up it shows the namespace
-     and the collector's pid.
+  1. shmtop started before the collector shows that the segment is absent,
+     then that a segment has another ABI (both versions named), and keeps
+     retrying; once the collector is up it shows the namespace and the
+     collector's pid.
   2. Two preloaded producers: perl (e2e-slow) first writes a burst into a
      4096-slot ring, dropping records, then one line every 0.25 s; python
      (e2e-fast) writes a few thousand lines a second. Both rows show with
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -145,6 +147,15 @@ def test(args):
         tm.keys(cmd, "Enter")
         wait_screen(tm, lambda s: f"no collector on namespace '{env.ns}'" in s and
                     "retrying every 1.0 s" in s, "the no-collector message")
+        # A (ready) segment of another ABI major: named, and retried too.
+        hdr = bytearray(4096)
+        struct.pack_into("<IHH", hdr, 0, h.SEG_MAGIC, 9, 3)
+        struct.pack_into("<I", hdr, 32, h.SEG_READY)
+        with open(env.seg_path(), "wb") as f:
+            f.write(hdr)
+        wait_screen(tm, lambda s: "has ABI 9.3; this shmtop reads ABI 1.x" in s and
+                    "retrying every 1.0 s" in s, "the other-ABI message")
+        os.unlink(env.seg_path())
         env.start_collector()
         env.start_exporter()
         coll = env.collector.popen.pid
