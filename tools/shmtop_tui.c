@@ -381,6 +381,24 @@ static void draw_help(int y)
 		put(y++, i == 0 ? A_BOLD : A_NORMAL, "%s", lines[i]);
 }
 
+/* The last row, in reverse video: the keys, the order and the interval. */
+static void draw_footer(const struct tui *t)
+{
+	char foot[256];
+	int n;
+
+	n = snprintf(foot, sizeof(foot),
+		     " q quit  r/d/p sort (%s)  +/- refresh %.1f s  Up/Down PgUp/PgDn scroll"
+		     "  a idle rings  h help ",
+		     sort_name(t->sort), t->interval_ms / 1000.0);
+	if (n > COLS)
+		n = COLS;
+	attron(A_REVERSE);
+	mvhline(LINES - 1, 0, ' ', COLS);
+	mvaddnstr(LINES - 1, 0, foot, n > 0 ? n : 0);
+	attroff(A_REVERSE);
+}
+
 static void draw(struct tui *t)
 {
 	const struct shmtop_snap *s = &t->cur;
@@ -417,24 +435,7 @@ static void draw(struct tui *t)
 		y++;
 		draw_producers(t, y);
 	}
-	attron(A_REVERSE);
-	mvhline(LINES - 1, 0, ' ', COLS);
-	attroff(A_REVERSE);
-	{
-		char foot[256];
-		int n;
-
-		n = snprintf(
-		    foot, sizeof(foot),
-		    " q quit  r/d/p sort (%s)  +/- refresh %.1f s  Up/Down PgUp/PgDn scroll"
-		    "  a idle rings  h help ",
-		    sort_name(t->sort), t->interval_ms / 1000.0);
-		if (n > COLS)
-			n = COLS;
-		attron(A_REVERSE);
-		mvaddnstr(LINES - 1, 0, foot, n > 0 ? n : 0);
-		attroff(A_REVERSE);
-	}
+	draw_footer(t);
 	refresh();
 }
 
