@@ -20,6 +20,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "selftest.h"
+#include "spool_file.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -56,6 +57,27 @@ static int install_signals(void)
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		return -errno;
 	return 0;
+}
+
+/* Each signal's protocol, compression and URL resolve (grpc refused for
+ * now); one line on stderr otherwise. */
+static int check_signals(const struct shmlog_config *cfg)
+{
+	static const int sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
+	struct exporter_sig_opts *so = calloc(1, sizeof(*so));
+	char err[256];
+	size_t i;
+	int ret = 0;
+
+	if (!so)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]) && ret == 0; i++) {
+		ret = exporter_signal_opts(cfg, sigs[i], so, err, sizeof(err));
+		if (ret < 0)
+			fprintf(stderr, "shmlog-exporter: %s\n", err);
+	}
+	free(so);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -107,12 +129,12 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out_free;
 	}
-	ret = exporter_protocol_parse(cfg->exp_protocol);
-	if (ret == -ENOTSUP || ret == -EINVAL) {
-		fprintf(stderr, "shmlog-exporter: protocol '%s' is not %s\n", cfg->exp_protocol,
-			ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
-		rc = 2;
-		goto out_free;
+	if (!exporter_file_mode(cfg)) {
+		ret = check_signals(cfg);
+		if (ret < 0) {
+			rc = 2;
+			goto out_free;
+		}
 	}
 	if (test) {
 		rc = selftest_run(cfg);
