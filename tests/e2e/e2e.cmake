@@ -71,3 +71,8 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_python test_python.py 60)
 endif()
+
+# The OpenTelemetry per-signal variables and their precedence (two receivers).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_otel_env test_otel_env.py 120)
+endif()
