@@ -76,3 +76,8 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_otel_env test_otel_env.py 120)
 endif()
+
+# The backend examples of conf/ as shipped (vendor headers, temporality).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_conf_examples test_conf_examples.py 150)
+endif()
