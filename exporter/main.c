@@ -82,6 +82,7 @@ static int check_signals(const struct shmlog_config *cfg)
 
 int main(int argc, char **argv)
 {
+	const struct status *st;
 	struct shmlog_config *cfg;
 	struct exporter *ex = NULL;
 	const char *file = NULL;
@@ -149,8 +150,15 @@ int main(int argc, char **argv)
 		rc = ret == -EINVAL || ret == -ENOTSUP ? 2 : 1;
 		goto out_free;
 	}
-	LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, exporter_status(ex)->endpoint,
-	     exporter_status(ex)->protocol, exporter_status(ex)->compression);
+	st = exporter_status(ex);
+	if (!strcmp(st->endpoint, st->metrics_endpoint) && !strcmp(st->protocol, st->metrics_protocol) &&
+	    !strcmp(st->compression, st->metrics_compression))
+		LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, st->endpoint, st->protocol,
+		     st->compression);
+	else
+		LOGI("exporting %s: logs to %s (%s, %s), metrics to %s (%s, %s)", cfg->spool_dir,
+		     st->endpoint, st->protocol, st->compression, st->metrics_endpoint,
+		     st->metrics_protocol, st->metrics_compression);
 	ret = exporter_run(ex, &stop_flag, once);
 	rc = ret == 0 ? 0 : 1;
 
