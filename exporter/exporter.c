@@ -42,7 +42,7 @@
 /* Distinct transport errors remembered between two deliveries. */
 #define CONN_ERRS_MAX 16
 /* A failure's description: endpoint plus the server's message. */
-#define WHY_MAX (sizeof(((struct status *)0)->endpoint) + RESPONSE_MSG_MAX + 64)
+#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 64)
 
 enum job_state {
 	JOB_FREE = 0,
