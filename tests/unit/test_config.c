@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,6 +175,7 @@ static void test_conf_files(void)
 					       "grafana-cloud.ini", "honeycomb.ini", "datadog.ini"};
 	struct shmlog_config defaults;
 	char root[PATH_MAX], path[PATH_MAX];
+	glob_t g;
 	char *slash;
 	size_t i;
 
@@ -200,7 +202,23 @@ static void test_conf_files(void)
 			fprintf(stderr, "%s\n", err);
 		T_EQ_STR(err, "");
 		T_ASSERT(cfg.exp_endpoint[0] != '\0');
+		if (strcmp(examples[i], "datadog.ini") == 0) {
+			/* per-signal headers and delta, as Datadog's intake wants */
+			T_EQ_STR(cfg.met_temporality, "delta");
+			T_EQ_INT(cfg.exp_logs.nheaders, 1);
+			T_EQ_STR(cfg.exp_logs.headers[0].name, "dd-protocol");
+			T_EQ_INT(cfg.exp_metrics.nheaders, 1);
+			T_EQ_STR(cfg.exp_metrics.headers[0].name, "dd-otel-metric-config");
+			T_EQ_STR(cfg.exp_metrics.headers[0].value,
+				 "{\"histograms\":{\"mode\":\"distributions\",\"send_aggregation_metrics\":"
+				 "true}}");
+		}
 	}
+	/* Every example in conf/ is in the list above. */
+	xsnprintf(path, sizeof(path), "%s/conf/*.ini", root);
+	T_EQ_INT(glob(path, 0, NULL, &g), 0);
+	T_EQ_INT(g.gl_pathc, sizeof(examples) / sizeof(examples[0]) + 1);
+	globfree(&g);
 }
 
 static void test_precedence(void)
