@@ -179,8 +179,8 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 	}
 	endpoint_redact(o->url, o->shown, sizeof(o->shown));
 	/* config.c validated the text: decimal in range, "true" or "false". */
-	o->timeout_ms = sc->timeout_ms[0] ? (uint32_t)strtoul(sc->timeout_ms, NULL, 10)
-					  : cfg->exp_timeout_ms;
+	o->timeout_ms =
+	    sc->timeout_ms[0] ? (uint32_t)strtoul(sc->timeout_ms, NULL, 10) : cfg->exp_timeout_ms;
 	o->ca_file = pick(sc->ca_file, cfg->exp_ca_file);
 	o->client_cert = pick(sc->client_cert, cfg->exp_client_cert);
 	o->client_key = pick(sc->client_key, cfg->exp_client_key);
@@ -194,8 +194,9 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 				break;
 		if (j == n) {
 			if (n >= CONFIG_MAX_HEADERS) {
-				snprintf(err, errlen, "%s: more than %d headers with the generic ones",
-					 name, CONFIG_MAX_HEADERS);
+				snprintf(err, errlen,
+					 "%s: more than %d headers with the generic ones", name,
+					 CONFIG_MAX_HEADERS);
 				return -EINVAL;
 			}
 			n++;
@@ -704,8 +705,8 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 
 static void start_job(struct exporter *ex, struct job *job)
 {
-	int ret = http_send_start(ex->hs[job->sig], ex->so[job->sig].url, job->body, job->body_len,
-				  job);
+	int ret =
+	    http_send_start(ex->hs[job->sig], ex->so[job->sig].url, job->body, job->body_len, job);
 
 	if (ret < 0) {
 		retry_job(ex, job, 0, NULL, "cannot start request", 0);

@@ -152,7 +152,8 @@ int main(int argc, char **argv)
 		goto out_free;
 	}
 	st = exporter_status(ex);
-	if (!strcmp(st->endpoint, st->metrics_endpoint) && !strcmp(st->protocol, st->metrics_protocol) &&
+	if (!strcmp(st->endpoint, st->metrics_endpoint) &&
+	    !strcmp(st->protocol, st->metrics_protocol) &&
 	    !strcmp(st->compression, st->metrics_compression))
 		LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, st->endpoint, st->protocol,
 		     st->compression);

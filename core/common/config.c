@@ -76,6 +76,7 @@ struct config_key {
  * Empty (the default) inherits the generic key; see config.h for the
  * precedence between the two.
  */
+/* clang-format off */
 #define SIGNAL_KEYS(s)                                                                             \
 	{"exporter", #s "_endpoint", CFG_STR, CFG_F_URL | CFG_F_SIG, "", 0, 0,                     \
 	 FIELD(exp_##s.endpoint), NULL,                                                            \
@@ -99,6 +100,7 @@ struct config_key {
 		"exporter", #s "_insecure", CFG_BOOL, CFG_F_SIG, "", 0, 1, FIELD(exp_##s.insecure), \
 		    NULL, "skip TLS verification for " #s "; empty: insecure"                      \
 	}
+/* clang-format on */
 
 static const char *const protocol_choices[] = {"http/protobuf", "http/json", "grpc", NULL};
 static const char *const compression_choices[] = {"gzip", "zstd", "none", NULL};
@@ -155,8 +157,8 @@ static const struct config_key config_keys[] = {
      temporality_choices, "aggregation temporality preference, as the OTLP exporter spec"},
     {"metrics", "grouping", CFG_ENUM, 0, "process", 0, 0, FIELD(met_grouping), grouping_choices,
      "resource of metrics: per process, per service.name, or per host"},
-    {"metrics", "cardinality_limit", CFG_U32, 0, "2000", 2, 1000000,
-     FIELD(met_cardinality_limit), NULL, "series per instrument before the overflow series"},
+    {"metrics", "cardinality_limit", CFG_U32, 0, "2000", 2, 1000000, FIELD(met_cardinality_limit),
+     NULL, "series per instrument before the overflow series"},
     {"metrics", "host_metrics", CFG_BOOL, 0, "true", 0, 1, FIELD(met_host_metrics), NULL,
      "sample container, process and GPU metrics"},
     {"metrics", "sample_interval_ms", CFG_U32, 0, "10000", 100, 3600000,
@@ -173,8 +175,8 @@ static const struct config_key config_keys[] = {
      "where the cgroup filesystem is mounted"},
     {"metrics", "proc_root", CFG_STR, 0, "/proc", 0, 0, FIELD(met_proc_root), NULL,
      "where procfs is mounted"},
-    {"metrics", "nvml_library", CFG_STR, 0, "libnvidia-ml.so.1", 0, 0,
-     FIELD(met_nvml_library), NULL, "NVML shared library, loaded with dlopen"},
+    {"metrics", "nvml_library", CFG_STR, 0, "libnvidia-ml.so.1", 0, 0, FIELD(met_nvml_library),
+     NULL, "NVML shared library, loaded with dlopen"},
     {"metrics", "histogram_aggregation", CFG_ENUM, 0, "explicit_bucket_histogram", 0, 0,
      FIELD(met_histogram_aggregation), histogram_choices,
      "histogram aggregation; base2_exponential_bucket_histogram is not supported"},
@@ -188,8 +190,8 @@ static const struct config_key config_keys[] = {
      compression_choices, "request body compression"},
     {"exporter", "headers", CFG_HEADERS, CFG_F_GEN, "", 0, 0, FIELD(exp_headers), NULL,
      "name=value,name=value sent with every request (percent-encoded)"},
-    {"exporter", "timeout_ms", CFG_U32, CFG_F_GEN, "10000", 0, 3600000, FIELD(exp_timeout_ms),
-     NULL, "per-request timeout; 0: none"},
+    {"exporter", "timeout_ms", CFG_U32, CFG_F_GEN, "10000", 0, 3600000, FIELD(exp_timeout_ms), NULL,
+     "per-request timeout; 0: none"},
     {"exporter", "max_in_flight", CFG_U32, 0, "4", 1, 64, FIELD(exp_max_in_flight), NULL,
      "requests sent concurrently"},
     {"exporter", "retry_initial_ms", CFG_U32, 0, "1000", 1, 3600000, FIELD(exp_retry_initial_ms),
@@ -217,7 +219,7 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-#define ENV_F_OTEL_BOOL 0x1u /* OpenTelemetry boolean: only "true" is true */
+#define ENV_F_OTEL_BOOL 0x1u   /* OpenTelemetry boolean: only "true" is true */
 #define ENV_F_HEADER_VARS 0x2u /* OTEL_HEADER_<name> are applied right after this one */
 
 /*
@@ -236,6 +238,7 @@ struct config_env {
 	unsigned int flags;
 };
 
+/* clang-format off */
 #define SIGNAL_ENVS(S, s)                                                                          \
 	{"OTEL_EXPORTER_OTLP_" S "_ENDPOINT", "exporter", s "_endpoint", 0},                       \
 	    {"OTEL_EXPORTER_OTLP_" S "_PROTOCOL", "exporter", s "_protocol", 0},                   \
@@ -248,6 +251,7 @@ struct config_env {
 	{                                                                                          \
 		"OTEL_EXPORTER_OTLP_" S "_HEADERS", "exporter", s "_headers", 0                     \
 	}
+/* clang-format on */
 
 static const struct config_env config_envs[] = {
     {"SHMLOG_NAMESPACE", "shm", "namespace", 0},
@@ -257,8 +261,8 @@ static const struct config_env config_envs[] = {
     {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "collector", "max_export_batch_size", 0},
     {"OTEL_METRIC_EXPORT_INTERVAL", "metrics", "export_interval_ms", 0},
     {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "metrics", "temporality", 0},
-    {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "metrics",
-     "histogram_aggregation", 0},
+    {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "metrics", "histogram_aggregation",
+     0},
     {"OTEL_EXPORTER_OTLP_ENDPOINT", "exporter", "endpoint", 0},
     {"OTEL_EXPORTER_OTLP_PROTOCOL", "exporter", "protocol", 0},
     {"OTEL_EXPORTER_OTLP_COMPRESSION", "exporter", "compression", 0},
@@ -318,8 +322,8 @@ struct config_ld {
 	struct shmlog_config *cfg;
 	char *err;
 	size_t errlen;
-	enum config_layer layer;		      /* source being applied */
-	uint8_t key_layer[CONFIG_NKEYS];	      /* per-signal keys: who set them */
+	enum config_layer layer;			  /* source being applied */
+	uint8_t key_layer[CONFIG_NKEYS];		  /* per-signal keys: who set them */
 	uint8_t hdr_layer[HDR_LISTS][CONFIG_MAX_HEADERS]; /* who set each header */
 	/* ini file pass */
 	const char *file;
@@ -757,8 +761,8 @@ static void store_uint(struct shmlog_config *cfg, const struct config_key *k, ui
  * Parses val for key k and stores it in ld->cfg. On a bad value returns
  * -EINVAL with the reason (never the value itself) in why.
  */
-static int key_store(struct config_ld *ld, const struct config_key *k, const char *val,
-		     char *why, size_t whylen)
+static int key_store(struct config_ld *ld, const struct config_key *k, const char *val, char *why,
+		     size_t whylen)
 {
 	struct shmlog_config *cfg = ld->cfg;
 	char *dst = (char *)cfg + k->off;

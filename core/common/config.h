@@ -43,7 +43,7 @@ struct config_signal {
 	char ca_file[PATH_MAX];
 	char client_cert[PATH_MAX];
 	char client_key[PATH_MAX];
-	char insecure[8];    /* "", "true" or "false" */
+	char insecure[8]; /* "", "true" or "false" */
 };
 
 struct shmlog_config {
