@@ -42,7 +42,7 @@
 /* Distinct transport errors remembered between two deliveries. */
 #define CONN_ERRS_MAX 16
 /* A failure's description: endpoint plus the server's message. */
-#define WHY_MAX (sizeof(((struct status *)0)->endpoint) + RESPONSE_MSG_MAX + 64)
+#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 64)
 
 enum job_state {
 	JOB_FREE = 0,
@@ -66,10 +66,14 @@ struct job {
 
 struct exporter {
 	const struct shmlog_config *cfg;
-	enum request_body_proto proto;
-	struct compress *cz;
-	struct http_send *hs; /* NULL in file mode */
-	char url[SPOOL_SIG_NR][CONFIG_STR_MAX + 32];
+	struct exporter_sig_opts so[SPOOL_SIG_NR]; /* per signal, resolved once */
+	struct compress *cz[SPOOL_SIG_NR];
+	/* Transport of each signal; signals with the same transport options
+	 * share one context (the usual case), so hs_list has 1 or 2
+	 * distinct entries. nhs = 0 in file mode. */
+	struct http_send *hs[SPOOL_SIG_NR];
+	struct http_send *hs_list[SPOOL_SIG_NR];
+	unsigned nhs;
 	struct retry_policy rp;
 	struct job *jobs;
 	unsigned njobs;
@@ -126,7 +130,119 @@ int exporter_protocol_parse(const char *name)
 
 int exporter_file_mode(const struct shmlog_config *cfg)
 {
-	return !cfg->exp_endpoint[0] && !cfg->exp_logs_endpoint[0];
+	return !cfg->exp_endpoint[0] && !cfg->exp_logs.endpoint[0] && !cfg->exp_metrics.endpoint[0];
+}
+
+static const struct config_signal *sig_cfg(const struct shmlog_config *cfg, int sig)
+{
+	return sig == SPOOL_SIG_METRICS ? &cfg->exp_metrics : &cfg->exp_logs;
+}
+
+static const char *pick(const char *per_signal, const char *generic)
+{
+	return per_signal[0] ? per_signal : generic;
+}
+
+int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct exporter_sig_opts *o,
+			 char *err, size_t errlen)
+{
+	const struct config_signal *sc = sig_cfg(cfg, sig);
+	const char *name = spool_signal_name(sig);
+	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
+	const char *compression;
+	char path[32];
+	unsigned i, j, n;
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->protocol = pick(sc->protocol, cfg->exp_protocol);
+	ret = exporter_protocol_parse(o->protocol);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: protocol '%s' is not %s", name, o->protocol,
+			 ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+		return ret;
+	}
+	o->proto = (enum request_body_proto)ret;
+	compression = pick(sc->compression, cfg->exp_compression);
+	ret = compress_parse(compression);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: compression '%s': expected gzip, zstd or none", name,
+			 compression);
+		return -EINVAL;
+	}
+	o->ck = (enum compress_kind)ret;
+	snprintf(path, sizeof(path), "v1/%s", name);
+	ret = endpoint_url(base, sc->endpoint, path, o->url, sizeof(o->url));
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: endpoint too long", name);
+		return ret;
+	}
+	endpoint_redact(o->url, o->shown, sizeof(o->shown));
+	/* config.c validated the text: decimal in range, "true" or "false". */
+	o->timeout_ms =
+	    sc->timeout_ms[0] ? (uint32_t)strtoul(sc->timeout_ms, NULL, 10) : cfg->exp_timeout_ms;
+	o->ca_file = pick(sc->ca_file, cfg->exp_ca_file);
+	o->client_cert = pick(sc->client_cert, cfg->exp_client_cert);
+	o->client_key = pick(sc->client_key, cfg->exp_client_key);
+	o->insecure = sc->insecure[0] ? !strcmp(sc->insecure, "true") : cfg->exp_insecure != 0;
+
+	n = cfg->exp_nheaders < CONFIG_MAX_HEADERS ? cfg->exp_nheaders : CONFIG_MAX_HEADERS;
+	memcpy(o->headers, cfg->exp_headers, n * sizeof(o->headers[0]));
+	for (i = 0; i < sc->nheaders && i < CONFIG_MAX_HEADERS; i++) {
+		for (j = 0; j < n; j++)
+			if (!strcasecmp(o->headers[j].name, sc->headers[i].name))
+				break;
+		if (j == n) {
+			if (n >= CONFIG_MAX_HEADERS) {
+				snprintf(err, errlen,
+					 "%s: more than %d headers with the generic ones", name,
+					 CONFIG_MAX_HEADERS);
+				return -EINVAL;
+			}
+			n++;
+		}
+		o->headers[j] = sc->headers[i];
+	}
+	o->nheaders = n;
+	return 0;
+}
+
+void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_flight,
+			    struct http_send_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_in_flight = max_in_flight ? max_in_flight : 1;
+	o->timeout_ms = so->timeout_ms;
+	o->content_type = request_body_content_type(so->proto);
+	o->content_encoding = compress_encoding(so->ck);
+	o->ca_file = so->ca_file;
+	o->client_cert = so->client_cert;
+	o->client_key = so->client_key;
+	o->insecure = so->insecure;
+	o->headers = so->headers;
+	o->nheaders = so->nheaders;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* 1 when two signals can share one transport context. */
+static int same_transport(const struct http_send_opts *a, const struct http_send_opts *b)
+{
+	unsigned i;
+
+	if (a->timeout_ms != b->timeout_ms || a->insecure != b->insecure ||
+	    a->nheaders != b->nheaders || !str_eq(a->content_type, b->content_type) ||
+	    !str_eq(a->content_encoding, b->content_encoding) || !str_eq(a->ca_file, b->ca_file) ||
+	    !str_eq(a->client_cert, b->client_cert) || !str_eq(a->client_key, b->client_key))
+		return 0;
+	for (i = 0; i < a->nheaders; i++)
+		if (strcmp(a->headers[i].name, b->headers[i].name) ||
+		    strcmp(a->headers[i].value, b->headers[i].value))
+			return 0;
+	return 1;
 }
 
 void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
@@ -157,56 +273,81 @@ void exporter_destroy(struct exporter *ex)
 
 	if (!ex)
 		return;
-	http_send_destroy(ex->hs); /* before the bodies it may still point to */
+	/* Transports before the bodies they may still point to. */
+	for (i = 0; i < ex->nhs; i++)
+		http_send_destroy(ex->hs_list[i]);
 	for (i = 0; ex->jobs && i < ex->njobs; i++)
 		free(ex->jobs[i].body);
 	free(ex->jobs);
-	for (i = 0; i < SPOOL_SIG_NR; i++)
+	for (i = 0; i < SPOOL_SIG_NR; i++) {
 		spool_scan_free(&ex->lists[i]);
-	compress_destroy(ex->cz);
+		compress_destroy(ex->cz[i]);
+	}
 	free(ex);
 }
 
-static int setup_urls(struct exporter *ex)
+/* Resolves every signal's options (also in file mode: bad values are
+ * refused either way). Logs the reason. */
+static int setup_signals(struct exporter *ex)
 {
-	const struct shmlog_config *cfg = ex->cfg;
-	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
+	char err[256];
+	unsigned i;
 	int ret;
 
-	ret = endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", ex->url[SPOOL_SIG_LOGS],
-			   sizeof(ex->url[0]));
-	if (ret == 0)
-		ret = endpoint_url(base, NULL, "v1/metrics", ex->url[SPOOL_SIG_METRICS],
-				   sizeof(ex->url[0]));
-	if (ret < 0)
-		LOGE("exporter: endpoint too long");
-	return ret;
+	for (i = 0; i < NSIGS; i++) {
+		ret = exporter_signal_opts(ex->cfg, exp_sigs[i], &ex->so[exp_sigs[i]], err,
+					   sizeof(err));
+		if (ret < 0) {
+			LOGE("exporter: %s", err);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* One compressor per signal, one transport per distinct option set. */
+static int setup_transports(struct exporter *ex)
+{
+	struct http_send_opts o[NSIGS];
+	unsigned i, j;
+	int sig, ret;
+
+	for (i = 0; i < NSIGS; i++) {
+		sig = exp_sigs[i];
+		ret = compress_create(ex->so[sig].ck, &ex->cz[sig]);
+		if (ret < 0)
+			return ret;
+		exporter_sig_http_opts(&ex->so[sig], ex->njobs, &o[i]);
+		for (j = 0; j < i; j++) {
+			if (same_transport(&o[i], &o[j])) {
+				ex->hs[sig] = ex->hs[exp_sigs[j]];
+				break;
+			}
+		}
+		if (ex->hs[sig])
+			continue;
+		ret = http_send_create(&o[i], &ex->hs[sig]);
+		if (ret < 0)
+			return ret;
+		ex->hs_list[ex->nhs++] = ex->hs[sig];
+	}
+	return 0;
 }
 
 int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 {
-	struct http_send_opts o;
+	const struct exporter_sig_opts *lo, *mo;
 	struct exporter *ex;
 	char shown[PATH_MAX + 16];
-	int proto, ck, ret;
+	int ret;
 
-	proto = exporter_protocol_parse(cfg->exp_protocol);
-	if (proto < 0) {
-		LOGE("exporter: protocol '%s' is not %s", cfg->exp_protocol,
-		     proto == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
-		return proto;
-	}
-	ck = compress_parse(cfg->exp_compression);
-	if (ck < 0) {
-		LOGE("exporter: compression '%s': expected gzip, zstd or none",
-		     cfg->exp_compression);
-		return ck;
-	}
 	ex = calloc(1, sizeof(*ex));
 	if (!ex)
 		return -ENOMEM;
 	ex->cfg = cfg;
-	ex->proto = (enum request_body_proto)proto;
+	ret = setup_signals(ex);
+	if (ret < 0)
+		goto err_destroy;
 	ex->rp.initial_ms = cfg->exp_retry_initial_ms;
 	ex->rp.max_ms = cfg->exp_retry_max_ms;
 	ex->rp.max_elapsed_ms = cfg->exp_retry_max_elapsed_ms;
@@ -232,21 +373,19 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		*out = ex;
 		return 0;
 	}
-	ret = setup_urls(ex);
+	ret = setup_transports(ex);
 	if (ret < 0)
 		goto err_destroy;
-	ret = compress_create((enum compress_kind)ck, &ex->cz);
+	lo = &ex->so[SPOOL_SIG_LOGS];
+	mo = &ex->so[SPOOL_SIG_METRICS];
+	ret = status_init(&ex->st, cfg->spool_dir, lo->url,
+			  lo->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			  compress_name(lo->ck));
 	if (ret < 0)
 		goto err_destroy;
-	exporter_http_opts(cfg, ex->proto, (enum compress_kind)ck, ex->njobs, &o);
-	ret = http_send_create(&o, &ex->hs);
-	if (ret < 0)
-		goto err_destroy;
-	ret = status_init(&ex->st, cfg->spool_dir, ex->url[SPOOL_SIG_LOGS],
-			  ex->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
-			  compress_name((enum compress_kind)ck));
-	if (ret < 0)
-		goto err_destroy;
+	status_set_metrics(&ex->st, mo->url,
+			   mo->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			   compress_name(mo->ck));
 	*out = ex;
 	return 0;
 
@@ -398,7 +537,8 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	snprintf(job->name, sizeof(job->name), "%s", name);
 	job->records = hdr.sf_records;
 	job->attempt = 0;
-	ret = request_body_build(ex->proto, ex->cz, sig, payload, plen, &job->body, &job->body_len);
+	ret = request_body_build(ex->so[sig].proto, ex->cz[sig], sig, payload, plen, &job->body,
+				 &job->body_len);
 	free(buf);
 	if (ret == -EBADMSG) {
 		quarantine(ex, sig, name, "payload is not a valid OTLP request");
@@ -515,7 +655,8 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	if (res->status == 0) {
 		ex->st.last_http_status = -1;
 		status_set_error(&ex->st, "connection: %s", res->err);
-		snprintf(why, sizeof(why), "no response from %s: %s", ex->st.endpoint, res->err);
+		snprintf(why, sizeof(why), "no response from %s: %s", ex->so[job->sig].shown,
+			 res->err);
 		/* Once per distinct error until something is delivered: a bad
 		 * certificate or a refused handshake fails every retry alike. */
 		if (!ex->stopping && conn_err_new(ex, res->err))
@@ -552,7 +693,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	response_parse_error(res->content_type, res->body, res->body_len, &ri);
 	status_set_error(&ex->st, "HTTP %ld%s%s", res->status, ri.message[0] ? ": " : "",
 			 ri.message);
-	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->st.endpoint,
+	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->so[job->sig].shown,
 		 ri.message[0] ? ": " : "", ri.message);
 	if (retry_is_retryable(res->status))
 		retry_job(ex, job, res->status, res->retry_after, why, 0);
@@ -564,7 +705,8 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 
 static void start_job(struct exporter *ex, struct job *job)
 {
-	int ret = http_send_start(ex->hs, ex->url[job->sig], job->body, job->body_len, job);
+	int ret =
+	    http_send_start(ex->hs[job->sig], ex->so[job->sig].url, job->body, job->body_len, job);
 
 	if (ret < 0) {
 		retry_job(ex, job, 0, NULL, "cannot start request", 0);
@@ -630,7 +772,7 @@ static int dispatch(struct exporter *ex, uint64_t now)
 	unsigned i, n = 0;
 	int sig = 0, ret;
 
-	if (!ex->hs) {
+	if (!ex->nhs) {
 		while (!ex->stopping && n++ < FILE_MODE_BATCH && (e = next_file(ex, &sig))) {
 			ex->cursor[sig]++;
 			ex->fresh_scan = 0;
@@ -643,11 +785,13 @@ static int dispatch(struct exporter *ex, uint64_t now)
 	/* Retries first: they keep their place ahead of newer files. */
 	for (i = 0; i < ex->njobs && !ex->stopping; i++) {
 		job = &ex->jobs[i];
-		if (job->state == JOB_WAITING && job->due_ms <= now && http_send_can_start(ex->hs))
+		if (job->state == JOB_WAITING && job->due_ms <= now &&
+		    http_send_can_start(ex->hs[job->sig]))
 			start_job(ex, job);
 	}
-	while (!ex->stopping && http_send_can_start(ex->hs) && (job = free_job(ex)) &&
-	       (e = next_file(ex, &sig))) {
+	while (!ex->stopping && (job = free_job(ex)) && (e = next_file(ex, &sig))) {
+		if (!http_send_can_start(ex->hs[sig]))
+			break;
 		ex->cursor[sig]++;
 		ex->fresh_scan = 0;
 		ret = load_job(ex, job, sig, e->name);
@@ -677,7 +821,7 @@ static int wait_ms(struct exporter *ex, uint64_t now)
 	unsigned i;
 	int sig;
 
-	if (!ex->hs && next_file(ex, &sig))
+	if (!ex->nhs && next_file(ex, &sig))
 		return 0;
 	for (i = 0; i < ex->njobs; i++)
 		if (ex->jobs[i].state == JOB_WAITING && ex->jobs[i].due_ms < until)
@@ -695,22 +839,75 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static unsigned busy_all(const struct exporter *ex)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ex->nhs; i++)
+		n += http_send_busy(ex->hs_list[i]);
+	return n;
+}
+
+/*
+ * Waits up to timeout_ms on every transport. With one context (the usual
+ * case) that is one curl_multi_poll. With two, only one can block; the
+ * one with requests in flight does, and when both have some each waits
+ * briefly in turn, so neither signal's answers sit unread for long.
+ */
+static int poll_all(struct exporter *ex, int timeout_ms)
+{
+	unsigned i, busy_n = 0, waiter = 0;
+	int ret, t, done = 0;
+
+	if (ex->nhs == 1)
+		return http_send_poll(ex->hs_list[0], timeout_ms, on_done, ex);
+	for (i = 0; i < ex->nhs; i++) {
+		if (http_send_busy(ex->hs_list[i])) {
+			busy_n++;
+			waiter = i;
+		}
+	}
+	for (i = 0; i < ex->nhs; i++) {
+		t = busy_n > 1 ? (timeout_ms < 5 ? timeout_ms : 5) : i == waiter ? timeout_ms : 0;
+		ret = http_send_poll(ex->hs_list[i], t, on_done, ex);
+		if (ret < 0)
+			return ret;
+		done += ret;
+	}
+	return done;
+}
+
+/* The longest per-request timeout of the signals; 0 when one has none. */
+static uint64_t drain_limit_ms(const struct exporter *ex)
+{
+	uint64_t limit = 0;
+	unsigned i;
+
+	for (i = 0; i < NSIGS; i++) {
+		uint32_t t = ex->so[exp_sigs[i]].timeout_ms;
+
+		if (t == 0)
+			return EXPORTER_DRAIN_DEFAULT_MS;
+		if (t > limit)
+			limit = t;
+	}
+	return limit ? limit : EXPORTER_DRAIN_DEFAULT_MS;
+}
+
 static void drain(struct exporter *ex)
 {
-	uint64_t limit =
-	    ex->cfg->exp_timeout_ms ? ex->cfg->exp_timeout_ms : EXPORTER_DRAIN_DEFAULT_MS;
-	uint64_t deadline = now_ms() + limit, now;
+	uint64_t deadline = now_ms() + drain_limit_ms(ex), now;
 
 	ex->stopping = 1;
-	while (ex->hs && http_send_busy(ex->hs) && (now = now_ms()) < deadline) {
+	while (busy_all(ex) && (now = now_ms()) < deadline) {
 		uint64_t left = deadline - now;
 
-		if (http_send_poll(ex->hs, left > 100 ? 100 : (int)left, on_done, ex) < 0)
+		if (poll_all(ex, left > 100 ? 100 : (int)left) < 0)
 			break;
 	}
-	if (ex->hs && http_send_busy(ex->hs))
+	if (busy_all(ex))
 		LOGW("exporter: %u requests still in flight at exit; their files stay in the spool",
-		     http_send_busy(ex->hs));
+		     busy_all(ex));
 }
 
 int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
@@ -739,8 +936,8 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			rescan(ex, now);
 			continue;
 		}
-		if (ex->hs) {
-			ret = http_send_poll(ex->hs, wait_ms(ex, now), on_done, ex);
+		if (ex->nhs) {
+			ret = poll_all(ex, wait_ms(ex, now));
 			if (ret < 0)
 				sleep_ms(100); /* libcurl trouble: do not spin */
 		} else {

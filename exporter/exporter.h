@@ -13,6 +13,7 @@
 #define EXPORTER_EXPORTER_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "compress.h"
 #include "config.h"
@@ -33,12 +34,52 @@ struct exporter;
  * request_body_proto; -ENOTSUP for "grpc"; -EINVAL for anything else. */
 int exporter_protocol_parse(const char *name);
 
-/* 1 when cfg names no endpoint at all: the embedded file output. */
+/* 1 when cfg names no endpoint at all (neither the base nor a
+ * per-signal one): the embedded file output. */
 int exporter_file_mode(const struct shmlog_config *cfg);
 
-/* Fills transport options from cfg (pointers into cfg: keep it alive). */
+/* Fills transport options from cfg's generic keys (pointers into cfg:
+ * keep it alive). */
 void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
 			enum compress_kind ck, unsigned max_in_flight, struct http_send_opts *o);
+
+/*
+ * One signal's options, resolved once from cfg: each field is the
+ * per-signal key when set, else the generic one (config.h says which
+ * source wins). headers is the generic list with the signal's own
+ * entries merged over it by name (case-insensitive, the signal's spelling
+ * and value win in place; new names are appended).
+ */
+struct exporter_sig_opts {
+	char url[CONFIG_STR_MAX + 32];	 /* endpoint_url() of the signal */
+	char shown[CONFIG_STR_MAX + 32]; /* url, redacted */
+	const char *protocol;		 /* as configured, e.g. "http/json" */
+	enum request_body_proto proto;
+	enum compress_kind ck;
+	uint32_t timeout_ms;
+	const char *ca_file; /* "" for none */
+	const char *client_cert;
+	const char *client_key;
+	int insecure;
+	struct config_header headers[CONFIG_MAX_HEADERS];
+	unsigned nheaders;
+};
+
+/*
+ * Resolves the options of sig (SPOOL_SIG_LOGS or SPOOL_SIG_METRICS) into
+ * *o (pointers into cfg: keep it alive). With no endpoint at all the URL
+ * is built on ENDPOINT_DEFAULT_BASE. Returns 0; -ENOTSUP for grpc;
+ * -EINVAL for an unknown protocol or compression or more than
+ * CONFIG_MAX_HEADERS merged headers; -ENAMETOOLONG for a URL that does
+ * not fit. The reason, naming the signal, is in err (never a header
+ * value). Thread-safe.
+ */
+int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct exporter_sig_opts *o,
+			 char *err, size_t errlen);
+
+/* Transport options of one signal (pointers into so: keep it alive). */
+void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_flight,
+			    struct http_send_opts *o);
 
 /*
  * Creates the exporter for cfg (which must outlive it). Creates the spool

@@ -20,6 +20,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "selftest.h"
+#include "spool_file.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -35,7 +36,8 @@ static void usage(FILE *f)
 		   "                       [--print-config] [--once] [-h]\n"
 		   "  -c FILE          configuration file (ini)\n"
 		   "  --section.key=v  override one configuration key\n"
-		   "  --test           send one test log record to the endpoint and report\n"
+		   "  --test           send a test log record and an empty metrics request, each\n"
+		   "                   with its signal's options, and report\n"
 		   "  --print-config   print the effective configuration and exit\n"
 		   "  --help-config    print every configuration key, default and variable\n"
 		   "  --once           deliver what is in the spool now, then exit\n"
@@ -58,8 +60,30 @@ static int install_signals(void)
 	return 0;
 }
 
+/* Each signal's protocol, compression and URL resolve (grpc refused for
+ * now); one line on stderr otherwise. */
+static int check_signals(const struct shmlog_config *cfg)
+{
+	static const int sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
+	struct exporter_sig_opts *so = calloc(1, sizeof(*so));
+	char err[256];
+	size_t i;
+	int ret = 0;
+
+	if (!so)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]) && ret == 0; i++) {
+		ret = exporter_signal_opts(cfg, sigs[i], so, err, sizeof(err));
+		if (ret < 0)
+			fprintf(stderr, "shmlog-exporter: %s\n", err);
+	}
+	free(so);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
+	const struct status *st;
 	struct shmlog_config *cfg;
 	struct exporter *ex = NULL;
 	const char *file = NULL;
@@ -107,12 +131,12 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out_free;
 	}
-	ret = exporter_protocol_parse(cfg->exp_protocol);
-	if (ret == -ENOTSUP || ret == -EINVAL) {
-		fprintf(stderr, "shmlog-exporter: protocol '%s' is not %s\n", cfg->exp_protocol,
-			ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
-		rc = 2;
-		goto out_free;
+	if (!exporter_file_mode(cfg)) {
+		ret = check_signals(cfg);
+		if (ret < 0) {
+			rc = 2;
+			goto out_free;
+		}
 	}
 	if (test) {
 		rc = selftest_run(cfg);
@@ -127,8 +151,16 @@ int main(int argc, char **argv)
 		rc = ret == -EINVAL || ret == -ENOTSUP ? 2 : 1;
 		goto out_free;
 	}
-	LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, exporter_status(ex)->endpoint,
-	     exporter_status(ex)->protocol, exporter_status(ex)->compression);
+	st = exporter_status(ex);
+	if (!strcmp(st->endpoint, st->metrics_endpoint) &&
+	    !strcmp(st->protocol, st->metrics_protocol) &&
+	    !strcmp(st->compression, st->metrics_compression))
+		LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, st->endpoint, st->protocol,
+		     st->compression);
+	else
+		LOGI("exporting %s: logs to %s (%s, %s), metrics to %s (%s, %s)", cfg->spool_dir,
+		     st->endpoint, st->protocol, st->compression, st->metrics_endpoint,
+		     st->metrics_protocol, st->metrics_compression);
 	ret = exporter_run(ex, &stop_flag, once);
 	rc = ret == 0 ? 0 : 1;
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --test: build one ExportLogsServiceRequest by hand (resource
- * service.name and host.name, one INFO record), encode it exactly as the
- * daemon would encode a spool file (request_body.c), send it through the
- * same transport (http_send.c) and report what came back. With no
- * endpoint configured the record goes to <spool>/out/logs.jsonl instead.
+ * --test: print each signal's resolved endpoint and options, build one
+ * ExportLogsServiceRequest by hand (resource service.name and host.name,
+ * one INFO record), encode it exactly as the daemon would encode a spool
+ * file (request_body.c), send it through the same transport (http_send.c)
+ * with the logs options, then an empty ExportMetricsServiceRequest with
+ * the metrics options, and report what came back. With no endpoint
+ * configured the record goes to <spool>/out/logs.jsonl instead.
  */
 #include "selftest.h"
 
@@ -17,7 +19,6 @@
 #include <unistd.h>
 
 #include "compress.h"
-#include "endpoint.h"
 #include "exporter.h"
 #include "file_out.h"
 #include "http_send.h"
@@ -146,73 +147,75 @@ static int to_file(const struct shmlog_config *cfg, const uint8_t *pb, size_t le
 static void on_done(void *arg, void *user, const struct http_result *res)
 {
 	struct outcome *o = arg;
+	int sig = user ? SPOOL_SIG_METRICS : SPOOL_SIG_LOGS;
 
 	o->done = 1;
 	o->status = res->status;
 	o->latency_ms = res->latency_ms;
 	snprintf(o->err, sizeof(o->err), "%s", res->err);
 	if (res->status >= 200 && res->status < 300)
-		response_parse_success(SPOOL_SIG_LOGS, res->content_type, res->body, res->body_len,
-				       &o->ri);
+		response_parse_success(sig, res->content_type, res->body, res->body_len, &o->ri);
 	else if (res->status)
 		response_parse_error(res->content_type, res->body, res->body_len, &o->ri);
 }
 
-static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t len)
+/* Sends pb (a request of sig) with sig's own options; prints the outcome.
+ * Returns 0 on a 2xx. */
+static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb, size_t len)
 {
-	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
-	char url[CONFIG_STR_MAX + 32], shown[CONFIG_STR_MAX + 32];
+	struct exporter_sig_opts *so = calloc(1, sizeof(*so));
 	struct outcome o = {0};
 	struct http_send_opts opts;
 	struct http_send *hs = NULL;
 	struct compress *cz = NULL;
 	void *body = NULL;
+	char err[256];
 	size_t blen;
-	int proto, ck, ret, rc = 1;
+	int ret, rc = 1;
 
-	proto = exporter_protocol_parse(cfg->exp_protocol);
-	ck = compress_parse(cfg->exp_compression);
-	if (proto < 0 || ck < 0) {
-		printf("--test: unsupported protocol '%s' or compression '%s'\n", cfg->exp_protocol,
-		       cfg->exp_compression);
+	if (!so) {
+		printf("--test: out of memory\n");
 		return 1;
 	}
-	if (endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", url, sizeof(url)) < 0) {
-		printf("--test: endpoint too long\n");
-		return 1;
-	}
-	endpoint_redact(url, shown, sizeof(shown));
-	ret = compress_create((enum compress_kind)ck, &cz);
-	if (ret == 0)
-		ret = request_body_build((enum request_body_proto)proto, cz, SPOOL_SIG_LOGS, pb,
-					 len, &body, &blen);
+	ret = exporter_signal_opts(cfg, sig, so, err, sizeof(err));
 	if (ret < 0) {
-		printf("--test: cannot encode the request: %s\n", strerror(-ret));
+		printf("--test: %s\n", err);
 		goto out_free;
 	}
-	exporter_http_opts(cfg, (enum request_body_proto)proto, (enum compress_kind)ck, 1, &opts);
-	ret = http_send_create(&opts, &hs);
+	ret = compress_create(so->ck, &cz);
 	if (ret == 0)
-		ret = http_send_start(hs, url, body, blen, NULL);
+		ret = request_body_build(so->proto, cz, sig, pb, len, &body, &blen);
 	if (ret < 0) {
-		printf("POST %s: cannot start: %s\n", shown, strerror(-ret));
+		printf("--test: cannot encode the %s request: %s\n", spool_signal_name(sig),
+		       strerror(-ret));
+		goto out_free;
+	}
+	exporter_sig_http_opts(so, 1, &opts);
+	ret = http_send_create(&opts, &hs);
+	/* The user pointer only tells on_done() which signal answered. */
+	if (ret == 0)
+		ret = http_send_start(hs, so->url, body, blen,
+				      sig == SPOOL_SIG_METRICS ? (void *)so : NULL);
+	if (ret < 0) {
+		printf("POST %s: cannot start: %s\n", so->shown, strerror(-ret));
 		goto out_free;
 	}
 	while (!o.done) {
 		if (http_send_poll(hs, 100, on_done, &o) < 0) {
-			printf("POST %s: transport failure\n", shown);
+			printf("POST %s: transport failure\n", so->shown);
 			goto out_free;
 		}
 	}
 	if (o.status == 0) {
-		printf("POST %s: no response (%s) after %.1f ms\n", shown, o.err, o.latency_ms);
+		printf("POST %s: no response (%s) after %.1f ms\n", so->shown, o.err, o.latency_ms);
 		goto out_free;
 	}
-	printf("POST %s: HTTP %ld in %.1f ms\n", shown, o.status, o.latency_ms);
+	printf("POST %s: HTTP %ld in %.1f ms\n", so->shown, o.status, o.latency_ms);
 	if (o.status >= 200 && o.status < 300) {
 		if (o.ri.rejected > 0 || o.ri.message[0])
-			printf("partial success: %lld log records rejected%s%s\n",
-			       (long long)o.ri.rejected, o.ri.message[0] ? ": " : "", o.ri.message);
+			printf("partial success: %lld %s rejected%s%s\n", (long long)o.ri.rejected,
+			       sig == SPOOL_SIG_METRICS ? "data points" : "log records",
+			       o.ri.message[0] ? ": " : "", o.ri.message);
 		rc = 0;
 	} else if (o.ri.message[0]) {
 		printf("server: %s\n", o.ri.message);
@@ -222,6 +225,34 @@ out_free:
 	http_send_destroy(hs);
 	compress_destroy(cz);
 	free(body);
+	free(so);
+	return rc;
+}
+
+/* One line per signal: where it goes and how, as the daemon resolves it. */
+static int print_signals(const struct shmlog_config *cfg)
+{
+	static const int sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
+	struct exporter_sig_opts *so = calloc(1, sizeof(*so));
+	char err[256];
+	size_t i;
+	int rc = 0;
+
+	if (!so) {
+		printf("--test: out of memory\n");
+		return 1;
+	}
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (exporter_signal_opts(cfg, sigs[i], so, err, sizeof(err)) < 0) {
+			printf("--test: %s\n", err);
+			rc = 1;
+			continue;
+		}
+		printf("%s: %s (%s, %s, timeout %u ms, %u headers)\n", spool_signal_name(sigs[i]),
+		       so->shown, so->protocol, compress_name(so->ck), so->timeout_ms,
+		       so->nheaders);
+	}
+	free(so);
 	return rc;
 }
 
@@ -235,7 +266,17 @@ int selftest_run(const struct shmlog_config *cfg)
 		printf("--test: out of memory\n");
 		return 1;
 	}
-	rc = exporter_file_mode(cfg) ? to_file(cfg, pb, len) : send_one(cfg, pb, len);
+	if (exporter_file_mode(cfg)) {
+		rc = to_file(cfg, pb, len);
+	} else {
+		rc = print_signals(cfg);
+		if (rc == 0)
+			rc = send_one(cfg, SPOOL_SIG_LOGS, pb, len);
+		/* An empty ExportMetricsServiceRequest (which OTLP receivers
+		 * accept) checks the metrics endpoint and its credentials. */
+		if (rc == 0)
+			rc = send_one(cfg, SPOOL_SIG_METRICS, (const uint8_t *)"", 0);
+	}
 	free(pb);
 	fflush(stdout);
 	return rc;

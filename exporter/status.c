@@ -29,7 +29,16 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 	endpoint_redact(endpoint, st->endpoint, sizeof(st->endpoint));
 	snprintf(st->protocol, sizeof(st->protocol), "%s", protocol);
 	snprintf(st->compression, sizeof(st->compression), "%s", compression);
+	status_set_metrics(st, endpoint, protocol, compression);
 	return 0;
+}
+
+void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
+			const char *compression)
+{
+	endpoint_redact(endpoint, st->metrics_endpoint, sizeof(st->metrics_endpoint));
+	snprintf(st->metrics_protocol, sizeof(st->metrics_protocol), "%s", protocol);
+	snprintf(st->metrics_compression, sizeof(st->metrics_compression), "%s", compression);
 }
 
 void status_set_error(struct status *st, const char *fmt, ...)
@@ -95,15 +104,18 @@ static int latency_lines(const struct status *st, char *buf, size_t len)
 				      st->latency_buckets[i]);
 	if (o < len)
 		o += (size_t)snprintf(buf + o, len - o,
-				      "\nlatency_ms_count=%" PRIu64 "\nlatency_ms_sum=%.3f\n",
-				      st->latency_count, st->latency_sum);
+				      "\nlatency_ms_count=%" PRIu64 "\nlatency_ms_sum=%.3f\n"
+				      "metrics_endpoint=%s\nmetrics_protocol=%s\n"
+				      "metrics_compression=%s\n",
+				      st->latency_count, st->latency_sum, st->metrics_endpoint,
+				      st->metrics_protocol, st->metrics_compression);
 	return o < len ? (int)o : -1;
 }
 
 int status_write(struct status *st, uint64_t now_ms)
 {
 	char tmp[PATH_MAX + 8];
-	char buf[2048];
+	char buf[4096];
 	struct timespec ts;
 	int fd, n, m, ret;
 

@@ -11,7 +11,10 @@
  *   quarantined_files, spool_files, spool_bytes, latency_ms_bounds,
  *   latency_ms_buckets, latency_ms_count, latency_ms_sum (a cumulative
  *   histogram of request latencies, answered or not, for the collector's
- *   shmlog.exporter.latency metric)
+ *   shmlog.exporter.latency metric), metrics_endpoint, metrics_protocol,
+ *   metrics_compression. endpoint, protocol and compression are those of
+ *   logs; the metrics_* keys those of metrics (the same unless per-signal
+ *   options differ).
  * Owned by the exporter's single thread; not thread-safe.
  */
 #ifndef EXPORTER_STATUS_H
@@ -30,6 +33,9 @@ struct status {
 	char endpoint[512]; /* already redacted */
 	char protocol[32];
 	char compression[16];
+	char metrics_endpoint[512]; /* already redacted */
+	char metrics_protocol[32];
+	char metrics_compression[16];
 	int last_http_status; /* 0: none yet, -1: connection error */
 	char last_error[160]; /* short; never a header value */
 	double last_latency_ms;
@@ -55,6 +61,11 @@ void status_latency(struct status *st, double ms);
  * here. Returns 0 or -ENAMETOOLONG. */
 int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 		const char *protocol, const char *compression);
+
+/* Sets the metrics_* fields (status_init() copies the logs ones there);
+ * endpoint is redacted here. */
+void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
+			const char *compression);
 
 /* Sets last_error (printf-style, truncated to fit). */
 void status_set_error(struct status *st, const char *fmt, ...)

@@ -51,6 +51,8 @@ enum config_type {
 #define CFG_F_NAME 0x2u /* CFG_STR: becomes part of shm and file names */
 #define CFG_F_URL 0x4u	/* CFG_STR: empty, or an http:// or https:// URL */
 #define CFG_F_KV 0x8u	/* CFG_STR: k=v,k=v as OTEL_RESOURCE_ATTRIBUTES */
+#define CFG_F_GEN 0x10u /* generic [exporter] key with logs_ and metrics_ twins */
+#define CFG_F_SIG 0x20u /* per-signal twin: empty = inherit; numbers kept as text */
 
 struct config_key {
 	const char *section;
@@ -69,12 +71,45 @@ struct config_key {
 #define FIELD(f)                                                                                   \
 	.off = offsetof(struct shmlog_config, f), .size = sizeof(((struct shmlog_config *)0)->f)
 
+/*
+ * The per-signal twins of the generic [exporter] keys, "<signal>_<key>".
+ * Empty (the default) inherits the generic key; see config.h for the
+ * precedence between the two.
+ */
+/* clang-format off */
+#define SIGNAL_KEYS(s)                                                                             \
+	{"exporter", #s "_endpoint", CFG_STR, CFG_F_URL | CFG_F_SIG, "", 0, 0,                     \
+	 FIELD(exp_##s.endpoint), NULL,                                                            \
+	 "full URL for " #s ", used as given (an empty path becomes /); empty: endpoint + "        \
+	 "/v1/" #s},                                                                               \
+	{"exporter", #s "_protocol", CFG_ENUM, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.protocol),       \
+	 protocol_choices, "wire protocol of " #s "; empty: protocol"},                             \
+	{"exporter", #s "_compression", CFG_ENUM, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.compression), \
+	 compression_choices, "compression of " #s "; empty: compression"},                         \
+	{"exporter", #s "_headers", CFG_HEADERS, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.headers),     \
+	 NULL, "headers of " #s " requests only, merged over headers (same name: this one)"},       \
+	{"exporter", #s "_timeout_ms", CFG_U32, CFG_F_SIG, "", 0, 3600000,                         \
+	 FIELD(exp_##s.timeout_ms), NULL, "per-request timeout of " #s "; empty: timeout_ms"},      \
+	{"exporter", #s "_ca_file", CFG_STR, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.ca_file), NULL,    \
+	 "CA bundle for " #s "; empty: ca_file"},                                                  \
+	{"exporter", #s "_client_cert", CFG_STR, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.client_cert),  \
+	 NULL, "client certificate for " #s "; empty: client_cert"},                                \
+	{"exporter", #s "_client_key", CFG_STR, CFG_F_SIG, "", 0, 0, FIELD(exp_##s.client_key),    \
+	 NULL, "client key for " #s "; empty: client_key"},                                         \
+	{                                                                                          \
+		"exporter", #s "_insecure", CFG_BOOL, CFG_F_SIG, "", 0, 1, FIELD(exp_##s.insecure), \
+		    NULL, "skip TLS verification for " #s "; empty: insecure"                      \
+	}
+/* clang-format on */
+
 static const char *const protocol_choices[] = {"http/protobuf", "http/json", "grpc", NULL};
 static const char *const compression_choices[] = {"gzip", "zstd", "none", NULL};
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const temporality_choices[] = {"cumulative", "delta", "lowmemory", NULL};
 static const char *const grouping_choices[] = {"process", "service", "host", NULL};
 static const char *const naming_choices[] = {"semconv", "modal", NULL};
+/* base2_exponential_bucket_histogram is not implemented: refused by name. */
+static const char *const histogram_choices[] = {"explicit_bucket_histogram", NULL};
 
 static const struct config_key config_keys[] = {
     {"shm", "namespace", CFG_STR, CFG_F_NAME, "default", 0, 0, FIELD(shm_namespace), NULL,
@@ -122,8 +157,8 @@ static const struct config_key config_keys[] = {
      temporality_choices, "aggregation temporality preference, as the OTLP exporter spec"},
     {"metrics", "grouping", CFG_ENUM, 0, "process", 0, 0, FIELD(met_grouping), grouping_choices,
      "resource of metrics: per process, per service.name, or per host"},
-    {"metrics", "cardinality_limit", CFG_U32, 0, "2000", 2, 1000000,
-     FIELD(met_cardinality_limit), NULL, "series per instrument before the overflow series"},
+    {"metrics", "cardinality_limit", CFG_U32, 0, "2000", 2, 1000000, FIELD(met_cardinality_limit),
+     NULL, "series per instrument before the overflow series"},
     {"metrics", "host_metrics", CFG_BOOL, 0, "true", 0, 1, FIELD(met_host_metrics), NULL,
      "sample container, process and GPU metrics"},
     {"metrics", "sample_interval_ms", CFG_U32, 0, "10000", 100, 3600000,
@@ -140,20 +175,22 @@ static const struct config_key config_keys[] = {
      "where the cgroup filesystem is mounted"},
     {"metrics", "proc_root", CFG_STR, 0, "/proc", 0, 0, FIELD(met_proc_root), NULL,
      "where procfs is mounted"},
-    {"metrics", "nvml_library", CFG_STR, 0, "libnvidia-ml.so.1", 0, 0,
-     FIELD(met_nvml_library), NULL, "NVML shared library, loaded with dlopen"},
+    {"metrics", "nvml_library", CFG_STR, 0, "libnvidia-ml.so.1", 0, 0, FIELD(met_nvml_library),
+     NULL, "NVML shared library, loaded with dlopen"},
+    {"metrics", "histogram_aggregation", CFG_ENUM, 0, "explicit_bucket_histogram", 0, 0,
+     FIELD(met_histogram_aggregation), histogram_choices,
+     "histogram aggregation; base2_exponential_bucket_histogram is not supported"},
 
-    {"exporter", "endpoint", CFG_STR, CFG_F_URL, "", 0, 0, FIELD(exp_endpoint), NULL,
-     "OTLP base URL (/v1/logs is appended); empty: OTLP/JSON files in <spool>/out"},
-    {"exporter", "logs_endpoint", CFG_STR, CFG_F_URL, "", 0, 0, FIELD(exp_logs_endpoint), NULL,
-     "full URL for logs, used as given"},
-    {"exporter", "protocol", CFG_ENUM, 0, "http/protobuf", 0, 0, FIELD(exp_protocol),
+    {"exporter", "endpoint", CFG_STR, CFG_F_URL | CFG_F_GEN, "", 0, 0, FIELD(exp_endpoint), NULL,
+     "OTLP base URL (/v1/logs and /v1/metrics are appended); empty: OTLP/JSON files in "
+     "<spool>/out"},
+    {"exporter", "protocol", CFG_ENUM, CFG_F_GEN, "http/protobuf", 0, 0, FIELD(exp_protocol),
      protocol_choices, "wire protocol"},
-    {"exporter", "compression", CFG_ENUM, 0, "gzip", 0, 0, FIELD(exp_compression),
+    {"exporter", "compression", CFG_ENUM, CFG_F_GEN, "gzip", 0, 0, FIELD(exp_compression),
      compression_choices, "request body compression"},
-    {"exporter", "headers", CFG_HEADERS, 0, "", 0, 0, FIELD(exp_headers), NULL,
+    {"exporter", "headers", CFG_HEADERS, CFG_F_GEN, "", 0, 0, FIELD(exp_headers), NULL,
      "name=value,name=value sent with every request (percent-encoded)"},
-    {"exporter", "timeout_ms", CFG_U32, 0, "10000", 0, 3600000, FIELD(exp_timeout_ms), NULL,
+    {"exporter", "timeout_ms", CFG_U32, CFG_F_GEN, "10000", 0, 3600000, FIELD(exp_timeout_ms), NULL,
      "per-request timeout; 0: none"},
     {"exporter", "max_in_flight", CFG_U32, 0, "4", 1, 64, FIELD(exp_max_in_flight), NULL,
      "requests sent concurrently"},
@@ -165,14 +202,16 @@ static const struct config_key config_keys[] = {
      FIELD(exp_retry_max_elapsed_ms), NULL, "give up on a request after this long; 0: never"},
     {"exporter", "scan_interval_ms", CFG_U32, 0, "200", 1, 60000, FIELD(exp_scan_interval_ms), NULL,
      "spool rescan interval"},
-    {"exporter", "ca_file", CFG_STR, 0, "", 0, 0, FIELD(exp_ca_file), NULL,
+    {"exporter", "ca_file", CFG_STR, CFG_F_GEN, "", 0, 0, FIELD(exp_ca_file), NULL,
      "PEM CA bundle that verifies the server"},
-    {"exporter", "client_cert", CFG_STR, 0, "", 0, 0, FIELD(exp_client_cert), NULL,
+    {"exporter", "client_cert", CFG_STR, CFG_F_GEN, "", 0, 0, FIELD(exp_client_cert), NULL,
      "PEM client certificate for mTLS"},
-    {"exporter", "client_key", CFG_STR, 0, "", 0, 0, FIELD(exp_client_key), NULL,
+    {"exporter", "client_key", CFG_STR, CFG_F_GEN, "", 0, 0, FIELD(exp_client_key), NULL,
      "PEM client key for mTLS"},
-    {"exporter", "insecure", CFG_BOOL, 0, "false", 0, 1, FIELD(exp_insecure), NULL,
+    {"exporter", "insecure", CFG_BOOL, CFG_F_GEN, "false", 0, 1, FIELD(exp_insecure), NULL,
      "skip TLS certificate verification"},
+    SIGNAL_KEYS(logs),
+    SIGNAL_KEYS(metrics),
 
     {"log", "level", CFG_ENUM, 0, "info", 0, 0, FIELD(log_level), level_choices,
      "daemon log level"},
@@ -180,13 +219,17 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-#define ENV_F_OTEL_BOOL 0x1u /* OpenTelemetry boolean: only "true" is true */
+#define ENV_F_OTEL_BOOL 0x1u   /* OpenTelemetry boolean: only "true" is true */
+#define ENV_F_HEADER_VARS 0x2u /* OTEL_HEADER_<name> are applied right after this one */
 
 /*
  * Environment variables, applied in this order (later wins), after the
- * file and before the command line. The per-signal LOGS variables come
- * after their generic forms because the specification ranks them higher;
- * OTEL_HEADER_<name> is applied between the two header lists.
+ * file and before the command line. All generic variables come before
+ * the per-signal ones because the specification ranks a per-signal
+ * variable higher; OTEL_BLRP_EXPORT_TIMEOUT and OTEL_METRIC_EXPORT_TIMEOUT
+ * sit between OTEL_EXPORTER_OTLP_TIMEOUT and the per-signal _TIMEOUT.
+ * OTEL_HEADER_<name> adds to the generic list right after
+ * OTEL_EXPORTER_OTLP_HEADERS (so it wins over it by name).
  */
 struct config_env {
 	const char *var;
@@ -194,6 +237,21 @@ struct config_env {
 	const char *key;
 	unsigned int flags;
 };
+
+/* clang-format off */
+#define SIGNAL_ENVS(S, s)                                                                          \
+	{"OTEL_EXPORTER_OTLP_" S "_ENDPOINT", "exporter", s "_endpoint", 0},                       \
+	    {"OTEL_EXPORTER_OTLP_" S "_PROTOCOL", "exporter", s "_protocol", 0},                   \
+	    {"OTEL_EXPORTER_OTLP_" S "_COMPRESSION", "exporter", s "_compression", 0},             \
+	    {"OTEL_EXPORTER_OTLP_" S "_TIMEOUT", "exporter", s "_timeout_ms", 0},                  \
+	    {"OTEL_EXPORTER_OTLP_" S "_CERTIFICATE", "exporter", s "_ca_file", 0},                 \
+	    {"OTEL_EXPORTER_OTLP_" S "_CLIENT_CERTIFICATE", "exporter", s "_client_cert", 0},      \
+	    {"OTEL_EXPORTER_OTLP_" S "_CLIENT_KEY", "exporter", s "_client_key", 0},               \
+	    {"OTEL_EXPORTER_OTLP_" S "_INSECURE", "exporter", s "_insecure", ENV_F_OTEL_BOOL},     \
+	{                                                                                          \
+		"OTEL_EXPORTER_OTLP_" S "_HEADERS", "exporter", s "_headers", 0                     \
+	}
+/* clang-format on */
 
 static const struct config_env config_envs[] = {
     {"SHMLOG_NAMESPACE", "shm", "namespace", 0},
@@ -203,8 +261,9 @@ static const struct config_env config_envs[] = {
     {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "collector", "max_export_batch_size", 0},
     {"OTEL_METRIC_EXPORT_INTERVAL", "metrics", "export_interval_ms", 0},
     {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "metrics", "temporality", 0},
+    {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "metrics", "histogram_aggregation",
+     0},
     {"OTEL_EXPORTER_OTLP_ENDPOINT", "exporter", "endpoint", 0},
-    {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "exporter", "logs_endpoint", 0},
     {"OTEL_EXPORTER_OTLP_PROTOCOL", "exporter", "protocol", 0},
     {"OTEL_EXPORTER_OTLP_COMPRESSION", "exporter", "compression", 0},
     {"OTEL_EXPORTER_OTLP_TIMEOUT", "exporter", "timeout_ms", 0},
@@ -212,8 +271,26 @@ static const struct config_env config_envs[] = {
     {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "exporter", "client_cert", 0},
     {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "exporter", "client_key", 0},
     {"OTEL_EXPORTER_OTLP_INSECURE", "exporter", "insecure", ENV_F_OTEL_BOOL},
-    {"OTEL_EXPORTER_OTLP_HEADERS", "exporter", "headers", 0},
-    {"OTEL_EXPORTER_OTLP_LOGS_HEADERS", "exporter", "headers", 0},
+    {"OTEL_EXPORTER_OTLP_HEADERS", "exporter", "headers", ENV_F_HEADER_VARS},
+    {"OTEL_BLRP_EXPORT_TIMEOUT", "exporter", "logs_timeout_ms", 0},
+    {"OTEL_METRIC_EXPORT_TIMEOUT", "exporter", "metrics_timeout_ms", 0},
+    SIGNAL_ENVS("LOGS", "logs"),
+    SIGNAL_ENVS("METRICS", "metrics"),
+};
+
+/*
+ * Variables of the specification that have no effect here, with the
+ * reason config_load() logs (at info level) when one is set.
+ */
+static const struct {
+	const char *var;
+	const char *why;
+} config_envs_ignored[] = {
+    {"OTEL_BLRP_MAX_QUEUE_SIZE",
+     "ignored: the rings ([shm] ring_slots) and the spool ([spool] max_bytes) are the queue, "
+     "and what they cannot hold is dropped and counted"},
+    {"OTEL_SDK_DISABLED", "producers started with it stay inert; the daemons are not SDKs and "
+			  "run anyway"},
 };
 
 #define CONFIG_NENVS (sizeof(config_envs) / sizeof(config_envs[0]))
@@ -228,11 +305,26 @@ static const struct config_env config_envs[] = {
  */
 #define CONFIG_ENV_HEADER_PFX "OTEL_HEADER_"
 
+/* Sources, lowest first: what a value was last set by (config.h). */
+enum config_layer {
+	LAYER_DEFAULT = 0,
+	LAYER_FILE = 1,
+	LAYER_ENV = 2,
+	LAYER_CLI = 3,
+	LAYER_NR /* count sentinel */
+};
+
+/* Header lists: the generic one and one per signal. */
+#define HDR_LISTS 3
+
 /* State of one config_load() call. */
 struct config_ld {
 	struct shmlog_config *cfg;
 	char *err;
 	size_t errlen;
+	enum config_layer layer;			  /* source being applied */
+	uint8_t key_layer[CONFIG_NKEYS];		  /* per-signal keys: who set them */
+	uint8_t hdr_layer[HDR_LISTS][CONFIG_MAX_HEADERS]; /* who set each header */
 	/* ini file pass */
 	const char *file;
 	const char *pos; /* unread part of the file image */
@@ -414,12 +506,53 @@ static int header_value_ok(const char *s)
 	return 1;
 }
 
-/* Adds or replaces (by case-insensitive name) one header. */
-static int header_put(struct shmlog_config *cfg, const char *name, const char *value, char *why,
-		      size_t whylen)
+/* The header list of key k (the generic one, or a signal's). */
+static int hdr_list_of(struct shmlog_config *cfg, size_t off, struct config_header **h,
+		       uint32_t **n)
 {
-	struct config_header *h = NULL;
-	uint32_t i;
+	if (off == offsetof(struct shmlog_config, exp_logs.headers)) {
+		*h = cfg->exp_logs.headers;
+		*n = &cfg->exp_logs.nheaders;
+		return 1;
+	}
+	if (off == offsetof(struct shmlog_config, exp_metrics.headers)) {
+		*h = cfg->exp_metrics.headers;
+		*n = &cfg->exp_metrics.nheaders;
+		return 2;
+	}
+	*h = cfg->exp_headers;
+	*n = &cfg->exp_nheaders;
+	return 0;
+}
+
+/* Removes entry i of list l (keeping the order of the others). */
+static void hdr_remove(struct config_ld *ld, int l, uint32_t i)
+{
+	struct config_header *h;
+	uint32_t *n;
+
+	hdr_list_of(ld->cfg,
+		    l == 1   ? offsetof(struct shmlog_config, exp_logs.headers)
+		    : l == 2 ? offsetof(struct shmlog_config, exp_metrics.headers)
+			     : offsetof(struct shmlog_config, exp_headers),
+		    &h, &n);
+	memmove(&h[i], &h[i + 1], (*n - i - 1) * sizeof(h[0]));
+	memmove(&ld->hdr_layer[l][i], &ld->hdr_layer[l][i + 1], *n - i - 1);
+	memset(&h[*n - 1], 0, sizeof(h[0]));
+	(*n)--;
+}
+
+/*
+ * Adds or replaces (by case-insensitive name) one header in the list at
+ * off. A generic header from a higher source also removes the same-named
+ * per-signal headers of lower sources (config.h).
+ */
+static int header_put(struct config_ld *ld, size_t off, const char *name, const char *value,
+		      char *why, size_t whylen)
+{
+	struct config_header *list, *h = NULL, *sl;
+	uint32_t i, *n, *sn;
+	int l, s;
 
 	if (!header_name_ok(name)) {
 		snprintf(why, whylen, "a header name is not a valid HTTP field name");
@@ -433,25 +566,42 @@ static int header_put(struct shmlog_config *cfg, const char *name, const char *v
 		snprintf(why, whylen, "header '%s': control character in value", name);
 		return -EINVAL;
 	}
-	for (i = 0; i < cfg->exp_nheaders; i++)
-		if (!strcasecmp(cfg->exp_headers[i].name, name))
-			h = &cfg->exp_headers[i];
+	l = hdr_list_of(ld->cfg, off, &list, &n);
+	for (i = 0; i < *n; i++)
+		if (!strcasecmp(list[i].name, name))
+			h = &list[i];
 	if (!h) {
-		if (cfg->exp_nheaders >= CONFIG_MAX_HEADERS) {
+		if (*n >= CONFIG_MAX_HEADERS) {
 			snprintf(why, whylen, "more than %d headers", CONFIG_MAX_HEADERS);
 			return -EINVAL;
 		}
-		h = &cfg->exp_headers[cfg->exp_nheaders++];
+		h = &list[(*n)++];
 	}
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	snprintf(h->value, sizeof(h->value), "%s", value);
+	ld->hdr_layer[l][h - list] = (uint8_t)ld->layer;
+	if (l != 0)
+		return 0;
+	for (s = 1; s < HDR_LISTS; s++) {
+		hdr_list_of(ld->cfg,
+			    s == 1 ? offsetof(struct shmlog_config, exp_logs.headers)
+				   : offsetof(struct shmlog_config, exp_metrics.headers),
+			    &sl, &sn);
+		for (i = 0; i < *sn; i++) {
+			if (!strcasecmp(sl[i].name, name) && ld->hdr_layer[s][i] < ld->layer) {
+				hdr_remove(ld, s, i);
+				break;
+			}
+		}
+	}
 	return 0;
 }
 
-static int headers_merge(struct shmlog_config *cfg, const char *list, char *why, size_t whylen)
+static int headers_merge(struct config_ld *ld, size_t off, const char *list, char *why,
+			 size_t whylen)
 {
-	char name[sizeof(cfg->exp_headers[0].name)];
-	char value[sizeof(cfg->exp_headers[0].value)];
+	char name[sizeof(ld->cfg->exp_headers[0].name)];
+	char value[sizeof(ld->cfg->exp_headers[0].value)];
 	const char *cur = list;
 	unsigned int idx;
 	int ret;
@@ -471,7 +621,7 @@ static int headers_merge(struct shmlog_config *cfg, const char *list, char *why,
 				 idx);
 			return -EINVAL;
 		}
-		ret = header_put(cfg, name, value, why, whylen);
+		ret = header_put(ld, off, name, value, why, whylen);
 		if (ret < 0)
 			return ret;
 	}
@@ -608,18 +758,24 @@ static void store_uint(struct shmlog_config *cfg, const struct config_key *k, ui
 }
 
 /*
- * Parses val for key k and stores it in cfg. On a bad value returns
+ * Parses val for key k and stores it in ld->cfg. On a bad value returns
  * -EINVAL with the reason (never the value itself) in why.
  */
-static int key_set(struct shmlog_config *cfg, const struct config_key *k, const char *val,
-		   char *why, size_t whylen)
+static int key_store(struct config_ld *ld, const struct config_key *k, const char *val, char *why,
+		     size_t whylen)
 {
+	struct shmlog_config *cfg = ld->cfg;
 	char *dst = (char *)cfg + k->off;
 	char list[256];
 	uint64_t v = 0;
 	uint32_t b;
 	int ret, i;
 
+	if ((k->flags & CFG_F_SIG) && !*val && k->type != CFG_HEADERS) {
+		/* Empty per-signal value: inherit the generic key. */
+		dst[0] = '\0';
+		return 0;
+	}
 	switch (k->type) {
 	case CFG_STR:
 		if (strlen(val) >= k->size) {
@@ -663,14 +819,20 @@ static int key_set(struct shmlog_config *cfg, const struct config_key *k, const 
 				 (unsigned long long)k->min, (unsigned long long)k->max);
 			return -EINVAL;
 		}
-		store_uint(cfg, k, v);
+		if (k->flags & CFG_F_SIG)
+			snprintf(dst, k->size, "%llu", (unsigned long long)v);
+		else
+			store_uint(cfg, k, v);
 		return 0;
 	case CFG_BOOL:
 		if (parse_bool(val, &b) < 0) {
 			snprintf(why, whylen, "expected true or false");
 			return -EINVAL;
 		}
-		store_uint(cfg, k, b);
+		if (k->flags & CFG_F_SIG)
+			snprintf(dst, k->size, "%s", b ? "true" : "false");
+		else
+			store_uint(cfg, k, b);
 		return 0;
 	case CFG_ENUM:
 		for (i = 0; k->choices[i]; i++) {
@@ -683,12 +845,44 @@ static int key_set(struct shmlog_config *cfg, const struct config_key *k, const 
 		snprintf(why, whylen, "expected %s", list);
 		return -EINVAL;
 	case CFG_HEADERS:
-		return headers_merge(cfg, val, why, whylen);
+		return headers_merge(ld, k->off, val, why, whylen);
 	case CFG_TYPE_NR:
 		break;
 	}
 	snprintf(why, whylen, "internal error: bad key type");
 	return -EINVAL;
+}
+
+/*
+ * key_store() plus the layering of config.h: a per-signal key remembers
+ * the source that set it; a generic key set by a higher source than a
+ * per-signal twin's resets that twin to "inherit".
+ */
+static int key_set(struct config_ld *ld, const struct config_key *k, const char *val, char *why,
+		   size_t whylen)
+{
+	static const char *const sigs[] = {"logs_", "metrics_"};
+	const struct config_key *twin;
+	char name[64];
+	size_t i;
+	int ret;
+
+	ret = key_store(ld, k, val, why, whylen);
+	if (ret < 0)
+		return ret;
+	if (k->flags & CFG_F_SIG) {
+		ld->key_layer[k - config_keys] = (uint8_t)ld->layer;
+		return 0;
+	}
+	if (!(k->flags & CFG_F_GEN) || k->type == CFG_HEADERS)
+		return 0; /* headers: by name, in header_put() */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", sigs[i], k->key);
+		twin = key_find(k->section, name);
+		if (twin && ld->key_layer[twin - config_keys] < ld->layer)
+			(void)key_store(ld, twin, "", why, whylen); /* "" always parses */
+	}
+	return 0;
 }
 
 /* ---- ini file ---------------------------------------------------------- */
@@ -839,7 +1033,7 @@ static int ini_on_pair(void *user, const char *section, const char *name, const 
 		ld_fail(ld, "%s:%d: out of memory", ld->file, ld->lineno);
 		goto err;
 	}
-	ret = key_set(ld->cfg, k, v, why, sizeof(why));
+	ret = key_set(ld, k, v, why, sizeof(why));
 	if (ret < 0)
 		ld_fail(ld, "%s:%d: [%s] %s = '%s': %s", ld->file, ld->lineno, section, name,
 			k->type == CFG_HEADERS ? CONFIG_MASK : show(shown, sizeof(shown), v), why);
@@ -950,9 +1144,9 @@ static int env_apply_one(struct config_ld *ld, const struct config_env *ce)
 		if (strcasecmp(v, "true") && strcasecmp(v, "false"))
 			LOGW("%s=%s: neither true nor false, taken as false", ce->var,
 			     show(shown, sizeof(shown), v));
-		store_uint(ld->cfg, k, !strcasecmp(v, "true"));
+		ret = key_set(ld, k, strcasecmp(v, "true") ? "false" : "true", why, sizeof(why));
 	} else {
-		ret = key_set(ld->cfg, k, v, why, sizeof(why));
+		ret = key_set(ld, k, v, why, sizeof(why));
 		if (ret < 0)
 			ret = ld_fail(ld, "%s=%s: %s", ce->var,
 				      k->type == CFG_HEADERS ? CONFIG_MASK
@@ -996,7 +1190,8 @@ static int env_apply_header_vars(struct config_ld *ld)
 		value = strndup(v, (size_t)(ve - v));
 		if (!value)
 			return ld_fail(ld, "out of memory");
-		ret = header_put(ld->cfg, name, value, why, sizeof(why));
+		ret = header_put(ld, offsetof(struct shmlog_config, exp_headers), name, value, why,
+				 sizeof(why));
 		free(value);
 		if (ret < 0)
 			return ld_fail(ld, "%s=%s: %s", var, CONFIG_MASK, why);
@@ -1006,19 +1201,22 @@ static int env_apply_header_vars(struct config_ld *ld)
 
 static int env_apply(struct config_ld *ld)
 {
+	const char *v;
 	size_t i;
 	int ret;
 
 	for (i = 0; i < CONFIG_NENVS; i++) {
-		if (!strcmp(config_envs[i].var, "OTEL_EXPORTER_OTLP_LOGS_HEADERS")) {
+		ret = env_apply_one(ld, &config_envs[i]);
+		if (ret < 0)
+			return ret;
+		if (config_envs[i].flags & ENV_F_HEADER_VARS) {
 			ret = env_apply_header_vars(ld);
 			if (ret < 0)
 				return ret;
 		}
-		ret = env_apply_one(ld, &config_envs[i]);
-		if (ret < 0)
-			return ret;
 	}
+	v = getenv("OTEL_SDK_DISABLED");
+	ld->cfg->sdk_disabled = v && !strcasecmp(v, "true");
 	return 0;
 }
 
@@ -1061,7 +1259,7 @@ static int override_apply(struct config_ld *ld, const char *arg)
 	if (!k)
 		return ld_fail(ld, "%s: unknown key '%s' in [%s]", opt,
 			       show_n(shown, sizeof(shown), dot + 1, klen), section);
-	if (key_set(ld->cfg, k, eq + 1, why, sizeof(why)) < 0)
+	if (key_set(ld, k, eq + 1, why, sizeof(why)) < 0)
 		return ld_fail(
 		    ld, "%s=%s: %s", opt,
 		    k->type == CFG_HEADERS ? CONFIG_MASK : show(shown, sizeof(shown), eq + 1), why);
@@ -1090,6 +1288,24 @@ static int post_checks(struct config_ld *ld)
 	return 0;
 }
 
+/* One info line per variable of config_envs_ignored[] that is set. */
+static void log_ignored_envs(void)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(config_envs_ignored) / sizeof(config_envs_ignored[0]); i++) {
+		v = getenv(config_envs_ignored[i].var);
+		if (!v || !*v)
+			continue;
+		if (!strcmp(config_envs_ignored[i].var, "OTEL_SDK_DISABLED") &&
+		    strcasecmp(v, "true"))
+			continue;
+		LOGI("config: %s is set: %s", config_envs_ignored[i].var,
+		     config_envs_ignored[i].why);
+	}
+}
+
 int config_load(struct shmlog_config *cfg, const char *file, int argc, char **argv, char *err,
 		size_t errlen)
 {
@@ -1102,18 +1318,21 @@ int config_load(struct shmlog_config *cfg, const char *file, int argc, char **ar
 		err[0] = '\0';
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < CONFIG_NKEYS; i++) {
-		if (key_set(cfg, &config_keys[i], config_keys[i].def, why, sizeof(why)) < 0)
+		if (key_set(&ld, &config_keys[i], config_keys[i].def, why, sizeof(why)) < 0)
 			return ld_fail(&ld, "built-in default of [%s] %s: %s",
 				       config_keys[i].section, config_keys[i].key, why);
 	}
+	ld.layer = LAYER_FILE;
 	if (file) {
 		ret = load_file(&ld, file);
 		if (ret < 0)
 			return ret;
 	}
+	ld.layer = LAYER_ENV;
 	ret = env_apply(&ld);
 	if (ret < 0)
 		return ret;
+	ld.layer = LAYER_CLI;
 	for (i = 0; argv && i < (size_t)(argc > 0 ? argc : 0) && argv[i]; i++) {
 		if (!strcmp(argv[i], "--"))
 			break;
@@ -1123,13 +1342,18 @@ int config_load(struct shmlog_config *cfg, const char *file, int argc, char **ar
 		if (ret < 0)
 			return ret;
 	}
-	return post_checks(&ld);
+	ret = post_checks(&ld);
+	if (ret < 0)
+		return ret;
+	log_ignored_envs();
+	return 0;
 }
 
 void config_dump(const struct shmlog_config *cfg, int fd)
 {
 	const char *base = (const char *)cfg;
-	uint32_t v32, i;
+	struct config_header *hl;
+	uint32_t v32, i, *hn;
 	uint64_t v64;
 	size_t n;
 
@@ -1146,6 +1370,10 @@ void config_dump(const struct shmlog_config *cfg, int fd)
 		case CFG_U32:
 		case CFG_SIZE:
 		case CFG_BOOL:
+			if (k->flags & CFG_F_SIG) {
+				dprintf(fd, "%s\n", *field ? field : "\"\"");
+				break;
+			}
 			if (k->size == sizeof(uint64_t)) {
 				memcpy(&v64, field, sizeof(v64));
 			} else {
@@ -1158,11 +1386,11 @@ void config_dump(const struct shmlog_config *cfg, int fd)
 				dprintf(fd, "%llu\n", (unsigned long long)v64);
 			break;
 		case CFG_HEADERS:
-			if (!cfg->exp_nheaders)
+			hdr_list_of((struct shmlog_config *)cfg, k->off, &hl, &hn);
+			if (!*hn)
 				dprintf(fd, "\"\"");
-			for (i = 0; i < cfg->exp_nheaders && i < CONFIG_MAX_HEADERS; i++)
-				dprintf(fd, "%s%s=" CONFIG_MASK, i ? "," : "",
-					cfg->exp_headers[i].name);
+			for (i = 0; i < *hn && i < CONFIG_MAX_HEADERS; i++)
+				dprintf(fd, "%s%s=" CONFIG_MASK, i ? "," : "", hl[i].name);
 			dprintf(fd, "\n");
 			break;
 		case CFG_TYPE_NR:
@@ -1202,5 +1430,10 @@ void config_help(int fd)
 				dprintf(fd, "; env %s", config_envs[e].var);
 		dprintf(fd, "\n");
 	}
-	dprintf(fd, "\nAlso: OTEL_HEADER_<name>=<value> adds header <name> ('_' becomes '-').\n");
+	dprintf(fd, "\nAlso: OTEL_HEADER_<name>=<value> adds header <name> ('_' becomes '-') to "
+		    "headers, after OTEL_EXPORTER_OTLP_HEADERS.\n"
+		    "A logs_/metrics_ key beats its generic key from the same source; a generic "
+		    "key from a higher\nsource replaces the logs_/metrics_ keys of lower ones.\n");
+	for (size_t e = 0; e < sizeof(config_envs_ignored) / sizeof(config_envs_ignored[0]); e++)
+		dprintf(fd, "%s: %s.\n", config_envs_ignored[e].var, config_envs_ignored[e].why);
 }

@@ -24,6 +24,28 @@ struct config_header {
 	char value[CONFIG_STR_MAX]; /* secret: never printed */
 };
 
+/*
+ * The per-signal exporter options ([exporter] logs_* and metrics_*, and
+ * OTEL_EXPORTER_OTLP_LOGS_* / _METRICS_*). An empty string or nheaders 0
+ * means "not set: use the generic key", so a zeroed struct inherits
+ * everything. Numbers and booleans are kept as validated text for that
+ * reason: timeout_ms is decimal, insecure "true" or "false". headers
+ * holds only this signal's own entries; the exporter merges them over the
+ * generic list (exporter_signal_opts()).
+ */
+struct config_signal {
+	char endpoint[CONFIG_STR_MAX]; /* full URL, used as given (empty path: "/") */
+	char protocol[32];
+	char compression[16];
+	struct config_header headers[CONFIG_MAX_HEADERS];
+	uint32_t nheaders;
+	char timeout_ms[16]; /* "" or decimal ms, 0 = no limit */
+	char ca_file[PATH_MAX];
+	char client_cert[PATH_MAX];
+	char client_key[PATH_MAX];
+	char insecure[8]; /* "", "true" or "false" */
+};
+
 struct shmlog_config {
 	/* [shm] */
 	char shm_namespace[64];        /* namespace = default; env SHMLOG_NAMESPACE */
@@ -51,7 +73,6 @@ struct shmlog_config {
 
 	/* [exporter] */
 	char exp_endpoint[CONFIG_STR_MAX];      /* endpoint = ""; OTEL_EXPORTER_OTLP_ENDPOINT; empty: files in <spool>/out */
-	char exp_logs_endpoint[CONFIG_STR_MAX]; /* logs_endpoint = ""; OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, used as given */
 	char exp_protocol[32];                  /* protocol = http/protobuf; OTEL_EXPORTER_OTLP_PROTOCOL */
 	char exp_compression[16];               /* compression = gzip (gzip|zstd|none); OTEL_EXPORTER_OTLP_COMPRESSION */
 	struct config_header exp_headers[CONFIG_MAX_HEADERS]; /* headers = "" (k=v,k=v); OTEL_EXPORTER_OTLP_HEADERS, OTEL_HEADER_<name> */
@@ -66,6 +87,8 @@ struct shmlog_config {
 	char exp_client_cert[PATH_MAX];/* client_cert = ""; OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE */
 	char exp_client_key[PATH_MAX]; /* client_key = ""; OTEL_EXPORTER_OTLP_CLIENT_KEY */
 	uint32_t exp_insecure;         /* insecure = false: skip TLS verification */
+	struct config_signal exp_logs;    /* logs_* keys; OTEL_EXPORTER_OTLP_LOGS_* */
+	struct config_signal exp_metrics; /* metrics_* keys; OTEL_EXPORTER_OTLP_METRICS_* */
 
 	/* [metrics] */
 	uint32_t met_export_interval_ms; /* export_interval_ms = 10000; OTEL_METRIC_EXPORT_INTERVAL */
@@ -82,18 +105,32 @@ struct shmlog_config {
 	char met_cgroup_root[PATH_MAX];  /* cgroup_root = /sys/fs/cgroup */
 	char met_proc_root[PATH_MAX];    /* proc_root = /proc */
 	char met_nvml_library[PATH_MAX]; /* nvml_library = libnvidia-ml.so.1 */
+	char met_histogram_aggregation[32]; /* histogram_aggregation = explicit_bucket_histogram;
+					     * OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION */
 
 	/* [log] */
 	char log_level[16];            /* level = info (error|warn|info|debug) */
 
 	/* OTEL_SERVICE_NAME for the agent's own resource (not the producers') */
 	char service_name[256];        /* [resource] service_name = shmlog */
+
+	/* OTEL_SDK_DISABLED=true seen (not a key). The daemons are not SDKs
+	 * and run anyway; config_load() logs that once. */
+	uint32_t sdk_disabled;
 };
 
 /*
  * Fills cfg: defaults, then the file (when file is not NULL), then the
  * environment, then every "--section.key=value" in argv (other arguments
  * are left for the caller; argv entries consumed are not modified).
+ *
+ * Per-signal keys (logs_*, metrics_* and their OTEL_EXPORTER_OTLP_LOGS_* /
+ * _METRICS_* variables) beat the generic key of the same source, but each
+ * source is a layer: a generic value set by a higher source (command line
+ * over environment over file) replaces the per-signal values of the lower
+ * ones, so "command line > environment > file > defaults" holds without
+ * exception. Headers are merged by name the same way: a header named by a
+ * higher source replaces the same-named per-signal header of a lower one.
  * Returns 0, or -EINVAL / -ENOENT with one line in err, shaped like
  *   "shmlog.ini:12: unknown key 'endpont' in [exporter]"
  *   "shmlog.ini:3: [spool] max_bytes = 'lots': expected a size in bytes"

@@ -76,3 +76,13 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_shmtop_tui test_shmtop_tui.py 120)
 endif()
+
+# The OpenTelemetry per-signal variables and their precedence (two receivers).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_otel_env test_otel_env.py 120)
+endif()
+
+# The backend examples of conf/ as shipped (vendor headers, temporality).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_conf_examples test_conf_examples.py 150)
+endif()

@@ -8,7 +8,8 @@ section, a bad environment variable (OTEL_EXPORTER_OTLP_COMPRESSION=lz4)
 and a bad --section.key override each stop the daemon at start with exit
 status 2 and exactly one line on stderr, naming the file and line for file
 errors ("bad.ini:3: unknown key 'endpont' in [exporter]"), the variable or
-the option otherwise; the collector creates no segment. Header values are
+the option otherwise (also a bad per-signal variable or key, and the
+exponential histogram aggregation, which is refused); the collector creates no segment. Header values are
 secrets: they appear in no output of either daemon -- with --print-config,
 in error messages, and while running at log level debug -- yet the exporter
 sends them.
@@ -66,6 +67,15 @@ def test(args):
         ("bad override", ["-c", good, "--exporter.compression=lz4"], {}, None,
          ["exporter.compression", "lz4"]),
         ("bad override key", ["-c", good, "--exporter.endpont=http://x"], {}, None, ["endpont"]),
+        ("bad per-signal env", ["-c", good], {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "10s"}, None,
+         ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "10s", "integer"]),
+        ("exponential histograms", ["-c", good],
+         {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION":
+          "base2_exponential_bucket_histogram"}, None,
+         ["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "explicit_bucket_histogram"]),
+        ("bad per-signal key", ["-c", write(env, "bad-signal.ini", ns_lines + [
+            "[exporter]", "logs_protocol = thrift"])], {}, r"bad-signal\.ini:6:",
+         ["logs_protocol", "thrift"]),
     ]
     problems = []
     n = 0
@@ -98,11 +108,13 @@ def test(args):
             problems.append(f"{daemon} missing file: status {rc}, stderr {lines[:3]}")
 
     # Secrets.
-    sec = {k: f"SeCrEt{k}-{secrets.token_hex(8)}" for k in range(1, 8)}
+    sec = {k: f"SeCrEt{k}-{secrets.token_hex(8)}" for k in range(1, 10)}
     sec_ini = write(env, "secret.ini", ns_lines + [
         "[exporter]", f"endpoint = http://127.0.0.1:{env.port}",
         f"headers = x-api-key={sec[1]},x-other={sec[2]}", "compression = gzip"])
-    sec_env = {"OTEL_EXPORTER_OTLP_HEADERS": f"x-env-key={sec[3]}", "OTEL_HEADER_X_TOKEN": sec[4]}
+    sec_env = {"OTEL_EXPORTER_OTLP_HEADERS": f"x-env-key={sec[3]}", "OTEL_HEADER_X_TOKEN": sec[4],
+               "OTEL_EXPORTER_OTLP_LOGS_HEADERS": f"x-logs-key={sec[8]}",
+               "OTEL_EXPORTER_OTLP_METRICS_HEADERS": f"x-metrics-key={sec[9]}"}
     outputs = []
     for daemon in DAEMONS:
         rc, out, err = run_daemon(env, daemon, ["-c", sec_ini, "--print-config"], sec_env)

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,7 +56,21 @@ static const char *const env_vars[] = {
     "OTEL_EXPORTER_OTLP_CLIENT_KEY",
     "OTEL_EXPORTER_OTLP_INSECURE",
     "OTEL_EXPORTER_OTLP_HEADERS",
-    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_METRIC_EXPORT_TIMEOUT",
+    "OTEL_BLRP_EXPORT_TIMEOUT",
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "OTEL_SDK_DISABLED",
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+#define SIG_VARS(S)                                                                                \
+	"OTEL_EXPORTER_OTLP_" S "_ENDPOINT", "OTEL_EXPORTER_OTLP_" S "_HEADERS",                    \
+	    "OTEL_EXPORTER_OTLP_" S "_PROTOCOL", "OTEL_EXPORTER_OTLP_" S "_COMPRESSION",           \
+	    "OTEL_EXPORTER_OTLP_" S "_TIMEOUT", "OTEL_EXPORTER_OTLP_" S "_CERTIFICATE",            \
+	    "OTEL_EXPORTER_OTLP_" S "_CLIENT_KEY", "OTEL_EXPORTER_OTLP_" S "_CLIENT_CERTIFICATE",  \
+	    "OTEL_EXPORTER_OTLP_" S "_INSECURE"
+    SIG_VARS("LOGS"),
+    SIG_VARS("METRICS"),
 };
 
 /* Leaves no configuration variable behind, OTEL_HEADER_* included. */
@@ -134,7 +149,7 @@ static void test_defaults(void)
 	T_EQ_STR(cfg.res_attributes, "");
 	T_EQ_STR(cfg.res_host_name, "");
 	T_EQ_STR(cfg.exp_endpoint, "");
-	T_EQ_STR(cfg.exp_logs_endpoint, "");
+	T_EQ_STR(cfg.exp_logs.endpoint, "");
 	T_EQ_STR(cfg.exp_protocol, "http/protobuf");
 	T_EQ_STR(cfg.exp_compression, "gzip");
 	T_EQ_INT(cfg.exp_nheaders, 0);
@@ -160,6 +175,7 @@ static void test_conf_files(void)
 					       "grafana-cloud.ini", "honeycomb.ini", "datadog.ini"};
 	struct shmlog_config defaults;
 	char root[PATH_MAX], path[PATH_MAX];
+	glob_t g;
 	char *slash;
 	size_t i;
 
@@ -186,7 +202,23 @@ static void test_conf_files(void)
 			fprintf(stderr, "%s\n", err);
 		T_EQ_STR(err, "");
 		T_ASSERT(cfg.exp_endpoint[0] != '\0');
+		if (strcmp(examples[i], "datadog.ini") == 0) {
+			/* per-signal headers and delta, as Datadog's intake wants */
+			T_EQ_STR(cfg.met_temporality, "delta");
+			T_EQ_INT(cfg.exp_logs.nheaders, 1);
+			T_EQ_STR(cfg.exp_logs.headers[0].name, "dd-protocol");
+			T_EQ_INT(cfg.exp_metrics.nheaders, 1);
+			T_EQ_STR(cfg.exp_metrics.headers[0].name, "dd-otel-metric-config");
+			T_EQ_STR(cfg.exp_metrics.headers[0].value,
+				 "{\"histograms\":{\"mode\":\"distributions\",\"send_aggregation_metrics\":"
+				 "true}}");
+		}
 	}
+	/* Every example in conf/ is in the list above. */
+	xsnprintf(path, sizeof(path), "%s/conf/*.ini", root);
+	T_EQ_INT(glob(path, 0, NULL, &g), 0);
+	T_EQ_INT(g.gl_pathc, sizeof(examples) / sizeof(examples[0]) + 1);
+	globfree(&g);
 }
 
 static void test_precedence(void)
@@ -441,7 +473,7 @@ static void test_env(void)
 	T_EQ_INT(load_text("[exporter]\ninsecure = false\n"), 0);
 	T_EQ_STR(cfg.exp_compression, "zstd");
 	T_EQ_STR(cfg.exp_protocol, "grpc");
-	T_EQ_STR(cfg.exp_logs_endpoint, "https://logs.example.com/v1/logs");
+	T_EQ_STR(cfg.exp_logs.endpoint, "https://logs.example.com/v1/logs");
 	T_EQ_STR(cfg.exp_ca_file, "/etc/ca.pem");
 	T_EQ_STR(cfg.exp_client_cert, "/etc/c.pem");
 	T_EQ_STR(cfg.exp_client_key, "/etc/k.pem");
@@ -521,10 +553,17 @@ static void test_headers(void)
 	T_EQ_STR(cfg.exp_headers[0].name, "Api-Key");
 	T_EQ_STR(cfg.exp_headers[0].value, "fromenv");
 	T_EQ_STR(cfg.exp_headers[1].value, "f");
+	/* OTEL_HEADER_<name> wins over OTEL_EXPORTER_OTLP_HEADERS... */
 	T_EQ_STR(cfg.exp_headers[2].name, "x-env");
-	T_EQ_STR(cfg.exp_headers[2].value, "fromlogs");
+	T_EQ_STR(cfg.exp_headers[2].value, "fromheadervar");
 	T_EQ_STR(cfg.exp_headers[3].name, "x-one-header");
 	T_EQ_STR(cfg.exp_headers[3].value, "literal%20value");
+	/* ...and the per-signal list keeps its own entry (merged over it by
+	 * the exporter, test_exporter). */
+	T_EQ_INT(cfg.exp_logs.nheaders, 1);
+	T_EQ_STR(cfg.exp_logs.headers[0].name, "x-env");
+	T_EQ_STR(cfg.exp_logs.headers[0].value, "fromlogs");
+	T_EQ_INT(cfg.exp_metrics.nheaders, 0);
 
 	T_EQ_INT(load(cfgpath, 2, argv), 0);
 	T_EQ_INT(cfg.exp_nheaders, 5);
@@ -613,7 +652,7 @@ static void test_secrets(void)
 	T_ASSERT(strstr(dump, "[log] level = info\n"));
 	for (i = 0, n = 0; dump[n]; n++)
 		i += dump[n] == '\n';
-	T_EQ_INT(i, 46); /* one line per key */
+	T_EQ_INT(i, 64); /* one line per key */
 	env_clear();
 }
 
@@ -693,6 +732,265 @@ static void test_kv_next(void)
 	T_EQ_INT(config_kv_next(&cur, k, sizeof(k), v, sizeof(v)), 0);
 }
 
+/* Every per-signal variable lands in its own signal's field. */
+static void test_signal_env(void)
+{
+	static const char *const sig[] = {"LOGS", "METRICS"};
+	struct config_signal *sc;
+	char var[128], val[128];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		env_clear();
+		sc = i ? &cfg.exp_metrics : &cfg.exp_logs;
+#define SETV(suffix, fmt)                                                                          \
+	do {                                                                                       \
+		xsnprintf(var, sizeof(var), "OTEL_EXPORTER_OTLP_%s_" suffix, sig[i]);              \
+		xsnprintf(val, sizeof(val), fmt, sig[i]);                                          \
+		setenv(var, val, 1);                                                               \
+	} while (0)
+		SETV("ENDPOINT", "http://%s.example:4318");
+		SETV("PROTOCOL", "HTTP/JSON%.0s");
+		SETV("COMPRESSION", "zstd%.0s");
+		SETV("TIMEOUT", "1234%.0s");
+		SETV("CERTIFICATE", "/ca-%s.pem");
+		SETV("CLIENT_CERTIFICATE", "/cert-%s.pem");
+		SETV("CLIENT_KEY", "/key-%s.pem");
+		SETV("INSECURE", "True%.0s");
+		SETV("HEADERS", "x-sig=%s,Authorization=Basic%%20abc");
+#undef SETV
+		T_EQ_INT(load(NULL, 0, NULL), 0);
+		xsnprintf(val, sizeof(val), "http://%s.example:4318", sig[i]);
+		T_EQ_STR(sc->endpoint, val);
+		T_EQ_STR(sc->protocol, "http/json");
+		T_EQ_STR(sc->compression, "zstd");
+		T_EQ_STR(sc->timeout_ms, "1234");
+		xsnprintf(val, sizeof(val), "/ca-%s.pem", sig[i]);
+		T_EQ_STR(sc->ca_file, val);
+		xsnprintf(val, sizeof(val), "/cert-%s.pem", sig[i]);
+		T_EQ_STR(sc->client_cert, val);
+		xsnprintf(val, sizeof(val), "/key-%s.pem", sig[i]);
+		T_EQ_STR(sc->client_key, val);
+		T_EQ_STR(sc->insecure, "true");
+		T_EQ_INT(sc->nheaders, 2);
+		T_EQ_STR(sc->headers[0].value, sig[i]);
+		T_EQ_STR(sc->headers[1].value, "Basic abc"); /* percent-decoded */
+		/* The generic keys and the other signal are untouched. */
+		T_EQ_STR(cfg.exp_endpoint, "");
+		T_EQ_STR(cfg.exp_protocol, "http/protobuf");
+		T_EQ_INT(cfg.exp_timeout_ms, 10000);
+		T_EQ_INT(cfg.exp_insecure, 0);
+		T_EQ_INT(cfg.exp_nheaders, 0);
+		sc = i ? &cfg.exp_logs : &cfg.exp_metrics;
+		T_EQ_STR(sc->endpoint, "");
+		T_EQ_STR(sc->protocol, "");
+		T_EQ_STR(sc->timeout_ms, "");
+		T_EQ_STR(sc->insecure, "");
+		T_EQ_INT(sc->nheaders, 0);
+	}
+
+	/* OpenTelemetry booleans: only "true" is true, also per signal. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_METRICS_INSECURE", "1", 1);
+	T_EQ_INT(load_text("[exporter]\nmetrics_insecure = true\n"), 0);
+	T_EQ_STR(cfg.exp_metrics.insecure, "false");
+
+	/* A bad per-signal value names its variable. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "10s", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_EQ_STR(err, "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT=10s: expected an integer from 0 to 3600000");
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "thrift", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_EQ_STR(err, "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=thrift: expected http/protobuf, http/json or "
+		      "grpc");
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_EQ_STR(err, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=collector:4318: expected an http:// or "
+		      "https:// URL");
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "api-key=s3cret,broken", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_ASSERT(!strncmp(err, "OTEL_EXPORTER_OTLP_LOGS_HEADERS=***: header 2:", 46));
+	T_ASSERT(!strstr(err, "s3cret"));
+	env_clear();
+	T_EQ_INT(load_text("[exporter]\nlogs_timeout_ms = soon\n"), -EINVAL);
+	expect_file_err(":2: [exporter] logs_timeout_ms = 'soon': expected an integer from 0 to "
+			"3600000");
+	env_clear();
+}
+
+/*
+ * The precedence between generic and per-signal values, one rule at a
+ * time (config.h): per-signal beats generic within a source; a higher
+ * source's generic value beats a lower source's per-signal one.
+ */
+static void test_signal_precedence(void)
+{
+	char a_gen[] = "--exporter.timeout_ms=300";
+	char a_sig[] = "--exporter.logs_timeout_ms=200";
+	char a_hdr[] = "--exporter.headers=x-b=cli";
+	char *argv_gen[] = {"prog", a_gen};
+	char *argv_both[] = {"prog", a_sig, a_gen}; /* order on the line does not matter */
+	char *argv_hdr[] = {"prog", a_hdr};
+
+	/* 1. Within the file, per-signal beats generic, whatever the order. */
+	env_clear();
+	T_EQ_INT(load_text("[exporter]\nlogs_protocol = http/json\nprotocol = http/protobuf\n"
+			   "metrics_compression = none\ncompression = zstd\n"),
+		 0);
+	T_EQ_STR(cfg.exp_logs.protocol, "http/json");
+	T_EQ_STR(cfg.exp_protocol, "http/protobuf");
+	T_EQ_STR(cfg.exp_metrics.compression, "none");
+	T_EQ_STR(cfg.exp_compression, "zstd");
+
+	/* 2. Within the environment, per-signal beats generic. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_STR(cfg.exp_protocol, "http/json");
+	T_EQ_STR(cfg.exp_metrics.protocol, "http/protobuf");
+	T_EQ_STR(cfg.exp_logs.protocol, "");
+
+	/* 3. A generic variable beats a per-signal key of the file. */
+	env_clear();
+	write_cfg("[exporter]\nlogs_compression = zstd\nlogs_endpoint = http://file-logs:1/x\n"
+		  "metrics_timeout_ms = 50\n");
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318", 1);
+	T_EQ_INT(load(cfgpath, 0, NULL), 0);
+	T_EQ_STR(cfg.exp_logs.compression, "");
+	T_EQ_STR(cfg.exp_compression, "none");
+	T_EQ_STR(cfg.exp_logs.endpoint, "");
+	T_EQ_STR(cfg.exp_endpoint, "http://env:4318");
+	T_EQ_STR(cfg.exp_metrics.timeout_ms, "50"); /* not named by the environment */
+
+	/* 4. A per-signal variable beats the file's per-signal key. */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "70", 1);
+	T_EQ_INT(load(cfgpath, 0, NULL), 0);
+	T_EQ_STR(cfg.exp_metrics.timeout_ms, "70");
+
+	/* 5. A generic option beats a per-signal variable... */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "100", 1);
+	T_EQ_INT(load(NULL, 2, argv_gen), 0);
+	T_EQ_STR(cfg.exp_logs.timeout_ms, "");
+	T_EQ_INT(cfg.exp_timeout_ms, 300);
+	/* 6. ...and a per-signal option beats a generic one on the line. */
+	T_EQ_INT(load(NULL, 3, argv_both), 0);
+	T_EQ_STR(cfg.exp_logs.timeout_ms, "200");
+	T_EQ_INT(cfg.exp_timeout_ms, 300);
+
+	/* 7. Headers follow the same rule, by name: a generic header of a
+	 * higher source replaces a lower source's per-signal one of the same
+	 * name; other per-signal headers stay. */
+	env_clear();
+	write_cfg("[exporter]\nlogs_headers = API-KEY=filelogs,x-keep=1\n");
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=envgeneric", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-b=envmetrics,x-c=envmetrics", 1);
+	T_EQ_INT(load(cfgpath, 2, argv_hdr), 0);
+	T_EQ_INT(cfg.exp_logs.nheaders, 1);
+	T_EQ_STR(cfg.exp_logs.headers[0].name, "x-keep");
+	T_EQ_INT(cfg.exp_metrics.nheaders, 1);
+	T_EQ_STR(cfg.exp_metrics.headers[0].name, "x-c");
+	T_EQ_INT(cfg.exp_nheaders, 2);
+	T_EQ_STR(cfg.exp_headers[0].value, "envgeneric");
+	T_EQ_STR(cfg.exp_headers[1].value, "cli");
+	/* Within one source the per-signal header stays. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=gen", 1);
+	setenv("OTEL_HEADER_api_key", "gen2", 1);
+	setenv("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "api-key=logs", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_STR(cfg.exp_headers[0].value, "gen2");
+	T_EQ_INT(cfg.exp_logs.nheaders, 1);
+	T_EQ_STR(cfg.exp_logs.headers[0].value, "logs");
+
+	/* 8. An empty per-signal value inherits, from any source. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "", 1);
+	T_EQ_INT(load_text("[exporter]\nlogs_insecure =\nlogs_timeout_ms =\ninsecure = true\n"), 0);
+	T_EQ_STR(cfg.exp_logs.compression, "");
+	T_EQ_STR(cfg.exp_logs.insecure, "");
+	T_EQ_STR(cfg.exp_logs.timeout_ms, "");
+	T_EQ_INT(cfg.exp_insecure, 1);
+	env_clear();
+}
+
+/* The other variables of the specification. */
+static void test_otel_misc(void)
+{
+	char dump[16384];
+	int fd;
+	ssize_t n;
+
+	/* Export timeouts of the batch processor and the metric reader are the
+	 * signal's request timeout, below its own _TIMEOUT variable. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1000", 1);
+	setenv("OTEL_BLRP_EXPORT_TIMEOUT", "2000", 1);
+	setenv("OTEL_METRIC_EXPORT_TIMEOUT", "3000", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_INT(cfg.exp_timeout_ms, 1000);
+	T_EQ_STR(cfg.exp_logs.timeout_ms, "2000");
+	T_EQ_STR(cfg.exp_metrics.timeout_ms, "3000");
+	setenv("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "4000", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_STR(cfg.exp_logs.timeout_ms, "4000");
+	env_clear();
+	setenv("OTEL_METRIC_EXPORT_TIMEOUT", "-1", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_EQ_STR(err, "OTEL_METRIC_EXPORT_TIMEOUT=-1: expected an integer from 0 to 3600000");
+
+	/* Histogram aggregation: only explicit buckets. */
+	env_clear();
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_STR(cfg.met_histogram_aggregation, "explicit_bucket_histogram");
+	setenv("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+	       "EXPLICIT_BUCKET_HISTOGRAM", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_STR(cfg.met_histogram_aggregation, "explicit_bucket_histogram");
+	setenv("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+	       "base2_exponential_bucket_histogram", 1);
+	T_EQ_INT(load(NULL, 0, NULL), -EINVAL);
+	T_EQ_STR(err, "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION="
+		      "base2_exponential_bucket_histogram: expected explicit_bucket_histogram");
+
+	/* OTEL_SDK_DISABLED is noted (the daemons run anyway); only "true"
+	 * counts. OTEL_BLRP_MAX_QUEUE_SIZE has no effect and no error. */
+	env_clear();
+	setenv("OTEL_SDK_DISABLED", "TRUE", 1);
+	setenv("OTEL_BLRP_MAX_QUEUE_SIZE", "whatever", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_INT(cfg.sdk_disabled, 1);
+	setenv("OTEL_SDK_DISABLED", "yes", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	T_EQ_INT(cfg.sdk_disabled, 0);
+
+	/* --print-config shows the per-signal keys, header values masked. */
+	env_clear();
+	setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "dd-api-key=t0psecret", 1);
+	setenv("OTEL_EXPORTER_OTLP_METRICS_INSECURE", "true", 1);
+	T_EQ_INT(load(NULL, 0, NULL), 0);
+	fd = open(cfgpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	T_ASSERT(fd >= 0);
+	config_dump(&cfg, fd);
+	T_ASSERT(lseek(fd, 0, SEEK_SET) == 0);
+	n = read(fd, dump, sizeof(dump) - 1);
+	T_ASSERT(n > 0);
+	dump[n] = '\0';
+	close(fd);
+	T_ASSERT(strstr(dump, "\n[exporter] metrics_headers = dd-api-key=***\n"));
+	T_ASSERT(strstr(dump, "\n[exporter] metrics_insecure = true\n"));
+	T_ASSERT(strstr(dump, "\n[exporter] logs_insecure = \"\"\n"));
+	T_ASSERT(strstr(dump, "\n[exporter] logs_timeout_ms = \"\"\n"));
+	T_ASSERT(!strstr(dump, "t0psecret"));
+	env_clear();
+}
+
 static void rm_dir(void)
 {
 	char path[PATH_MAX];
@@ -728,5 +1026,8 @@ int main(void)
 	T_RUN(test_secrets);
 	T_RUN(test_overrides);
 	T_RUN(test_kv_next);
+	T_RUN(test_signal_env);
+	T_RUN(test_signal_precedence);
+	T_RUN(test_otel_misc);
 	return 0;
 }

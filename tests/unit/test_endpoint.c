@@ -28,6 +28,13 @@ static void test_base(void)
 	expect_url("http://collector:4318/mycollector", NULL, "v1/logs",
 		   "http://collector:4318/mycollector/v1/logs");
 	expect_url("https://otlp.example.com", NULL, "v1/logs", "https://otlp.example.com/v1/logs");
+	/* metrics the same way; exactly one '/' between base and v1/<signal> */
+	expect_url("http://collector:4318/mycollector/", "", "v1/metrics",
+		   "http://collector:4318/mycollector/v1/metrics");
+	expect_url("https://otlp-gateway.example/otlp", NULL, "v1/metrics",
+		   "https://otlp-gateway.example/otlp/v1/metrics");
+	/* nothing else is rewritten: no default port added, case kept */
+	expect_url("HTTP://Collector", NULL, "v1/logs", "HTTP://Collector/v1/logs");
 }
 
 static void test_per_signal(void)
@@ -40,6 +47,10 @@ static void test_per_signal(void)
 	/* spec: empty path becomes "/", nothing else */
 	expect_url(NULL, "http://collector:4318", "v1/logs", "http://collector:4318/");
 	expect_url(NULL, "http://h:1?x=1", "v1/logs", "http://h:1/?x=1");
+	expect_url(NULL, "https://h#frag", "v1/metrics", "https://h/#frag");
+	/* a per-signal URL is never given the signal path, even a bare "/" */
+	expect_url("http://base:4318", "http://m:4318/", "v1/metrics", "http://m:4318/");
+	expect_url(NULL, "https://user:pw@h:443", "v1/logs", "https://user:pw@h:443/");
 }
 
 static void test_errors(void)

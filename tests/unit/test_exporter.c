@@ -4,7 +4,8 @@
  * OTLP/JSON line per request in <spool>/out/<signal>.jsonl, spool files
  * deleted after), quarantine of corrupt files, files being written
  * (.tmp-*) left alone, the ordered spool listing, the status file's keys,
- * endpoint redaction and the gRPC refusal.
+ * endpoint redaction and the gRPC refusal, and the per-signal option
+ * resolution (exporter_signal_opts()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,6 +157,9 @@ static void test_file_mode(void)
 	    "latency_ms_buckets=",
 	    "latency_ms_count=",
 	    "latency_ms_sum=",
+	    "metrics_endpoint=",
+	    "metrics_protocol=",
+	    "metrics_compression=",
 	};
 	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
 	struct exporter *ex = NULL;
@@ -271,7 +275,7 @@ static void test_create_checks(void)
 	ex = NULL;
 
 	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "http://127.0.0.1:1");
-	snprintf(cfg->exp_logs_endpoint, sizeof(cfg->exp_logs_endpoint), "http://h:2");
+	snprintf(cfg->exp_logs.endpoint, sizeof(cfg->exp_logs.endpoint), "http://h:2");
 	T_EQ_INT(exporter_create(cfg, &ex), 0);
 	T_EQ_STR(exporter_status(ex)->endpoint, "http://h:2/");
 	exporter_destroy(ex);
@@ -290,10 +294,137 @@ static void test_create_checks(void)
 	rm_spool(dir);
 }
 
+static void set_hdr(struct config_header *h, uint32_t *n, const char *name, const char *value)
+{
+	snprintf(h[*n].name, sizeof(h[*n].name), "%s", name);
+	snprintf(h[*n].value, sizeof(h[*n].value), "%s", value);
+	(*n)++;
+}
+
+/* exporter_signal_opts(): each field per signal, else generic; headers
+ * merged by name; the status file shows both signals. */
+static void test_signal_opts(void)
+{
+	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
+	struct exporter_sig_opts *lo = calloc(1, sizeof(*lo)), *mo = calloc(1, sizeof(*mo));
+	struct exporter *ex = NULL;
+	char *dir = make_spool();
+	char err[256], *status;
+	unsigned i;
+
+	T_ASSERT(cfg && lo && mo);
+	cfg_init(cfg, dir);
+	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "http://base:4318/otlp");
+	snprintf(cfg->exp_ca_file, sizeof(cfg->exp_ca_file), "/generic-ca.pem");
+	set_hdr(cfg->exp_headers, &cfg->exp_nheaders, "api-key", "generic");
+	set_hdr(cfg->exp_headers, &cfg->exp_nheaders, "x-both", "1");
+
+	/* Nothing per signal: the generic values, the base path rule. */
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), 0);
+	T_EQ_STR(lo->url, "http://base:4318/otlp/v1/logs");
+	T_EQ_STR(mo->url, "http://base:4318/otlp/v1/metrics");
+	T_EQ_INT(lo->proto, REQUEST_BODY_PROTOBUF);
+	T_EQ_INT(mo->ck, COMPRESS_GZIP);
+	T_EQ_INT(mo->timeout_ms, 2000);
+	T_EQ_STR(mo->ca_file, "/generic-ca.pem");
+	T_EQ_INT(mo->insecure, 0);
+	T_EQ_INT(mo->nheaders, 2);
+
+	/* Metrics get their own of everything. */
+	snprintf(cfg->exp_metrics.endpoint, sizeof(cfg->exp_metrics.endpoint),
+		 "https://user:pw@metrics:443?k=v");
+	snprintf(cfg->exp_metrics.protocol, sizeof(cfg->exp_metrics.protocol), "http/json");
+	snprintf(cfg->exp_metrics.compression, sizeof(cfg->exp_metrics.compression), "none");
+	snprintf(cfg->exp_metrics.timeout_ms, sizeof(cfg->exp_metrics.timeout_ms), "0");
+	snprintf(cfg->exp_metrics.ca_file, sizeof(cfg->exp_metrics.ca_file), "/m-ca.pem");
+	snprintf(cfg->exp_metrics.insecure, sizeof(cfg->exp_metrics.insecure), "true");
+	set_hdr(cfg->exp_metrics.headers, &cfg->exp_metrics.nheaders, "API-KEY", "metrics");
+	set_hdr(cfg->exp_metrics.headers, &cfg->exp_metrics.nheaders, "dd-protocol", "otlp");
+	snprintf(cfg->exp_logs.compression, sizeof(cfg->exp_logs.compression), "zstd");
+	snprintf(cfg->exp_logs.insecure, sizeof(cfg->exp_logs.insecure), "false");
+	cfg->exp_insecure = 1;
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), 0);
+	T_EQ_STR(mo->url, "https://user:pw@metrics:443/?k=v"); /* as given, empty path: "/" */
+	T_EQ_STR(mo->shown, "https://metrics:443/");
+	T_EQ_STR(mo->protocol, "http/json");
+	T_EQ_INT(mo->proto, REQUEST_BODY_JSON);
+	T_EQ_INT(mo->ck, COMPRESS_NONE);
+	T_EQ_INT(mo->timeout_ms, 0);
+	T_EQ_STR(mo->ca_file, "/m-ca.pem");
+	T_EQ_INT(mo->insecure, 1);
+	T_EQ_INT(mo->nheaders, 3);
+	T_EQ_STR(mo->headers[0].name, "API-KEY"); /* replaced in place */
+	T_EQ_STR(mo->headers[0].value, "metrics");
+	T_EQ_STR(mo->headers[1].value, "1");
+	T_EQ_STR(mo->headers[2].name, "dd-protocol");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
+	T_EQ_STR(lo->url, "http://base:4318/otlp/v1/logs");
+	T_EQ_INT(lo->ck, COMPRESS_ZSTD);
+	T_EQ_INT(lo->insecure, 0); /* per-signal false beats generic true */
+	T_EQ_INT(lo->nheaders, 2);
+	T_EQ_STR(lo->headers[0].value, "generic");
+
+	/* The daemon uses them: the status file names both signals. */
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_STR(exporter_status(ex)->endpoint, "http://base:4318/otlp/v1/logs");
+	T_EQ_STR(exporter_status(ex)->compression, "zstd");
+	T_EQ_STR(exporter_status(ex)->metrics_endpoint, "https://metrics:443/");
+	T_EQ_STR(exporter_status(ex)->metrics_protocol, "http/json");
+	T_EQ_STR(exporter_status(ex)->metrics_compression, "none");
+	T_EQ_INT(exporter_run(ex, NULL, 1), 0); /* empty spool: writes the status file */
+	status = slurp(dir, "exporter.status");
+	T_ASSERT(status);
+	T_ASSERT(strstr(status, "\nendpoint=http://base:4318/otlp/v1/logs\n"));
+	T_ASSERT(strstr(status, "\nmetrics_endpoint=https://metrics:443/\n"));
+	T_ASSERT(strstr(status, "\nmetrics_protocol=http/json\n"));
+	T_ASSERT(!strstr(status, "pw"));
+	free(status);
+	exporter_destroy(ex);
+	ex = NULL;
+
+	/* Only a per-signal endpoint: the other signal uses the default base,
+	 * and this is not file mode. */
+	cfg->exp_endpoint[0] = '\0';
+	T_EQ_INT(exporter_file_mode(cfg), 0);
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
+	T_EQ_STR(lo->url, "http://localhost:4318/v1/logs");
+
+	/* Refusals name the signal. */
+	snprintf(cfg->exp_logs.protocol, sizeof(cfg->exp_logs.protocol), "grpc");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), -ENOTSUP);
+	T_EQ_STR(err, "logs: protocol 'grpc' is not supported yet");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), 0);
+	T_EQ_INT(exporter_create(cfg, &ex), -ENOTSUP);
+	cfg->exp_logs.protocol[0] = '\0';
+	snprintf(cfg->exp_metrics.compression, sizeof(cfg->exp_metrics.compression), "lz4");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), -EINVAL);
+	T_EQ_STR(err, "metrics: compression 'lz4': expected gzip, zstd or none");
+	cfg->exp_metrics.compression[0] = '\0';
+	/* Merged headers must fit. */
+	cfg->exp_nheaders = 0;
+	for (i = 0; i < CONFIG_MAX_HEADERS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "h%u", i);
+		set_hdr(cfg->exp_headers, &cfg->exp_nheaders, name, "v");
+	}
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
+	T_EQ_INT(lo->nheaders, CONFIG_MAX_HEADERS);
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), -EINVAL);
+	T_EQ_STR(err, "metrics: more than 32 headers with the generic ones");
+
+	free(lo);
+	free(mo);
+	free(cfg);
+	rm_spool(dir);
+}
+
 int main(void)
 {
 	T_RUN(test_file_mode);
 	T_RUN(test_scan_order);
 	T_RUN(test_create_checks);
+	T_RUN(test_signal_opts);
 	return 0;
 }
