@@ -121,6 +121,15 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	     size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
 	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags)
 {
+	return lib_emit_at(severity, sevtext, sevtext_len, body, body_len, attrs, nattrs, flags,
+			   part, trace_id, span_id, trace_flags, 0);
+}
+
+int lib_emit_at(int severity, const char *sevtext, size_t sevtext_len, const char *body,
+		size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
+		uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
+		uint8_t trace_flags, uint64_t time_ns)
+{
 	unsigned char attrbuf[SHMLOG_ATTRS_MAX];
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
@@ -137,6 +146,12 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 		errno = saved;
 		return owner;
 	}
+	if (time_ns)
+		now = time_ns;
+	/* An older collector rejects flags it does not know (sh_features is
+	 * immutable once the segment is READY: a plain read). */
+	if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
+		flags &= (uint16_t)~SHM_LOG_F_PYTB;
 	if (nattrs) {
 		asz = lib_attrs_size(attrs, nattrs);
 		if (asz < 0) {
