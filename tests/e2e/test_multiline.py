@@ -19,7 +19,14 @@ decoded by the OpenTelemetry JS packages (receiver.js):
   capture     uncaught under SHMLOG_STDIO=capture: nothing on stderr, the
               same record arrives;
   off         printexc under SHMLOG_MULTILINE=off: one record per line, no
-              exception.* attribute.
+              exception.* attribute;
+  crossfd     print_exc(), then a line on stdout, then the program sleeps
+              and is SIGKILLed once the traceback arrived: the write to the
+              other stream sent the held traceback (without it, it would be
+              lost with the process);
+  fork        print_exc(), then os.fork() (the child exits at once with
+              os._exit), then the parent sleeps and is SIGKILLed: the fork
+              sent the traceback, once, from the parent only.
 Also: tee output is byte-identical to a run without the library.
 """
 import json
@@ -93,6 +100,23 @@ with open(sys.argv[1], "w") as f:
 '''
 
 
+HELD = r'''
+import os, sys, time, traceback
+try:
+    raise LookupError("held " + sys.argv[1])
+except LookupError:
+    traceback.print_exc()
+if sys.argv[1] == "crossfd":
+    print("out marker", flush=True)
+else:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+time.sleep(120)
+'''
+
+
 def write_prog(env, name, text):
     path = os.path.join(env.tmp, name + ".py")
     with open(path, "w") as f:
@@ -160,7 +184,8 @@ def test(args):
     env = h.Env(args, "multiline")
     problems, figures = [], []
     progs = {n: write_prog(env, n, t) for n, t in
-             (("uncaught", UNCAUGHT), ("chained", CHAINED), ("printexc", PRINTEXC))}
+             (("uncaught", UNCAUGHT), ("chained", CHAINED), ("printexc", PRINTEXC),
+              ("held", HELD))}
 
     # Reference runs without the library: tee must not change a byte.
     ref = {}
@@ -246,6 +271,30 @@ def test(args):
     lines = err_o.split("\n")[:-1]
     check_seq("off stderr", err, lines, problems)
     figures.append(f"off: {len(err)} stderr records for {len(lines)} lines")
+
+    # Held tracebacks sent by a write to the other stream, and by fork:
+    # each program sleeps after it and is killed once the record is in.
+    for mode in ("crossfd", "fork"):
+        err_path = os.path.join(env.tmp, f"held-{mode}.err")
+        with open(err_path, "wb") as fe:
+            p = env.producer(f"held-{mode}", [sys.executable, progs["held"], mode],
+                             service=f"e2e-ml-{mode}", stderr=fe)
+
+        def is_tb(r, pid=p.pid):
+            return r["pid"] == pid and "exception.type" in r["attrs"]
+        got = env.wait_records(1, timeout=20, pred=is_tb, settle=0.5)
+        p.kill9()
+        with open(err_path) as f:
+            tb = f.read().rstrip("\n")
+        if len(got) != 1:
+            problems.append(f"{mode}: {len(got)} traceback records from the sleeping "
+                            f"process, want 1")
+        else:
+            check_tb(mode, got[0], tb, "LookupError", f"held {mode}", problems)
+        others = [r for r in env.records() if r["body"] == tb and r["pid"] != p.pid]
+        if others:
+            problems.append(f"{mode}: the traceback also came from pid {others[0]['pid']}")
+        figures.append(f"{mode}: {len(got)} traceback record before the kill")
 
     h.log("figures: " + "; ".join(figures))
     if problems:
