@@ -152,7 +152,10 @@ static void split_line(void *ctx, const char *line, size_t len, int more, uint16
 {
 	struct stream *s = ctx;
 
-	multiline_line(&s->ml, line, len, more, part, emit_rec, s);
+	if (multiline_passes(&s->ml, len))
+		emit_line(s, line, len, more, part);
+	else
+		multiline_line(&s->ml, line, len, more, part, emit_rec, s);
 }
 
 /* Emits what stream s holds: its partial line, then its group. Caller
@@ -171,7 +174,7 @@ static void flush_complete(struct stream *s)
 {
 	int expect = 0;
 
-	if (!shm_load_relaxed(&s->ml_done) || !shm_cas(&s->lock, &expect, 1))
+	if (!shm_cas(&s->lock, &expect, 1))
 		return;
 	if (multiline_complete(&s->ml))
 		multiline_flush(&s->ml, emit_rec, s);
@@ -189,7 +192,8 @@ static void capture(struct stream *s, const char *p, size_t n)
 	in_capture = 1;
 	/* The other stream's finished traceback does not wait for its own
 	 * stream's next write: one relaxed load when there is none. */
-	flush_complete(&streams[s == &streams[0] ? 1 : 0]);
+	if (shm_load_relaxed(&streams[s == &streams[0]].ml_done))
+		flush_complete(&streams[s == &streams[0]]);
 	while (!shm_cas(&s->lock, &expect, 1)) {
 		expect = 0;
 		if (++spins > 100000) {
@@ -203,7 +207,7 @@ static void capture(struct stream *s, const char *p, size_t n)
 	line_split_feed(&s->ls, p, n, split_line, s);
 	if (lib.exiting)
 		flush_stream(s);
-	else
+	else if (multiline_holding(&s->ml) || s->ml_done)
 		shm_store_relaxed(&s->ml_done, multiline_complete(&s->ml));
 	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
 	in_capture = 0;
@@ -486,7 +490,8 @@ static void atfork_prepare(void)
 	if (!capturing || in_capture)
 		return;
 	for (int i = 0; i < 2; i++)
-		flush_complete(&streams[i]);
+		if (shm_load_relaxed(&streams[i].ml_done))
+			flush_complete(&streams[i]);
 }
 
 void lib_stdio_init(void)

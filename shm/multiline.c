@@ -56,6 +56,9 @@ static const char *const chain_msg[] = {
 
 #define TB_OPEN_LEN (sizeof(tb_open) - 1)
 #define EG_OPEN_LEN (sizeof(eg_open) - 1)
+_Static_assert(TB_OPEN_LEN == MULTILINE_OPEN_TB_LEN, "opener length");
+_Static_assert(EG_OPEN_LEN == MULTILINE_OPEN_EG_LEN, "opener length");
+_Static_assert(ST_IDLE == 0, "multiline_passes() tests state == 0");
 
 void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
 		    multiline_clock_fn clock)

@@ -64,6 +64,25 @@ struct multiline {
  * that endless indented output after a "Traceback" line is not held. */
 #define MULTILINE_CUT_GIVE_UP (1u << 20)
 
+/* The lengths of the two lines that open a group ("Traceback (most recent
+ * call last):" and its exception-group form): the hot-path test. */
+#define MULTILINE_OPEN_TB_LEN 34
+#define MULTILINE_OPEN_EG_LEN 54
+
+/* 1 when multiline_line() would pass this line on unchanged without
+ * looking at its bytes (nothing held, not an opener's length): lets the
+ * caller skip the call. Inline: the cost of a captured line. */
+static inline int multiline_passes(const struct multiline *ml, size_t len)
+{
+	return ml->state == 0 && len != MULTILINE_OPEN_TB_LEN && len != MULTILINE_OPEN_EG_LEN;
+}
+
+/* 1 when a group is held (in any state). */
+static inline int multiline_holding(const struct multiline *ml)
+{
+	return ml->state != 0;
+}
+
 /* buf: cap >= MULTILINE_CAP_MIN bytes owned by the caller; mode: enum
  * multiline_mode (an unknown one acts as MULTILINE_OFF). */
 void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
