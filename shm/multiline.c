@@ -64,7 +64,8 @@ void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
 		    multiline_clock_fn clock)
 {
 	memset(ml, 0, sizeof(*ml));
-	ml->mode = mode == MULTILINE_PYTHON ? mode : MULTILINE_OFF;
+	/* too small a buffer could not keep a head and an end: no grouping */
+	ml->mode = mode == MULTILINE_PYTHON && cap >= MULTILINE_CAP_MIN ? mode : MULTILINE_OFF;
 	ml->buf = buf;
 	ml->cap = cap;
 	ml->clock = clock;
@@ -144,6 +145,19 @@ static size_t head_end(const struct multiline *ml)
 	return i;
 }
 
+/* Where to cut p[0, n) to at most room bytes without splitting a UTF-8
+ * sequence (so that a cut line stays valid UTF-8 when it was). */
+static size_t utf8_keep(const char *p, size_t n, size_t room)
+{
+	size_t k = room;
+
+	if (n <= room)
+		return n;
+	while (k > 0 && room - k < 3 && ((unsigned char)p[k] & 0xc0) == 0x80)
+		k--; /* p[k] continues a sequence that starts before it */
+	return ((unsigned char)p[k] & 0xc0) == 0x80 ? room : k;
+}
+
 /* Appends a line to the group, dropping the oldest lines after the head
  * (and the end of a line too long for what is left) to make room. */
 static void put_line(struct multiline *ml, const char *p, size_t n)
@@ -169,7 +183,7 @@ static void put_line(struct multiline *ml, const char *p, size_t n)
 		ml->len -= drop;
 		ml->cut_bytes += drop;
 	}
-	room = ml->cap - ml->len - 1;
+	room = utf8_keep(p, n, ml->cap - ml->len - 1);
 	if (n > room) {
 		ml->cut_bytes += n - room;
 		n = room;

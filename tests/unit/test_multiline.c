@@ -431,6 +431,28 @@ static void test_long_exception_line(void)
 	T_EQ_STR(s.g.r[1].body, "after");
 	T_EQ_INT(s.g.r[1].part, 0);
 	s_fini(&s);
+
+	/* Cut inside two-byte characters: no sequence is split, at any offset. */
+	for (size_t shift = 0; shift < 2; shift++) {
+		size_t pre;
+
+		n = (size_t)snprintf(text, sizeof(text), "%s%sE: %s", TB, FRAME1, shift ? "x" : "");
+		pre = n;
+		for (int i = 0; i < 15000; i++) {
+			text[n++] = (char)0xc3;
+			text[n++] = (char)0xa9; /* U+00E9 */
+		}
+		text[n++] = '\n';
+		s_init(&s, MULTILINE_PYTHON, 16384);
+		s_feed(&s, text, n);
+		s_exit(&s);
+		T_EQ_INT(s.g.n, 1);
+		T_ASSERT(s.g.r[0].len > pre);
+		T_EQ_INT((s.g.r[0].len - pre) % 2, 0);
+		T_EQ_INT((unsigned char)s.g.r[0].body[s.g.r[0].len - 1], 0xa9);
+		T_EQ_INT(s.g.r[0].len + 1 + s.g.r[0].cut_bytes, n);
+		s_fini(&s);
+	}
 }
 
 /* Endless indented output after an opener is not held forever. */
