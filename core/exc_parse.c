@@ -27,7 +27,8 @@ static int is(const unsigned char *p, size_t n, const char *s, size_t slen)
 }
 
 /* A type name as Python prints it: module and qualified name, dotted
- * (qualnames may hold "<locals>"); non-ASCII identifier bytes allowed. */
+ * (qualnames may hold "<locals>"), or a Java class name (nested classes
+ * hold '$'); non-ASCII identifier bytes allowed. */
 static int type_like(const unsigned char *p, size_t n)
 {
 	if (n == 0 || n > EXC_PARSE_TYPE_MAX)
@@ -36,7 +37,7 @@ static int type_like(const unsigned char *p, size_t n)
 		unsigned char c = p[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '<' || c == '>' || c >= 0x80))
+		      c == '_' || c == '.' || c == '<' || c == '>' || c == '$' || c >= 0x80))
 			return 0;
 	}
 	return 1;
@@ -106,5 +107,26 @@ int exc_parse_python(const unsigned char *body, size_t len, struct exc_info *out
 		return -ENOENT;
 	}
 	split_exc_line(body, best_off, best_len, out);
+	return 0;
+}
+
+int exc_parse_java(const unsigned char *body, size_t len, struct exc_info *out)
+{
+	static const char thread[] = "Exception in thread \"";
+	const unsigned char *nl = memchr(body, '\n', len);
+	size_t n = nl ? (size_t)(nl - body) : len, off = 0;
+
+	if (n > sizeof(thread) - 1 && memcmp(body, thread, sizeof(thread) - 1) == 0) {
+		const unsigned char *q = memchr(body + sizeof(thread) - 1, '"',
+						n - (sizeof(thread) - 1));
+
+		if (q && (size_t)(q - body) + 2 <= n && q[1] == ' ')
+			off = (size_t)(q - body) + 2;
+	}
+	if (off == n) {
+		memset(out, 0, sizeof(*out));
+		return -ENOENT;
+	}
+	split_exc_line(body, off, n - off, out);
 	return 0;
 }

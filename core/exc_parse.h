@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The exception a Python traceback names, read from a log record's body
- * (a record the producer flagged SHM_LOG_F_PYTB, see shm/multiline.c):
+ * The exception a Python traceback or a Java stack trace names, read from
+ * a log record's body (a record the producer flagged SHM_LOG_F_PYTB or
+ * SHM_LOG_F_JAVATB, see shm/multiline.c):
  * where its type and message are, for the semconv attributes
  * exception.type and exception.message. The body comes from shared
  * memory: any bytes, bounded by the caller; nothing is read outside it.
@@ -36,5 +37,15 @@ struct exc_info {
  * (then *out is all zero).
  */
 int exc_parse_python(const unsigned char *body, size_t len, struct exc_info *out);
+
+/*
+ * The same for a Java stack trace: its first line is the thrown
+ * exception (Throwable.toString(), "pkg.Name: message" or "pkg.Name"),
+ * after 'Exception in thread "T" ' when the uncaught handler printed it;
+ * the "Caused by:" lines below name its causes and are not taken. The
+ * line is split as for Python. Returns 0 with *out set, or -ENOENT (an
+ * empty first line; *out all zero).
+ */
+int exc_parse_java(const unsigned char *body, size_t len, struct exc_info *out);
 
 #endif

@@ -59,13 +59,15 @@ static void kv_str_sanitized(struct pbuf *b, const char *key, size_t klen,
 	utf8_append(b, v, vlen);
 }
 
-/* The semconv exception attributes of a traceback record (SHM_LOG_F_PYTB):
- * type and message from its exception line, the stack trace = the body. */
-static void exception_attrs(struct pbuf *b, const unsigned char *body, size_t len)
+/* The semconv exception attributes of a traceback record (SHM_LOG_F_PYTB
+ * or _JAVATB): type and message from its exception line, the stack trace
+ * = the body. */
+static void exception_attrs(struct pbuf *b, const unsigned char *body, size_t len, int java)
 {
 	struct exc_info e;
+	int ret = java ? exc_parse_java(body, len, &e) : exc_parse_python(body, len, &e);
 
-	if (exc_parse_python(body, len, &e) == 0) {
+	if (ret == 0) {
 		if (e.type_len)
 			kv_str_sanitized(b, "exception.type", 14, body + e.type_off, e.type_len);
 		if (e.msg_len)
@@ -85,7 +87,8 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 
 	if (rec_len < off || rh->rec_severity > 24 || (flags & ~SHM_LOG_F_ALL) ||
 	    (flags & (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR)) ==
-		    (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR))
+		    (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR) ||
+	    (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB)) == (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))
 		return -EBADMSG;
 	memcpy(&lh, rec + sizeof(*rh), sizeof(lh));
 	if (flags & SHM_LOG_F_TRACE) {
@@ -139,8 +142,8 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 	}
 	if (flags & SHM_LOG_F_TRUNCATED)
 		pb_kv_bool(&r->recs, 6, "shmlog.truncated", 16, 1);
-	if (flags & SHM_LOG_F_PYTB)
-		exception_attrs(&r->recs, body, lh.lg_body_len);
+	if (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))
+		exception_attrs(&r->recs, body, lh.lg_body_len, !!(flags & SHM_LOG_F_JAVATB));
 	attrs_encode(&r->recs, 6, attrs, lh.lg_nattrs);
 	if (trace) {
 		const struct shm_log_trace *lt = (const void *)trace;

@@ -97,8 +97,8 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	     uint8_t trace_flags) LIB_HIDDEN;
 
 /* lib_emit() with the record's time given: time_ns (CLOCK_REALTIME), or
- * 0 for now. A SHM_LOG_F_PYTB flag is dropped when the segment lacks
- * SHM_FEAT_LOG_PYTB. */
+ * 0 for now. A SHM_LOG_F_PYTB / _JAVATB flag is dropped when the segment
+ * lacks SHM_FEAT_LOG_PYTB / _JAVATB. */
 int lib_emit_at(int severity, const char *sevtext, size_t sevtext_len, const char *body,
 		size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
 		uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,

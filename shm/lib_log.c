@@ -146,6 +146,8 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	 * immutable once the segment is READY: a plain read). */
 	if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
 		flags &= (uint16_t)~SHM_LOG_F_PYTB;
+	if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
+		flags &= (uint16_t)~SHM_LOG_F_JAVATB;
 	if (nattrs) {
 		asz = lib_attrs_size(attrs, nattrs);
 		if (asz < 0) {

@@ -25,11 +25,12 @@
  * the records are simply not kept.
  *
  * Lines then go through multiline.c (SHMLOG_MULTILINE: python, the
- * default, or off), per stream: a Python traceback becomes one record,
- * severity ERROR, flagged SHM_LOG_F_PYTB so that the collector derives
- * exception.* from it. A held group goes out at the first line that does
- * not continue it, at exit and _exit, and, once it looks complete, at the
- * next write to the other stream and at fork (in the parent).
+ * default; java; python,java; off), per stream: a Python traceback or a
+ * Java stack trace becomes one record, severity ERROR, flagged
+ * SHM_LOG_F_PYTB or _JAVATB so that the collector derives exception.*
+ * from it. A held group goes out at the first line that does not
+ * continue it, at exit and _exit, and, once a Python one looks complete,
+ * at the next write to the other stream and at fork (in the parent).
  */
 #include "lib_int.h"
 #include "line_split.h"
@@ -130,7 +131,7 @@ static void emit_rec(void *ctx, const struct multiline_rec *r)
 {
 	struct stream *s = ctx;
 	struct shmlog_attr cut[2];
-	uint16_t flags = s->flag | SHM_LOG_F_PYTB;
+	uint16_t flags = s->flag | (r->group == MULTILINE_JAVA ? SHM_LOG_F_JAVATB : SHM_LOG_F_PYTB);
 	size_t ncut = 0;
 
 	if (!r->group) {

@@ -17,6 +17,17 @@
  *   BLANK2 an opener: the held lines and the opener join the group
  *                                                         -> TB or EG
  *
+ * The Java rule (Throwable.printStackTrace()):
+ *
+ *   IDLE   a line "pkg.Name: message", "pkg.Name" or the same after
+ *          'Exception in thread "T" ' (the uncaught handler's prefix)
+ *                                                   -> JCAND (held)
+ *   JCAND  "\tat ..."                                 -> JAVA
+ *          anything else: the held line was a plain line after all
+ *   JAVA   a line starting with a tab ("\tat", "\t... 3 more",
+ *          "\tSuppressed: ...", deeper frames) or "Caused by: ": kept
+ *          anything else ends the group (and is looked at from IDLE)
+ *
  * Any line that does not fit ends the group: the group goes out as one
  * record, then the chain lines held in BLANK1/CHAIN/BLANK2 as plain
  * lines, then the line itself is looked at from IDLE (it may open the
@@ -39,7 +50,9 @@ enum {
 	ST_DONE = 3,   /* the exception line came */
 	ST_BLANK1 = 4, /* an empty line held after the group */
 	ST_CHAIN = 5,  /* "", chain message held */
-	ST_BLANK2 = 6  /* "", chain message, "" held */
+	ST_BLANK2 = 6, /* "", chain message, "" held */
+	ST_JCAND = 7,  /* a line that may head a Java stack trace, held */
+	ST_JAVA = 8    /* in a Java stack trace */
 };
 
 enum {
@@ -65,7 +78,7 @@ void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
 {
 	memset(ml, 0, sizeof(*ml));
 	/* too small a buffer could not keep a head and an end: no grouping */
-	ml->mode = mode == MULTILINE_PYTHON && cap >= MULTILINE_CAP_MIN ? mode : MULTILINE_OFF;
+	ml->mode = cap >= MULTILINE_CAP_MIN ? mode & MULTILINE_ALL : MULTILINE_OFF;
 	ml->buf = buf;
 	ml->cap = cap;
 	ml->clock = clock;
@@ -84,11 +97,26 @@ void multiline_reset(struct multiline *ml)
 
 int multiline_parse_mode(const char *s)
 {
-	if (!s || !*s || strcmp(s, "python") == 0)
+	int mode = 0;
+
+	if (!s || !*s)
 		return MULTILINE_PYTHON;
 	if (strcmp(s, "off") == 0)
 		return MULTILINE_OFF;
-	return -EINVAL;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (n == 6 && memcmp(s, "python", 6) == 0)
+			mode |= MULTILINE_PYTHON;
+		else if (n == 4 && memcmp(s, "java", 4) == 0)
+			mode |= MULTILINE_JAVA;
+		else
+			return -EINVAL;
+		s += n;
+		if (*s == ',' && *++s == '\0')
+			return -EINVAL; /* a trailing comma */
+	}
+	return mode;
 }
 
 /* 0 none, ST_TB or ST_EG: which group the line opens. */
@@ -99,6 +127,38 @@ static int opener(const char *line, size_t len)
 	if (len == EG_OPEN_LEN && memcmp(line, eg_open, EG_OPEN_LEN) == 0)
 		return ST_EG;
 	return 0;
+}
+
+/* A line that may head a Java stack trace: Throwable.toString(), a class
+ * name with a package ("java.lang.IllegalStateException") then ": " and
+ * the message, or nothing; also after the uncaught handler's
+ * 'Exception in thread "main" '. Stops at the first byte that can't be
+ * in a class name, so ordinary text costs a few compares. */
+static int java_head(const char *p, size_t n)
+{
+	static const char thread[] = "Exception in thread \"";
+	size_t i = 0, start, dots = 0;
+
+	if (n > sizeof(thread) - 1 && memcmp(p, thread, sizeof(thread) - 1) == 0) {
+		const char *q = memchr(p + sizeof(thread) - 1, '"', n - (sizeof(thread) - 1));
+
+		if (!q || (size_t)(q - p) + 2 > n || q[1] != ' ')
+			return 0;
+		i = (size_t)(q - p) + 2;
+	}
+	start = i;
+	for (; i < n && p[i] != ':'; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '.')
+			dots++;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80))
+			return 0;
+	}
+	if (i == start || !dots || p[start] == '.' || p[i - 1] == '.')
+		return 0;
+	return i == n || (i + 1 < n && p[i + 1] == ' ');
 }
 
 static int indented(const char *line, size_t len)
@@ -200,7 +260,6 @@ static void end_group(struct multiline *ml, multiline_emit_fn emit, void *ctx)
 	struct multiline_rec r = {
 		.body = ml->buf,
 		.len = ml->len ? ml->len - 1 : 0,
-		.group = 1,
 		.cut_lines = ml->cut_lines,
 		.cut_bytes = ml->cut_bytes,
 		.time_ns = ml->t0,
@@ -208,7 +267,15 @@ static void end_group(struct multiline *ml, multiline_emit_fn emit, void *ctx)
 	int state = ml->state, held = ml->held;
 
 	multiline_reset(ml);
+	if (state == ST_JCAND) {
+		/* no frame came: the held line is a plain line */
+		emit_plain(r.body, r.len, 0, 0, emit, ctx);
+		return;
+	}
+	r.group = state == ST_JAVA ? MULTILINE_JAVA : MULTILINE_PYTHON;
 	emit(ctx, &r);
+	if (state > ST_BLANK2)
+		return;
 	if (state >= ST_BLANK1)
 		emit_plain("", 0, 0, 0, emit, ctx);
 	if (state >= ST_CHAIN)
@@ -259,6 +326,20 @@ static int group_step(struct multiline *ml, const char *line, size_t len, int mo
 			return 1;
 		}
 		return 0;
+	case ST_JCAND:
+		if (len < 4 || memcmp(line, "\tat ", 4) != 0)
+			return 0;
+		ml->state = ST_JAVA;
+		put_line(ml, line, len);
+		ml->long_in_group = more;
+		return 1;
+	case ST_JAVA:
+		if (!(len > 0 && line[0] == '\t') &&
+		    !(len >= 10 && memcmp(line, "Caused by:", 10) == 0))
+			return 0;
+		put_line(ml, line, len);
+		ml->long_in_group = more;
+		return 1;
 	case ST_BLANK2:
 		o = more ? 0 : opener(line, len);
 		if (!o)
@@ -297,13 +378,20 @@ void multiline_line(struct multiline *ml, const char *line, size_t len, int more
 		}
 		end_group(ml, emit, ctx);
 	}
-	/* The hot path: a line that is not exactly an opener's length. */
-	if ((len != TB_OPEN_LEN && len != EG_OPEN_LEN) || more || part ||
-	    ml->mode != MULTILINE_PYTHON || !(o = opener(line, len))) {
+	if (more || part) {
 		emit_plain(line, len, more, part, emit, ctx);
 		return;
 	}
-	ml->state = o;
+	/* The hot path: a line that is not exactly an opener's length. */
+	if ((len == TB_OPEN_LEN || len == EG_OPEN_LEN) && (ml->mode & MULTILINE_PYTHON) &&
+	    (o = opener(line, len))) {
+		ml->state = o;
+	} else if ((ml->mode & MULTILINE_JAVA) && java_head(line, len)) {
+		ml->state = ST_JCAND;
+	} else {
+		emit_plain(line, len, more, part, emit, ctx);
+		return;
+	}
 	ml->t0 = ml->clock ? ml->clock() : 0;
 	put_line(ml, line, len);
 }
@@ -316,5 +404,6 @@ void multiline_flush(struct multiline *ml, multiline_emit_fn emit, void *ctx)
 
 int multiline_complete(const struct multiline *ml)
 {
-	return ml->state >= ST_DONE || (ml->state == ST_EG && ml->eg_closed);
+	return (ml->state >= ST_DONE && ml->state <= ST_BLANK2) ||
+	       (ml->state == ST_EG && ml->eg_closed);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Grouping captured lines into multiline records: the lines of a Python
- * traceback (and of a chain of them, and of an exception group) become
- * one record instead of one record per line. Sits between line_split.c
+ * traceback (and of a chain of them, and of an exception group), or of a
+ * Java stack trace, become one record instead of one record per line. Sits between line_split.c
  * (which cuts bytes into lines) and the record encoder in lib_stdio.c.
  * Pure logic, no system calls, no allocation, no timer: the caller
  * serialises calls per stream and decides when a held group must go out
@@ -15,14 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Rules, a bit mask; a group's kind (multiline_rec.group) is one bit. */
 enum multiline_mode {
 	MULTILINE_OFF = 0,    /* one record per line */
 	MULTILINE_PYTHON = 1, /* Python tracebacks grouped (the default) */
-	MULTILINE_NR          /* number of modes */
+	MULTILINE_JAVA = 2,   /* Java stack traces grouped */
+	MULTILINE_ALL = 3     /* every rule */
 };
 
 /* One record to emit. A plain line passes more/part on unchanged (as
- * line_split gave them); a group has group = 1 (a Python traceback), its
+ * line_split gave them); a group has group = MULTILINE_PYTHON or
+ * MULTILINE_JAVA (which rule made it), its
  * body joined with "\n" and no trailing newline, and says what was cut
  * from its middle to fit the buffer. */
 struct multiline_rec {
@@ -30,7 +33,7 @@ struct multiline_rec {
 	size_t len;
 	int more;            /* plain line: a split line continues */
 	uint16_t part;       /* plain line: index of this part */
-	int group;           /* 0 plain line, 1 Python traceback */
+	int group;           /* 0 plain line, else MULTILINE_PYTHON or _JAVA */
 	uint32_t cut_lines;  /* group: whole lines dropped from the middle */
 	uint64_t cut_bytes;  /* group: bytes dropped (those lines, long line ends) */
 	uint64_t time_ns;    /* group: clock() when its first line came; 0 for a line */
@@ -40,7 +43,7 @@ typedef void (*multiline_emit_fn)(void *ctx, const struct multiline_rec *r);
 typedef uint64_t (*multiline_clock_fn)(void);
 
 struct multiline {
-	int mode;             /* enum multiline_mode */
+	int mode;             /* enum multiline_mode bits */
 	int state;            /* where in a group (multiline.c) */
 	int held;             /* chain lines held after the group, multiline.c */
 	int long_in_group;    /* the current split line's part 0 went into the group */
@@ -74,7 +77,8 @@ struct multiline {
  * caller skip the call. Inline: the cost of a captured line. */
 static inline int multiline_passes(const struct multiline *ml, size_t len)
 {
-	return ml->state == 0 && len != MULTILINE_OPEN_TB_LEN && len != MULTILINE_OPEN_EG_LEN;
+	return ml->state == 0 && !(ml->mode & MULTILINE_JAVA) && len != MULTILINE_OPEN_TB_LEN &&
+	       len != MULTILINE_OPEN_EG_LEN;
 }
 
 /* 1 when a group is held (in any state). */
@@ -83,8 +87,8 @@ static inline int multiline_holding(const struct multiline *ml)
 	return ml->state != 0;
 }
 
-/* buf: cap >= MULTILINE_CAP_MIN bytes owned by the caller; mode: enum
- * multiline_mode (an unknown one acts as MULTILINE_OFF). */
+/* buf: cap >= MULTILINE_CAP_MIN bytes owned by the caller (else no
+ * grouping); mode: enum multiline_mode bits (unknown bits ignored). */
 void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
 		    multiline_clock_fn clock);
 
@@ -92,8 +96,11 @@ void multiline_init(struct multiline *ml, int mode, char *buf, size_t cap,
  * Feeds one line (or part of a split line) as line_split emits it. Emits
  * zero or more records through emit, in order: plain lines at once, a
  * group when a line shows it is over (then the held chain lines, then the
- * line itself as the rules say). A line that cannot start a group costs
- * two length compares when no group is held.
+ * line itself as the rules say). With the Python rule alone, a line that
+ * cannot start a group costs two length compares when no group is held;
+ * the Java rule looks at each line's first word (up to ": ") as well, and
+ * holds a line that looks like an exception line ("pkg.Name: message")
+ * until the next line shows whether "\tat " frames follow.
  */
 void multiline_line(struct multiline *ml, const char *line, size_t len, int more, uint16_t part,
 		    multiline_emit_fn emit, void *ctx);
@@ -102,17 +109,19 @@ void multiline_line(struct multiline *ml, const char *line, size_t len, int more
  * afterwards nothing is held. For exit, _exit and flushes. */
 void multiline_flush(struct multiline *ml, multiline_emit_fn emit, void *ctx);
 
-/* 1 when the held group looks complete (its exception line came, or an
- * exception group's last closing line), so that a write to the other
- * stream or a fork may emit it with multiline_flush(); 0 otherwise (no
- * group, or in the middle of its frames). */
+/* 1 when the held Python group looks complete (its exception line came,
+ * or an exception group's last closing line), so that a write to the
+ * other stream or a fork may emit it with multiline_flush(); 0 otherwise
+ * (no group, in the middle of its frames, or a Java stack trace, whose
+ * end only the next line on its own stream shows). */
 int multiline_complete(const struct multiline *ml);
 
 /* Forgets what is held (a fork child: the parent owns it). */
 void multiline_reset(struct multiline *ml);
 
-/* SHMLOG_MULTILINE's value to a mode: NULL or "" or "python" -> PYTHON,
- * "off" -> OFF; anything else -> -EINVAL. */
+/* SHMLOG_MULTILINE's value to a mode: NULL or "" -> PYTHON (the
+ * default); "off" -> OFF; a comma-separated list of "python" and "java"
+ * -> those bits; anything else -> -EINVAL. */
 int multiline_parse_mode(const char *s);
 
 #endif

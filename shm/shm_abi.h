@@ -67,7 +67,7 @@
 
 #define SHM_ABI_MAGIC 0x4c4d4853u /* "SHML" little-endian */
 #define SHM_ABI_MAJOR 1
-#define SHM_ABI_MINOR 1 /* 1.1: SHM_FEAT_LOG_PYTB, SHM_LOG_F_PYTB */
+#define SHM_ABI_MINOR 1 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB */
 #define SHM_ABI_ENDIAN 0x01020304u
 #define SHM_ABI_SLOT_SIZE 64
 #define SHM_ABI_HDR_SIZE 4096
@@ -81,7 +81,8 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
 /* sh_features: what the collector that built the segment understands.
  * A producer sets a flag that needs a feature only when the bit is set,
  * so that an older collector never sees a record it would reject. */
-#define SHM_FEAT_LOG_PYTB 0x0001ull /* log records may carry SHM_LOG_F_PYTB */
+#define SHM_FEAT_LOG_PYTB 0x0001ull   /* log records may carry SHM_LOG_F_PYTB */
+#define SHM_FEAT_LOG_JAVATB 0x0002ull /* log records may carry SHM_LOG_F_JAVATB */
 
 /* sh_state */
 #define SHM_SEG_INIT 0  /* being built by the collector: do not attach */
@@ -392,7 +393,9 @@ _Static_assert(offsetof(struct shm_rec_hdr, rec_time_ns) == 16, "rec_time_ns");
 #define SHM_LOG_F_PYTB 0x0040u      /* the body is a Python traceback grouped from
 				     * captured lines (ABI 1.1; only if the segment
 				     * has SHM_FEAT_LOG_PYTB) */
-#define SHM_LOG_F_ALL 0x007fu
+#define SHM_LOG_F_JAVATB 0x0080u    /* the body is a Java stack trace grouped from
+				     * captured lines (ABI 1.1, SHM_FEAT_LOG_JAVATB) */
+#define SHM_LOG_F_ALL 0x00ffu
 
 /*
  * Log payload after struct shm_rec_hdr:

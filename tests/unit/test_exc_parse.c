@@ -2,7 +2,8 @@
 /*
  * Unit tests of core/exc_parse.c: exception type and message from Python
  * tracebacks as CPython prints them (plain, chained: the last exception
- * wins, exception groups, no message, odd "types"), and hostile bodies:
+ * wins, exception groups, no message, odd "types"), from Java stack
+ * traces (the thrown exception, not its causes), and hostile bodies:
  * no exception line, truncated, binary, every prefix of a real traceback
  * and random bytes, where every offset must stay inside the body.
  */
@@ -167,10 +168,64 @@ static void test_hostile(void)
 	}
 }
 
+static void check_java(const char *body, const char *type, const char *msg)
+{
+	struct exc_info e;
+	char t[512], m[4096];
+	int ret = exc_parse_java((const unsigned char *)body, strlen(body), &e);
+
+	if (!type && !msg) {
+		T_EQ_INT(ret, -ENOENT);
+		T_EQ_INT(e.type_len + e.msg_len + e.type_off + e.msg_off, 0);
+		return;
+	}
+	T_EQ_INT(ret, 0);
+	field(body, e.type_off, e.type_len, t, sizeof(t));
+	field(body, e.msg_off, e.msg_len, m, sizeof(m));
+	T_EQ_STR(t, type);
+	T_EQ_STR(m, msg);
+}
+
+static void test_java(void)
+{
+	unsigned seed = 7;
+
+	check_java("java.lang.IllegalStateException: boom\n\tat Main.main(Main.java:3)",
+		   "java.lang.IllegalStateException", "boom");
+	check_java("Exception in thread \"main\" java.lang.RuntimeException: a: b\n"
+		   "\tat Main.main(Main.java:3)\nCaused by: java.io.IOException: c",
+		   "java.lang.RuntimeException", "a: b");
+	check_java("Exception in thread \"pool-1 \"x\" java.lang.Error\n\tat A.b(A.java:1)",
+		   "", "Exception in thread \"pool-1 \"x\" java.lang.Error"); /* ambiguous */
+	check_java("Main$Inner$Boom\n\tat Main.main(Main.java:3)", "Main$Inner$Boom", "");
+	check_java("com.x.E: \xff\n\tat A.b(A.java:1)", "com.x.E", "\xff");
+	check_java("Exception in thread \"main\" \n\tat A.b(A.java:1)", NULL, NULL);
+	check_java("", NULL, NULL);
+	check_java("\n\tat A.b(A.java:1)", NULL, NULL);
+	check_java("Exception in thread \"main", "", "Exception in thread \"main");
+	for (int round = 0; round < 20000; round++) {
+		static const char alphabet[] = "\n :.\"$Ex\xff";
+		size_t n = (size_t)(rand_r(&seed) % 64);
+		unsigned char *buf = malloc(n + 40);
+		struct exc_info e;
+		int ret;
+
+		T_ASSERT(buf);
+		memcpy(buf, "Exception in thread \"", 21);
+		for (size_t i = 0; i < n; i++)
+			buf[21 + i] = (unsigned char)alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		ret = exc_parse_java(buf + (round & 1 ? 21 : 0), n + (round & 1 ? 0 : 21), &e);
+		T_ASSERT(ret == 0 || ret == -ENOENT);
+		T_ASSERT(e.type_off + e.type_len <= n + 21 && e.msg_off + e.msg_len <= n + 21);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_python_output);
 	T_RUN(test_odd);
 	T_RUN(test_hostile);
+	T_RUN(test_java);
 	return 0;
 }

@@ -5,8 +5,9 @@
  * truncation attributes, typed attributes, trace context, invalid UTF-8
  * repaired), records are grouped per resource and in time order, and a
  * malformed payload is refused without a trace in the batch. A Python
- * traceback record (SHM_LOG_F_PYTB) gets exception.type, .message and
- * .stacktrace; without the flag the same body gets none.
+ * traceback record (SHM_LOG_F_PYTB) and a Java one (SHM_LOG_F_JAVATB) get
+ * exception.type, .message and .stacktrace; without the flag the same
+ * body gets none.
  */
 #include "log_batch.h"
 
@@ -194,8 +195,10 @@ static void test_refused(void)
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* both streams */
 	len = build(9, 0x8000, "x", 1, "", NULL, 0, 0, 1, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown flag */
-	len = build(9, 0x0080, "x", 1, "", NULL, 0, 0, 1, 0);
+	len = build(9, 0x0100, "x", 1, "", NULL, 0, 0, 1, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown flag */
+	len = build(9, SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB, "x", 1, "", NULL, 0, 0, 1, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* two trace kinds */
 	alen = put_attr(attrs, 9, "k", "v", 1);
 	len = build(9, 0, "x", 1, "", attrs, alen, 1, 1, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown attribute type */
@@ -229,7 +232,10 @@ static void test_traceback(void)
 	struct pbuf out;
 	uint32_t n, len;
 	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *m;
-	const Opentelemetry__Proto__Logs__V1__LogRecord *a, *c, *d;
+	const Opentelemetry__Proto__Logs__V1__LogRecord *a, *c, *d, *j;
+	static const char jv[] = "Exception in thread \"main\" java.lang.IllegalStateException: "
+				 "no: way\n\tat Main.main(Main.java:3)\n"
+				 "Caused by: java.io.IOException: disk";
 
 	log_batch_init(&b);
 	pbuf_init(&out);
@@ -242,8 +248,11 @@ static void test_traceback(void)
 	len = build(17, SHM_LOG_F_STDERR | SHM_LOG_F_PYTB | SHM_LOG_F_TRUNCATED, "x\n  y", 5,
 		    "ERROR", NULL, 0, 0, 30, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+	len = build(17, SHM_LOG_F_STDOUT | SHM_LOG_F_JAVATB, jv, sizeof(jv) - 1, "ERROR", NULL, 0,
+		    0, 40, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
 	T_EQ_INT(log_batch_encode(&b, &out, &n), 0);
-	T_EQ_INT(n, 3);
+	T_EQ_INT(n, 4);
 	m = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
 		NULL, out.len, out.p);
 	T_ASSERT(m);
@@ -262,6 +271,11 @@ static void test_traceback(void)
 	T_ASSERT(!attr(d, "exception.message"));
 	T_EQ_STR(attr(d, "exception.stacktrace")->string_value, "x\n  y");
 	T_EQ_INT(attr(d, "shmlog.truncated")->bool_value, 1);
+	j = m->resource_logs[0]->scope_logs[0]->log_records[3];
+	T_EQ_STR(j->body->string_value, jv);
+	T_EQ_STR(attr(j, "exception.type")->string_value, "java.lang.IllegalStateException");
+	T_EQ_STR(attr(j, "exception.message")->string_value, "no: way");
+	T_EQ_STR(attr(j, "exception.stacktrace")->string_value, jv);
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(m,
 											       NULL);
 	pbuf_fini(&out);

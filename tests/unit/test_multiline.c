@@ -112,7 +112,8 @@ static void s_fini(struct stream *s)
 	s->g.n = 0;
 }
 
-/* Expected records: "G:" prefix = a group, else a plain line. */
+/* Expected records: "G:" prefix = a Python group, "J:" a Java one, else a
+ * plain line. */
 static void expect(const struct got *g, const char *const *want, int nwant, const char *label)
 {
 	if (g->n != nwant) {
@@ -123,12 +124,13 @@ static void expect(const struct got *g, const char *const *want, int nwant, cons
 		exit(1);
 	}
 	for (int i = 0; i < nwant; i++) {
-		int grp = strncmp(want[i], "G:", 2) == 0;
+		int grp = strncmp(want[i], "G:", 2) == 0 ? MULTILINE_PYTHON :
+			  strncmp(want[i], "J:", 2) == 0 ? MULTILINE_JAVA : 0;
 		const char *body = grp ? want[i] + 2 : want[i];
 
 		if (g->r[i].group != grp || strcmp(g->r[i].body, body) != 0) {
-			fprintf(stderr, "%s: record %d is %s\"%s\", want %s\"%s\"\n", label, i,
-				g->r[i].group ? "G:" : "", g->r[i].body, grp ? "G:" : "", body);
+			fprintf(stderr, "%s: record %d is %d:\"%s\", want %d:\"%s\"\n", label, i,
+				g->r[i].group, g->r[i].body, grp, body);
 			exit(1);
 		}
 	}
@@ -285,8 +287,13 @@ static void test_off(void)
 	T_EQ_INT(multiline_parse_mode(""), MULTILINE_PYTHON);
 	T_EQ_INT(multiline_parse_mode("python"), MULTILINE_PYTHON);
 	T_EQ_INT(multiline_parse_mode("off"), MULTILINE_OFF);
-	T_EQ_INT(multiline_parse_mode("java"), -EINVAL);
+	T_EQ_INT(multiline_parse_mode("java"), MULTILINE_JAVA);
+	T_EQ_INT(multiline_parse_mode("python,java"), MULTILINE_ALL);
+	T_EQ_INT(multiline_parse_mode("java,python"), MULTILINE_ALL);
 	T_EQ_INT(multiline_parse_mode("Python"), -EINVAL);
+	T_EQ_INT(multiline_parse_mode("python,"), -EINVAL);
+	T_EQ_INT(multiline_parse_mode("python,,java"), -EINVAL);
+	T_EQ_INT(multiline_parse_mode("go"), -EINVAL);
 }
 
 /* Two streams written in turn, each with its own state. */
@@ -486,6 +493,64 @@ static void test_give_up(void)
 	s_fini(&s);
 }
 
+#define JTRACE                                                                           \
+	"Exception in thread \"main\" java.lang.IllegalStateException: outer: x\n"          \
+	"\tat Main.f(Main.java:5)\n"                                                      \
+	"\tat Main.main(Main.java:9)\n"                                                   \
+	"Caused by: java.lang.RuntimeException: inner\n"                                  \
+	"\tat Main.g(Main.java:2)\n"                                                      \
+	"\t... 1 more\n"                                                                  \
+	"\tSuppressed: java.io.IOException: s\n"                                          \
+	"\t\tat Main.h(Main.java:3)\n"
+
+static void test_java(void)
+{
+	char j[sizeof(JTRACE) + 2];
+	const char *t1 = "start\n" JTRACE "after\n";
+	const char *w1[] = { "start", j, "after" };
+	/* exception-like lines with no frame after them stay plain lines */
+	const char *t2 = "com.example.Thing: hello\nnext\norg.x.Y\n\njava.lang.Error\n";
+	const char *w2[] = { "com.example.Thing: hello", "next", "org.x.Y", "", "java.lang.Error" };
+	/* both rules on one stream */
+	const char *t3 = TB FRAME1 "KeyError: 'x'\n" "a.b.C: m\n\tat X.y(X.java:1)\nend\n";
+	const char *w3[] = { "G:" TB FRAME1 "KeyError: 'x'", "J:a.b.C: m\n\tat X.y(X.java:1)",
+			     "end" };
+	/* the Java rule alone leaves a Python traceback alone, and back */
+	const char *t4 = TB FRAME1 "KeyError: 'x'\n";
+	const char *w4[] = { "Traceback (most recent call last):",
+			     "  File \"/tmp/x.py\", line 6, in <module>", "    f()", "KeyError: 'x'" };
+	const char *t5 = "a.b.C: m\n\tat X.y(X.java:1)\n";
+	const char *w5[] = { "a.b.C: m", "\tat X.y(X.java:1)" };
+	/* what the Java rule does not take for an exception line */
+	static const char *const plain[] = {
+		"INFO: x", "a.b c", ".x: y", "x.: y", "x.y:z", "NoPackage: m", "a.b:", "",
+		"2026-12-01 10:00:00.123 ERROR x.y.Z - failed", "Exception in thread \"main",
+		"Exception in thread \"main\"x.y.Z",
+	};
+	struct stream s;
+
+	snprintf(j, sizeof(j), "J:%.*s", (int)strlen(JTRACE) - 1, JTRACE);
+	check_all_splits(MULTILINE_JAVA, t1, w1, 3);
+	check_all_splits(MULTILINE_ALL, t1, w1, 3);
+	check_all_splits(MULTILINE_JAVA, t2, w2, 5);
+	check_all_splits(MULTILINE_ALL, t3, w3, 3);
+	check_all_splits(MULTILINE_JAVA, t4, w4, 4);
+	check_all_splits(MULTILINE_PYTHON, t5, w5, 2);
+	s_init(&s, MULTILINE_JAVA, 16384);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		s_feed(&s, plain[i], strlen(plain[i]));
+		s_feed(&s, "\n", 1);
+		T_EQ_INT(s.g.n, (int)i + 1); /* not held */
+	}
+	s_feed(&s, "x.y.Z: held\n", 12);
+	T_EQ_INT(s.g.n, (int)(sizeof(plain) / sizeof(plain[0])));
+	s_feed(&s, "\tat A.b(A.java:1)\n", 18);
+	T_EQ_INT(multiline_complete(&s.ml), 0); /* frames may follow */
+	s_exit(&s);
+	T_EQ_INT(s.g.r[s.g.n - 1].group, MULTILINE_JAVA);
+	s_fini(&s);
+}
+
 int main(void)
 {
 	T_RUN(test_plain_traceback);
@@ -501,5 +566,6 @@ int main(void)
 	T_RUN(test_too_long);
 	T_RUN(test_long_exception_line);
 	T_RUN(test_give_up);
+	T_RUN(test_java);
 	return 0;
 }
