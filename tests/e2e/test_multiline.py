@@ -26,11 +26,17 @@ decoded by the OpenTelemetry JS packages (receiver.js):
               lost with the process);
   fork        print_exc(), then os.fork() (the child exits at once with
               os._exit), then the parent sleeps and is SIGKILLed: the fork
-              sent the traceback, once, from the parent only.
+              sent the traceback, once, from the parent only;
+  java        (when javac and java are installed) SHMLOG_MULTILINE=java: a
+              JVM's printStackTrace() with a cause and its uncaught
+              handler's trace are one record each, body as printed,
+              exception.type / .message of the thrown exception.
 Also: tee output is byte-identical to a run without the library.
 """
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -115,6 +121,64 @@ else:
     os.waitpid(pid, 0)
 time.sleep(120)
 '''
+
+
+JAVA = r'''
+public class Traces {
+    static void inner() { throw new IllegalStateException("inner state"); }
+    static void outer() {
+        try { inner(); } catch (IllegalStateException e) {
+            throw new RuntimeException("outer failed", e);
+        }
+    }
+    public static void main(String[] args) {
+        System.out.println("out start");
+        System.err.println("err start");
+        try { outer(); } catch (RuntimeException e) { e.printStackTrace(); }
+        System.err.println("err middle");
+        outer();
+    }
+}
+'''
+
+
+def java_case(env, problems, figures):
+    javac, java = shutil.which("javac"), shutil.which("java")
+    if not javac or not java:
+        figures.append("java: skipped (no javac/java)")
+        return
+    d = os.path.join(env.tmp, "java")
+    os.makedirs(d)
+    with open(os.path.join(d, "Traces.java"), "w") as f:
+        f.write(JAVA)
+    subprocess.run([javac, "-d", d, os.path.join(d, "Traces.java")], check=True, timeout=60,
+                   env=env.base_env())
+    err_path = os.path.join(env.tmp, "java.err")
+    with open(err_path, "wb") as fe:
+        p = env.producer("java", [java, "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                                  "-cp", d, "Traces"], service="e2e-ml-java",
+                         extra_env={"SHMLOG_MULTILINE": "java"}, stderr=fe)
+        rc = p.wait(60)
+    h.check(rc == 1, f"java exited with {rc}")
+    with open(err_path) as f:
+        text = f.read()
+    h.check(text.startswith("err start\njava.lang.RuntimeException: outer failed\n"),
+            f"java stderr: {text[:80]!r}")
+    first, _, rest = text[len("err start\n"):].partition("err middle\n")
+    tb1, tb2 = first.rstrip("\n"), rest.rstrip("\n")
+    h.check("Caused by: java.lang.IllegalStateException" in tb1 and "\tat " in tb2,
+            "java: unexpected traces")
+    env.wait_records(4, timeout=30, pred=lambda r: r["pid"] == p.pid and
+                     r["attrs"].get("log.iostream") == "stderr", settle=1.0)
+    err = stream_recs(env.records(), p.pid, "stderr")
+    if check_seq("java stderr", err, ["err start", None, "err middle", None], problems):
+        check_tb("java printStackTrace", err[1], tb1, "java.lang.RuntimeException",
+                 "outer failed", problems)
+        check_tb("java uncaught", err[3], tb2, "java.lang.RuntimeException", "outer failed",
+                 problems)
+        if not tb2.startswith('Exception in thread "main" '):
+            problems.append(f"java uncaught: {tb2[:60]!r}")
+    figures.append(f"java: {len(err)} stderr records for {text.count(chr(10))} lines")
 
 
 def write_prog(env, name, text):
@@ -295,6 +359,8 @@ def test(args):
         if others:
             problems.append(f"{mode}: the traceback also came from pid {others[0]['pid']}")
         figures.append(f"{mode}: {len(got)} traceback record before the kill")
+
+    java_case(env, problems, figures)
 
     h.log("figures: " + "; ".join(figures))
     if problems:
