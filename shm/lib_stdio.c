@@ -208,7 +208,7 @@ static void capture(struct stream *s, const char *p, size_t n)
 	line_split_feed(&s->ls, p, n, split_line, s);
 	if (lib.exiting)
 		flush_stream(s);
-	else if (multiline_holding(&s->ml) || s->ml_done)
+	else if (multiline_holding(&s->ml) || shm_load_relaxed(&s->ml_done))
 		shm_store_relaxed(&s->ml_done, multiline_complete(&s->ml));
 	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
 	in_capture = 0;
