@@ -2,8 +2,9 @@
 /*
  * Grouping captured lines into multiline records: the lines of a Python
  * traceback (and of a chain of them, and of an exception group), or of a
- * Java stack trace, become one record instead of one record per line. Sits between line_split.c
- * (which cuts bytes into lines) and the record encoder in lib_stdio.c.
+ * Java stack trace, become one record instead of one record per line.
+ * Sits between line_split.c (which cuts bytes into lines) and the record
+ * encoder in lib_stdio.c.
  * Pure logic, no system calls, no allocation, no timer: the caller
  * serialises calls per stream and decides when a held group must go out
  * (the next line that does not continue it, exit, fork, the other stream
@@ -25,9 +26,9 @@ enum multiline_mode {
 
 /* One record to emit. A plain line passes more/part on unchanged (as
  * line_split gave them); a group has group = MULTILINE_PYTHON or
- * MULTILINE_JAVA (which rule made it), its
- * body joined with "\n" and no trailing newline, and says what was cut
- * from its middle to fit the buffer. */
+ * MULTILINE_JAVA (which rule made it), its body joined with "\n" and no
+ * trailing newline, and says what was cut from its middle to fit the
+ * buffer. */
 struct multiline_rec {
 	const char *body;
 	size_t len;
