@@ -75,5 +75,5 @@ endif()
 # Python tracebacks from preloaded programs as one record each (shm/multiline.c,
 # core/exc_parse.c).
 if(TARGET e2e_api_producer)
-	shmlog_e2e_test(e2e_multiline test_multiline.py 90)
+	shmlog_e2e_test(e2e_multiline test_multiline.py 120)
 endif()
