@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "attrs.h"
+#include "exc_parse.h"
 #include "utf8.h"
 
 void log_batch_init(struct log_batch *b)
@@ -40,6 +41,41 @@ void log_batch_fini(struct log_batch *b)
 
 static const char *const iostream[] = { "stdout", "stderr" };
 
+/* An attribute whose value is producer bytes (made valid UTF-8). */
+static void kv_str_sanitized(struct pbuf *b, const char *key, size_t klen,
+			     const unsigned char *v, size_t vlen)
+{
+	size_t vs = utf8_sanitized_len(v, vlen);
+	size_t any = 1 + pb_varint_size(vs) + vs;
+	size_t kv = 1 + pb_varint_size(klen) + klen + 1 + pb_varint_size(any) + any;
+
+	pb_tag(b, 6, PB_LEN);
+	pb_varint(b, kv);
+	pb_bytes(b, 1, key, klen);
+	pb_tag(b, 2, PB_LEN);
+	pb_varint(b, any);
+	pb_tag(b, 1, PB_LEN);
+	pb_varint(b, vs);
+	utf8_append(b, v, vlen);
+}
+
+/* The semconv exception attributes of a traceback record (SHM_LOG_F_PYTB
+ * or _JAVATB): type and message from its exception line, the stack trace
+ * = the body. */
+static void exception_attrs(struct pbuf *b, const unsigned char *body, size_t len, int java)
+{
+	struct exc_info e;
+	int ret = java ? exc_parse_java(body, len, &e) : exc_parse_python(body, len, &e);
+
+	if (ret == 0) {
+		if (e.type_len)
+			kv_str_sanitized(b, "exception.type", 14, body + e.type_off, e.type_len);
+		if (e.msg_len)
+			kv_str_sanitized(b, "exception.message", 17, body + e.msg_off, e.msg_len);
+	}
+	kv_str_sanitized(b, "exception.stacktrace", 20, body, len);
+}
+
 int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *rec,
 		  uint32_t rec_len, uint64_t observed_ns, uint64_t mono_ns)
 {
@@ -51,7 +87,8 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 
 	if (rec_len < off || rh->rec_severity > 24 || (flags & ~SHM_LOG_F_ALL) ||
 	    (flags & (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR)) ==
-		    (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR))
+		    (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR) ||
+	    (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB)) == (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))
 		return -EBADMSG;
 	memcpy(&lh, rec + sizeof(*rh), sizeof(lh));
 	if (flags & SHM_LOG_F_TRACE) {
@@ -105,6 +142,8 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 	}
 	if (flags & SHM_LOG_F_TRUNCATED)
 		pb_kv_bool(&r->recs, 6, "shmlog.truncated", 16, 1);
+	if (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))
+		exception_attrs(&r->recs, body, lh.lg_body_len, !!(flags & SHM_LOG_F_JAVATB));
 	attrs_encode(&r->recs, 6, attrs, lh.lg_nattrs);
 	if (trace) {
 		const struct shm_log_trace *lt = (const void *)trace;

@@ -5,6 +5,7 @@
  *   lib_log.c     record encoding and the public shmlog_log*() calls
  *   lib_stdio.c   capture of fds 1 and 2 (write, writev, stdio streams)
  *   line_split.c  turning byte chunks into line records (pure logic)
+ *   multiline.c   grouping lines into traceback records (pure logic)
  * Nothing here is exported (the version script exports shmlog_* only).
  */
 #ifndef SHM_LIB_INT_H
@@ -94,6 +95,14 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	     size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
 	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
 	     uint8_t trace_flags) LIB_HIDDEN;
+
+/* lib_emit() with the record's time given: time_ns (CLOCK_REALTIME), or
+ * 0 for now. A SHM_LOG_F_PYTB / _JAVATB flag is dropped when the segment
+ * lacks SHM_FEAT_LOG_PYTB / _JAVATB. */
+int lib_emit_at(int severity, const char *sevtext, size_t sevtext_len, const char *body,
+		size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
+		uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
+		uint8_t trace_flags, uint64_t time_ns) LIB_HIDDEN;
 
 /*
  * The start of every record (lib_log.c): the clock read, attachment and

@@ -117,9 +117,12 @@ struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, si
 	return r;
 }
 
-int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *body,
-	     size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
-	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags)
+/* The record path of lib_emit() and lib_emit_at(), inlined into both so
+ * that neither pays a call for the other. */
+static inline __attribute__((always_inline)) int
+emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, size_t body_len,
+     const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags, uint16_t part,
+     const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags, uint64_t time_ns)
 {
 	unsigned char attrbuf[SHMLOG_ATTRS_MAX];
 	struct shm_rec_hdr rh;
@@ -137,6 +140,14 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 		errno = saved;
 		return owner;
 	}
+	if (time_ns)
+		now = time_ns;
+	/* An older collector rejects flags it does not know (sh_features is
+	 * immutable once the segment is READY: a plain read). */
+	if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
+		flags &= (uint16_t)~SHM_LOG_F_PYTB;
+	if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
+		flags &= (uint16_t)~SHM_LOG_F_JAVATB;
 	if (nattrs) {
 		asz = lib_attrs_size(attrs, nattrs);
 		if (asz < 0) {
@@ -206,6 +217,23 @@ int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *
 	ring_maybe_wake(&a->seg, r, pos, n);
 	errno = saved;
 	return 0;
+}
+
+int lib_emit(int severity, const char *sevtext, size_t sevtext_len, const char *body,
+	     size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
+	     uint16_t part, const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags)
+{
+	return emit(severity, sevtext, sevtext_len, body, body_len, attrs, nattrs, flags, part,
+		    trace_id, span_id, trace_flags, 0);
+}
+
+int lib_emit_at(int severity, const char *sevtext, size_t sevtext_len, const char *body,
+		size_t body_len, const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags,
+		uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
+		uint8_t trace_flags, uint64_t time_ns)
+{
+	return emit(severity, sevtext, sevtext_len, body, body_len, attrs, nattrs, flags, part,
+		    trace_id, span_id, trace_flags, time_ns);
 }
 
 __attribute__((visibility("default"))) int shmlog_log_span(int severity,

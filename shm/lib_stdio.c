@@ -23,16 +23,27 @@
  * them from the descriptor (no system call at all); off does nothing.
  * Bytes are captured whether or not a collector is attached; without one
  * the records are simply not kept.
+ *
+ * Lines then go through multiline.c (SHMLOG_MULTILINE: python, the
+ * default; java; python,java; off), per stream: a Python traceback or a
+ * Java stack trace becomes one record, severity ERROR, flagged
+ * SHM_LOG_F_PYTB or _JAVATB so that the collector derives exception.*
+ * from it. A held group goes out at the first line that does not
+ * continue it, at exit and _exit, and, once a Python one looks complete,
+ * at the next write to the other stream and at fork (in the parent).
  */
 #include "lib_int.h"
 #include "line_split.h"
+#include "multiline.h"
 #include "shmlog.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,8 +67,12 @@ struct stream {
 	int fd;
 	uint16_t flag;    /* SHM_LOG_F_STDOUT or SHM_LOG_F_STDERR */
 	int lock;         /* atomic: 0 free, 1 held */
+	int ml_done;      /* atomic relaxed: multiline_complete(&ml), for the
+			   * other stream's writers and fork to read unlocked */
 	struct line_split ls;
+	struct multiline ml;
 	char buf[SHMLOG_BODY_MAX];
+	char mlbuf[SHMLOG_BODY_MAX];
 	FILE *cookie;     /* our replacement stdio stream */
 };
 
@@ -109,6 +124,65 @@ static void emit_line(void *ctx, const char *line, size_t len, int more, uint16_
 	(void)lib_emit(sev, word, wlen, line, len, NULL, 0, flags, part, NULL, NULL, 0);
 }
 
+/* A record from the multiline stage: a plain line, or a traceback. A
+ * traceback is ERROR: it reports an exception that was not handled
+ * where it was raised (uncaught, or printed by a handler). */
+static void emit_rec(void *ctx, const struct multiline_rec *r)
+{
+	struct stream *s = ctx;
+	struct shmlog_attr cut[2];
+	uint16_t flags = s->flag | (r->group == MULTILINE_JAVA ? SHM_LOG_F_JAVATB : SHM_LOG_F_PYTB);
+	size_t ncut = 0;
+
+	if (!r->group) {
+		emit_line(s, r->body, r->len, r->more, r->part);
+		return;
+	}
+	if (r->cut_bytes) {
+		flags |= SHM_LOG_F_TRUNCATED;
+		cut[0] = SHMLOG_INT("shmlog.multiline.cut_lines", (int64_t)r->cut_lines);
+		cut[1] = SHMLOG_INT("shmlog.multiline.cut_bytes", (int64_t)r->cut_bytes);
+		ncut = 2;
+	}
+	(void)lib_emit_at(SHMLOG_SEV_ERROR, "ERROR", 5, r->body, r->len, cut, ncut, flags, 0, NULL,
+			  NULL, 0, r->time_ns);
+}
+
+/* line_split's output goes through the multiline stage. */
+static void split_line(void *ctx, const char *line, size_t len, int more, uint16_t part)
+{
+	struct stream *s = ctx;
+
+	if (multiline_passes(&s->ml, len))
+		emit_line(s, line, len, more, part);
+	else
+		multiline_line(&s->ml, line, len, more, part, emit_rec, s);
+}
+
+/* Emits what stream s holds: its partial line, then its group. Caller
+ * holds s->lock. */
+static void flush_stream(struct stream *s)
+{
+	line_split_flush(&s->ls, split_line, s);
+	multiline_flush(&s->ml, emit_rec, s);
+	shm_store_relaxed(&s->ml_done, 0);
+}
+
+/* A complete traceback held by stream s goes out now (a write to the
+ * other stream, or a fork): only if s is free this instant, never
+ * waiting, so that two streams never wait for each other. */
+static void flush_complete(struct stream *s)
+{
+	int expect = 0;
+
+	if (!shm_cas(&s->lock, &expect, 1))
+		return;
+	if (multiline_complete(&s->ml))
+		multiline_flush(&s->ml, emit_rec, s);
+	shm_store_relaxed(&s->ml_done, 0);
+	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
+}
+
 /* Feeds bytes written to stream s into its line splitter. */
 static void capture(struct stream *s, const char *p, size_t n)
 {
@@ -117,6 +191,10 @@ static void capture(struct stream *s, const char *p, size_t n)
 	if (in_capture)
 		return; /* nested (signal handler): the bytes still reach the fd */
 	in_capture = 1;
+	/* The other stream's finished traceback does not wait for its own
+	 * stream's next write: one relaxed load when there is none. */
+	if (shm_load_relaxed(&streams[s == &streams[0]].ml_done))
+		flush_complete(&streams[s == &streams[0]]);
 	while (!shm_cas(&s->lock, &expect, 1)) {
 		expect = 0;
 		if (++spins > 100000) {
@@ -127,9 +205,11 @@ static void capture(struct stream *s, const char *p, size_t n)
 			return;
 		}
 	}
-	line_split_feed(&s->ls, p, n, emit_line, s);
+	line_split_feed(&s->ls, p, n, split_line, s);
 	if (lib.exiting)
-		line_split_flush(&s->ls, emit_line, s);
+		flush_stream(s);
+	else if (multiline_holding(&s->ml) || shm_load_relaxed(&s->ml_done))
+		shm_store_relaxed(&s->ml_done, multiline_complete(&s->ml));
 	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
 	in_capture = 0;
 }
@@ -404,13 +484,36 @@ static void replace_stream(FILE **fp, struct stream *s)
 	*fp = f;
 }
 
+/* Before fork, in the parent: a complete traceback goes out now (the
+ * child forgets what its parent held). */
+static void atfork_prepare(void)
+{
+	if (!capturing || in_capture)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (shm_load_relaxed(&streams[i].ml_done))
+			flush_complete(&streams[i]);
+}
+
 void lib_stdio_init(void)
 {
+	const char *ml = getenv("SHMLOG_MULTILINE");
+	int mode;
+
 	resolve();
 	if (lib.stdio_mode == LIB_STDIO_OFF || !real_write || !real_writev || !real_fileno)
 		return;
-	for (int i = 0; i < 2; i++)
+	mode = multiline_parse_mode(ml);
+	if (mode < 0) {
+		lib_debug("SHMLOG_MULTILINE=%s unknown: using python", ml);
+		mode = MULTILINE_PYTHON;
+	}
+	for (int i = 0; i < 2; i++) {
 		line_split_init(&streams[i].ls, streams[i].buf, sizeof(streams[i].buf));
+		multiline_init(&streams[i].ml, mode, streams[i].mlbuf, sizeof(streams[i].mlbuf),
+			       lib_now_ns);
+	}
+	(void)pthread_atfork(atfork_prepare, NULL, NULL); /* ENOMEM: groups wait for exit */
 	capturing = 1;
 	replace_stream(&stdout, &streams[0]);
 	replace_stream(&stderr, &streams[1]);
@@ -426,7 +529,7 @@ static void flush_lines(void)
 
 		if (in_capture || !shm_cas(&s->lock, &expect, 1))
 			continue;
-		line_split_flush(&s->ls, emit_line, s);
+		flush_stream(s);
 		shm_store_release(&s->lock, 0);
 	}
 }
@@ -447,7 +550,9 @@ void lib_stdio_atfork_child(void)
 	/* Held partial lines were written by the parent: they are its. */
 	for (int i = 0; i < 2; i++) {
 		streams[i].lock = 0;
+		streams[i].ml_done = 0;
 		line_split_reset(&streams[i].ls);
+		multiline_reset(&streams[i].ml);
 	}
 	in_capture = 0;
 }

@@ -230,6 +230,7 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	h->sh_hdr_size = SHM_ABI_HDR_SIZE;
 	h->sh_endian = SHM_ABI_ENDIAN;
 	h->sh_seg_size = l.total;
+	h->sh_features = SHM_FEAT_LOG_PYTB | SHM_FEAT_LOG_JAVATB;
 	h->sh_nrings = g->nrings;
 	h->sh_ring_slots = g->ring_slots;
 	h->sh_max_producers = g->max_producers;

@@ -67,7 +67,7 @@
 
 #define SHM_ABI_MAGIC 0x4c4d4853u /* "SHML" little-endian */
 #define SHM_ABI_MAJOR 1
-#define SHM_ABI_MINOR 0
+#define SHM_ABI_MINOR 1 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB */
 #define SHM_ABI_ENDIAN 0x01020304u
 #define SHM_ABI_SLOT_SIZE 64
 #define SHM_ABI_HDR_SIZE 4096
@@ -77,6 +77,12 @@
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
+
+/* sh_features: what the collector that built the segment understands.
+ * A producer sets a flag that needs a feature only when the bit is set,
+ * so that an older collector never sees a record it would reject. */
+#define SHM_FEAT_LOG_PYTB 0x0001ull   /* log records may carry SHM_LOG_F_PYTB */
+#define SHM_FEAT_LOG_JAVATB 0x0002ull /* log records may carry SHM_LOG_F_JAVATB */
 
 /* sh_state */
 #define SHM_SEG_INIT 0  /* being built by the collector: do not attach */
@@ -126,7 +132,7 @@ struct shm_seg_hdr {
 	uint32_t sh_hdr_size;      /* collector at init; immutable: SHM_ABI_HDR_SIZE */
 	uint32_t sh_endian;        /* collector at init; immutable: SHM_ABI_ENDIAN */
 	uint64_t sh_seg_size;      /* collector at init; immutable: bytes mapped */
-	uint64_t sh_features;      /* collector at init; immutable: feature bits, none yet */
+	uint64_t sh_features;      /* collector at init; immutable: SHM_FEAT_* bits */
 	uint32_t sh_state;         /* collector; release store / acquire load */
 	uint32_t sh_nrings;        /* collector at init; immutable */
 	uint32_t sh_ring_slots;    /* collector at init; immutable: power of two */
@@ -382,8 +388,14 @@ _Static_assert(offsetof(struct shm_rec_hdr, rec_time_ns) == 16, "rec_time_ns");
 #define SHM_LOG_F_TRACE 0x0004u     /* struct shm_log_trace follows the log header */
 #define SHM_LOG_F_MORE 0x0008u      /* a split line: more parts follow */
 #define SHM_LOG_F_PART 0x0010u      /* a split line: lg_part is meaningful */
-#define SHM_LOG_F_TRUNCATED 0x0020u /* the API body was cut at SHMLOG_BODY_MAX */
-#define SHM_LOG_F_ALL 0x003fu
+#define SHM_LOG_F_TRUNCATED 0x0020u /* the API body was cut at SHMLOG_BODY_MAX, or a
+				     * multiline group's middle was cut */
+#define SHM_LOG_F_PYTB 0x0040u      /* the body is a Python traceback grouped from
+				     * captured lines (ABI 1.1; only if the segment
+				     * has SHM_FEAT_LOG_PYTB) */
+#define SHM_LOG_F_JAVATB 0x0080u    /* the body is a Java stack trace grouped from
+				     * captured lines (ABI 1.1, SHM_FEAT_LOG_JAVATB) */
+#define SHM_LOG_F_ALL 0x00ffu
 
 /*
  * Log payload after struct shm_rec_hdr:

@@ -146,8 +146,9 @@ int shmlog_add(int series, double value);    /* counter, up-down counter */
 int shmlog_set(int series, double value);    /* gauge */
 int shmlog_record(int series, double value); /* histogram */
 
-/* Emits the partial (unterminated) lines captured from fds 1 and 2 as
- * records. Called automatically at exit. Returns 0. */
+/* Emits the partial (unterminated) lines captured from fds 1 and 2, and
+ * the tracebacks held for grouping (SHMLOG_MULTILINE), as records. Called
+ * automatically at exit. Returns 0. */
 int shmlog_flush(void);
 
 /* 1 when attached to a collector's segment, 0 otherwise. Tries to attach

@@ -86,3 +86,9 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_conf_examples test_conf_examples.py 150)
 endif()
+
+# Python tracebacks from preloaded programs as one record each (shm/multiline.c,
+# core/exc_parse.c).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_multiline test_multiline.py 120)
+endif()

@@ -9,3 +9,7 @@ shmlog_unit_test(test_ring SOURCES unit/test_ring.c LIBS collector_core otlp_pro
 target_include_directories(test_ring PRIVATE ${PROJECT_SOURCE_DIR}/shm)
 shmlog_unit_test(test_producers SOURCES unit/test_producers.c LIBS collector_core otlp_proto)
 shmlog_unit_test(test_log_batch SOURCES unit/test_log_batch.c LIBS collector_core otlp_proto)
+shmlog_unit_test(test_multiline SOURCES unit/test_multiline.c ../shm/multiline.c
+	../shm/line_split.c)
+target_include_directories(test_multiline PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+shmlog_unit_test(test_exc_parse SOURCES unit/test_exc_parse.c LIBS collector_core)

@@ -4,7 +4,10 @@
  * OTLP LogRecord (severity, text, body, iostream, split-line and
  * truncation attributes, typed attributes, trace context, invalid UTF-8
  * repaired), records are grouped per resource and in time order, and a
- * malformed payload is refused without a trace in the batch.
+ * malformed payload is refused without a trace in the batch. A Python
+ * traceback record (SHM_LOG_F_PYTB) and a Java one (SHM_LOG_F_JAVATB) get
+ * exception.type, .message and .stacktrace; without the flag the same
+ * body gets none.
  */
 #include "log_batch.h"
 
@@ -192,6 +195,10 @@ static void test_refused(void)
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* both streams */
 	len = build(9, 0x8000, "x", 1, "", NULL, 0, 0, 1, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown flag */
+	len = build(9, 0x0100, "x", 1, "", NULL, 0, 0, 1, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown flag */
+	len = build(9, SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB, "x", 1, "", NULL, 0, 0, 1, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* two trace kinds */
 	alen = put_attr(attrs, 9, "k", "v", 1);
 	len = build(9, 0, "x", 1, "", attrs, alen, 1, 1, 0);
 	T_EQ_INT(log_batch_add(&b, r, rec, len, 0, 0), -EBADMSG); /* unknown attribute type */
@@ -210,9 +217,76 @@ static void test_refused(void)
 	resource_release(r);
 }
 
+static void test_traceback(void)
+{
+	static const char tb[] = "Traceback (most recent call last):\n"
+				 "  File \"/tmp/x.py\", line 1, in <module>\n"
+				 "    raise ValueError(\"bad \xff\")\n"
+				 "ValueError: bad \xff";
+	static const char fixed[] = "Traceback (most recent call last):\n"
+				    "  File \"/tmp/x.py\", line 1, in <module>\n"
+				    "    raise ValueError(\"bad \xef\xbf\xbd\")\n"
+				    "ValueError: bad \xef\xbf\xbd";
+	struct log_batch b;
+	struct resource *r = new_res(4);
+	struct pbuf out;
+	uint32_t n, len;
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *m;
+	const Opentelemetry__Proto__Logs__V1__LogRecord *a, *c, *d, *j;
+	static const char jv[] = "Exception in thread \"main\" java.lang.IllegalStateException: "
+				 "no: way\n\tat Main.main(Main.java:3)\n"
+				 "Caused by: java.io.IOException: disk";
+
+	log_batch_init(&b);
+	pbuf_init(&out);
+	len = build(17, SHM_LOG_F_STDERR | SHM_LOG_F_PYTB, tb, sizeof(tb) - 1, "ERROR", NULL, 0,
+		    0, 10, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+	len = build(0, SHM_LOG_F_STDERR, tb, sizeof(tb) - 1, "", NULL, 0, 0, 20, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+	/* flagged but with no exception line: only the stack trace */
+	len = build(17, SHM_LOG_F_STDERR | SHM_LOG_F_PYTB | SHM_LOG_F_TRUNCATED, "x\n  y", 5,
+		    "ERROR", NULL, 0, 0, 30, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+	len = build(17, SHM_LOG_F_STDOUT | SHM_LOG_F_JAVATB, jv, sizeof(jv) - 1, "ERROR", NULL, 0,
+		    0, 40, 0);
+	T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+	T_EQ_INT(log_batch_encode(&b, &out, &n), 0);
+	T_EQ_INT(n, 4);
+	m = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+		NULL, out.len, out.p);
+	T_ASSERT(m);
+	a = m->resource_logs[0]->scope_logs[0]->log_records[0];
+	c = m->resource_logs[0]->scope_logs[0]->log_records[1];
+	d = m->resource_logs[0]->scope_logs[0]->log_records[2];
+	T_EQ_STR(a->body->string_value, fixed);
+	T_EQ_INT(a->severity_number, 17);
+	T_EQ_STR(attr(a, "exception.type")->string_value, "ValueError");
+	T_EQ_STR(attr(a, "exception.message")->string_value, "bad \xef\xbf\xbd");
+	T_EQ_STR(attr(a, "exception.stacktrace")->string_value, fixed);
+	T_EQ_STR(attr(a, "log.iostream")->string_value, "stderr");
+	T_ASSERT(!attr(c, "exception.type"));
+	T_ASSERT(!attr(c, "exception.stacktrace"));
+	T_ASSERT(!attr(d, "exception.type"));
+	T_ASSERT(!attr(d, "exception.message"));
+	T_EQ_STR(attr(d, "exception.stacktrace")->string_value, "x\n  y");
+	T_EQ_INT(attr(d, "shmlog.truncated")->bool_value, 1);
+	j = m->resource_logs[0]->scope_logs[0]->log_records[3];
+	T_EQ_STR(j->body->string_value, jv);
+	T_EQ_STR(attr(j, "exception.type")->string_value, "java.lang.IllegalStateException");
+	T_EQ_STR(attr(j, "exception.message")->string_value, "no: way");
+	T_EQ_STR(attr(j, "exception.stacktrace")->string_value, jv);
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(m,
+											       NULL);
+	pbuf_fini(&out);
+	r->retired = 1;
+	resource_release(r);
+}
+
 int main(void)
 {
 	T_RUN(test_encode);
 	T_RUN(test_refused);
+	T_RUN(test_traceback);
 	return 0;
 }
