@@ -9,3 +9,5 @@ shmlog_unit_test(test_ring SOURCES unit/test_ring.c LIBS collector_core otlp_pro
 target_include_directories(test_ring PRIVATE ${PROJECT_SOURCE_DIR}/shm)
 shmlog_unit_test(test_producers SOURCES unit/test_producers.c LIBS collector_core otlp_proto)
 shmlog_unit_test(test_log_batch SOURCES unit/test_log_batch.c LIBS collector_core otlp_proto)
+shmlog_unit_test(test_identity SOURCES unit/test_identity.c LIBS collector_core)
+shmlog_unit_test(test_audit SOURCES unit/test_audit.c LIBS collector_core otlp_proto)
