@@ -430,7 +430,9 @@ void producers_gc(struct producers *p, const uint64_t *cursors, const uint64_t *
 			audit_producer(p->audit, AUDIT_DETACHED, i, p->seen[i].pid, p->seen[i].uid,
 				       p->seen[i].exe, NULL, p->seen[i].verdict == PV_OK,
 				       clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_MONOTONIC));
-		p->seen[i].verdict = PV_NONE;
+		/* seen[i] stays: records of the old generation still read
+		 * after this count as refused if it was; the next owner's
+		 * generation is looked at afresh. */
 		shm_store_relaxed(&pe->pe_gen, shm_load_relaxed(&pe->pe_gen) + 1);
 		shm_store_release(&pe->pe_claim, 0); /* producers CAS from 0 */
 		p->dying[i] = 0;

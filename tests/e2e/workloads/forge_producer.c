@@ -3,9 +3,11 @@
  * e2e_forge_producer: a hostile producer for test_audit.py. It maps the
  * segment itself (no libshmlog) and writes the producer table and a ring
  * by hand, as any process that can open the segment could:
- *   forge NS PID UID START N   registers an entry that claims another
- *                              identity (pid, uid, start ticks) and
- *                              writes N log records "forged <i>"
+ *   forge NS PID UID START N TAG
+ *                              registers an entry that claims another
+ *                              identity (pid, uid, start ticks), named TAG
+ *                              (service e2e-TAG), and writes N log
+ *                              records "TAG <i>"
  *   garbage NS N M             registers its own true identity, writes M
  *                              log records "valid <i>" and N records of
  *                              no known type (the collector counts them
@@ -129,8 +131,8 @@ int main(int argc, char **argv)
 	int forge, ret, n, m = 0;
 
 	if (argc < 4 || (strcmp(argv[1], "forge") && strcmp(argv[1], "garbage")) ||
-	    (!strcmp(argv[1], "forge") && argc != 7) || (!strcmp(argv[1], "garbage") && argc != 5)) {
-		fprintf(stderr, "usage: %s forge NS PID UID START N | garbage NS N M\n", argv[0]);
+	    (!strcmp(argv[1], "forge") && argc != 8) || (!strcmp(argv[1], "garbage") && argc != 5)) {
+		fprintf(stderr, "usage: %s forge NS PID UID START N TAG | garbage NS N M\n", argv[0]);
 		return 2;
 	}
 	forge = !strcmp(argv[1], "forge");
@@ -142,7 +144,7 @@ int main(int argc, char **argv)
 	if (forge) {
 		ret = take_entry((uint32_t)strtoul(argv[3], NULL, 10),
 				 (uint32_t)strtoul(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
-				 "forged");
+				 argv[7]);
 		n = atoi(argv[6]);
 	} else {
 		if (proc_stat_read("/proc/self/stat", &st, &start))
@@ -160,7 +162,7 @@ int main(int argc, char **argv)
 	printf("slot %u\n", pidx);
 	fflush(stdout);
 	for (int i = 0; i < (forge ? n : m) && ret == 0; i++) {
-		snprintf(buf, sizeof(buf), "%s %d", forge ? "forged" : "valid", i);
+		snprintf(buf, sizeof(buf), "%.32s %d", forge ? argv[7] : "valid", i);
 		ret = put(SHM_REC_LOG, buf);
 	}
 	for (int i = 0; !forge && i < n && ret == 0; i++)
