@@ -49,6 +49,13 @@ static void spool_done(void *ctx, enum spool_signal sig, const uint64_t *release
 		drain_release(&c->drain, k, release[k]);
 	if (sig != SPOOL_SIG_LOGS)
 		return; /* metric points are not records */
+	if (c->aq_len) {
+		uint32_t nau = c->aq[c->aq_head];
+
+		c->aq_head = (c->aq_head + 1) % c->aq_cap;
+		c->aq_len--;
+		nrecords = nau <= nrecords ? nrecords - nau : 0;
+	}
 	c->records_spooled += nrecords;
 	shm_store_relaxed(&c->seg.hdr->sh_records_spooled, c->records_spooled);
 }
@@ -217,14 +224,39 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	return 0;
 }
 
+/* Remembers that the logs request just submitted holds nau audit
+ * records. 0 or -ENOMEM. */
+static int aq_push(struct collector *c, uint32_t nau)
+{
+	if (c->aq_len == c->aq_cap) {
+		size_t cap = c->aq_cap ? c->aq_cap * 2 : 64;
+		uint32_t *q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->aq_len; i++)
+			q[i] = c->aq[(c->aq_head + i) % c->aq_cap];
+		free(c->aq);
+		c->aq = q;
+		c->aq_cap = cap;
+		c->aq_head = 0;
+	}
+	c->aq[(c->aq_head + c->aq_len) % c->aq_cap] = nau;
+	c->aq_len++;
+	return 0;
+}
+
 /* Encodes the batch and hands it to the spool writer. */
 static void flush(struct collector *c)
 {
-	uint32_t n;
+	uint32_t n, nau = c->audit.res ? c->audit.res->nix : 0;
 	int ret;
 
 	if (c->batch.records == 0)
 		return;
+	/* Queued before the submission: its completion pops it. */
+	if (aq_push(c, nau) != 0)
+		return; /* out of memory: try again at the next turn */
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		c->cursors[k] = c->drain.rings[k].cursor;
 	pbuf_reset(&c->req);
@@ -238,6 +270,7 @@ static void flush(struct collector *c)
 		 * requests in flight would be spooled twice). */
 		LOGE("collector: cannot spool %u records: %s; re-reading them", n,
 		     strerror(-ret));
+		c->aq_len--; /* not submitted (its audit records are lost) */
 		for (uint32_t k = 0; k < c->seg.nrings; k++)
 			c->drain.rings[k].cursor = c->submitted[k];
 		return;
@@ -270,7 +303,9 @@ static int need_flush(struct collector *c, uint64_t mono)
 		return 0;
 	if (c->batch.records >= cfg->coll_max_batch || c->batch.bytes >= cfg->coll_max_batch_bytes)
 		return 1;
-	if (mono - c->batch.first_ns >= (uint64_t)cfg->coll_schedule_delay_ms * NS_PER_MS)
+	/* An audit event appended during this turn may be stamped after mono. */
+	if (mono > c->batch.first_ns &&
+	    mono - c->batch.first_ns >= (uint64_t)cfg->coll_schedule_delay_ms * NS_PER_MS)
 		return 1;
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		if (drain_fill_pct(&c->drain, k) >= cfg->coll_high_water_pct)
@@ -515,5 +550,6 @@ void collector_close(struct collector *c)
 	free(c->cursors);
 	free(c->heads);
 	free(c->submitted);
+	free(c->aq);
 	seg_detach(&c->seg);
 }

@@ -54,6 +54,11 @@ struct collector {
 	int argc;
 	char **argv;
 	uint64_t reloads, reload_errors;
+	/* Audit records in each logs request handed to the spool, oldest
+	 * first (the spool completes in order): records_spooled counts ring
+	 * records only. */
+	uint32_t *aq;
+	size_t aq_head, aq_len, aq_cap;
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);

@@ -104,7 +104,8 @@ def sighup(env):
 
 def test(args):
     env = h.Env(args, "audit", start_daemons=False,
-                ini={"collector": {"audit_interval_ms": str(INTERVAL_MS)},
+                ini={"collector": {"audit_events": "true",
+                                   "audit_interval_ms": str(INTERVAL_MS)},
                      "metrics": {"export_interval_ms": "500", "host_metrics": "false"}})
     port = env.port
     # userinfo in the endpoint: it must never appear in an event
