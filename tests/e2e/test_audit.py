@@ -35,6 +35,7 @@ import harness as h  # noqa: E402
 
 N_FORGED = 20
 N_GARBAGE = 50
+N_GARBAGE2 = 10
 N_VALID = 5
 INTERVAL_MS = 1000
 
@@ -161,17 +162,28 @@ def test(args):
             f"unverified producer's attached event: {gatt}")
     h.log(f"refused: {reasons}")
 
-    # 3. garbage records: invalid events with exact counts, rate-limited
+    # 3. garbage records: invalid events with exact counts, rate-limited.
+    # A second burst right after the first event must wait for the
+    # interval, and comes as one event with its own count.
+    def wait_invalid(want):
+        deadline = time.time() + 30
+        while True:
+            inv = events(env, "shmlog.records.invalid")
+            total = sum(r["attrs"]["shmlog.records.count"] for r in inv)
+            if total >= want or time.time() > deadline:
+                return inv, total
+            time.sleep(0.2)
+
     forge(env, ["garbage", env.ns, N_GARBAGE, N_VALID], name="garbage")
     env.wait_records(N_VALID, timeout=30, settle=0, pred=lambda r: r["body"].startswith("valid "))
-    deadline = time.time() + 30
-    while True:
-        inv = events(env, "shmlog.records.invalid")
-        total = sum(r["attrs"]["shmlog.records.count"] for r in inv)
-        if total >= N_GARBAGE or time.time() > deadline:
-            break
-        time.sleep(0.2)
+    inv, total = wait_invalid(N_GARBAGE)
     h.check(total == N_GARBAGE, f"invalid events count {total} records, {N_GARBAGE} were written")
+    for _ in range(3):
+        forge(env, ["garbage", env.ns, N_GARBAGE2, 0], name="garbage")
+    inv, total = wait_invalid(N_GARBAGE + 3 * N_GARBAGE2)
+    h.check(total == N_GARBAGE + 3 * N_GARBAGE2,
+            f"invalid events count {total} records, {N_GARBAGE + 3 * N_GARBAGE2} were written")
+    h.check(len(inv) >= 2, f"the bursts after the first event came in it: {len(inv)} events")
     by_ring = {}
     for r in inv:
         check_agent_event(r, "invalid", 13)
