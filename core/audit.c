@@ -155,8 +155,21 @@ void audit_producer(struct audit *a, enum audit_producer_event ev, uint32_t slot
 	char body[512];
 	int n = 0;
 
-	if (ev < 0 || ev >= AUDIT_PRODUCER_EVENT_NR)
+	if (ev < 0 || ev >= AUDIT_PRODUCER_EVENT_NR || !a->cfg->coll_audit_events)
 		return;
+	if (!a->window_ns ||
+	    mono_ns - a->window_ns >= (uint64_t)a->cfg->coll_audit_interval_ms * NS_PER_MS) {
+		a->window_ns = mono_ns ? mono_ns : 1;
+		a->window_events = 0;
+	}
+	if (a->window_events >= AUDIT_PRODUCER_BURST) {
+		if (!a->suppressed++)
+			LOGW("audit: more than %d producer events in %u ms; the rest are counted in "
+			     "shmlog.audit.suppressed", AUDIT_PRODUCER_BURST,
+			     a->cfg->coll_audit_interval_ms);
+		return;
+	}
+	a->window_events++;
 	at[n++] = (struct attr){ .key = "process.pid", .ival = pid };
 	at[n++] = (struct attr){ .key = "process.executable.name", .str = exe ? exe : "" };
 	at[n++] = (struct attr){ .key = "process.real_user.id", .ival = uid };

@@ -60,7 +60,16 @@ struct audit {
 	struct pbuf rec;            /* scratch: the LogRecord being built */
 	uint64_t events;            /* emitted */
 	uint64_t lost;              /* not emitted: out of memory */
+	uint64_t suppressed;        /* producer events over AUDIT_PRODUCER_BURST */
+	uint64_t window_ns;         /* CLOCK_MONOTONIC start of the producer window */
+	uint32_t window_events;     /* producer events in it */
 };
+
+/* At most this many producer events (attached, detached, refused) per
+ * audit interval: entries are freed at most once a second each, but a
+ * process churning through the table must not flood the pipeline either.
+ * The rest are counted (shmlog.audit.suppressed) and logged once. */
+#define AUDIT_PRODUCER_BURST 64
 
 /* Sets up a (disabled or enabled, per cfg->coll_audit_events, read at
  * each emission) audit context. host: the host.name of every resource.

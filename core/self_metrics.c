@@ -98,6 +98,9 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	      NULL, NULL);
 	count(c, "shmlog.audit.events", "{event}", "audit log records emitted", c->audit.events,
 	      now, NULL, NULL);
+	count(c, "shmlog.audit.suppressed", "{event}",
+	      "producer audit events over the per-interval limit, not emitted",
+	      c->audit.suppressed, now, NULL, NULL);
 	count(c, "shmlog.records.spooled", "{record}", "records written to the spool",
 	      c->records_spooled, now, NULL, NULL);
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {

@@ -5,7 +5,8 @@
  * baseline), audit events as the batch encodes them (decoded with
  * protobuf-c: the agent's resource, event.name and event_name, severity,
  * body, attributes), invalid-record events limited per ring, auth-failure
- * events from exporter.status figures, the switch that turns them off,
+ * events from exporter.status figures, the cap on producer events, the
+ * switch that turns them off,
  * and which keys a reload reports as applied or needing a restart.
  */
 #include "audit.h"
@@ -231,6 +232,20 @@ static void test_events(void)
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(req,
 											      NULL);
 
+	/* producer events: at most AUDIT_PRODUCER_BURST per interval */
+	for (int i = 0; i < AUDIT_PRODUCER_BURST + 10; i++)
+		audit_producer(&a, AUDIT_REFUSED, 1, 2, 3, "churn", "x", 0, 450, 4500 * MS);
+	req = take(&b, &n);
+	T_EQ_INT(n, AUDIT_PRODUCER_BURST);
+	T_EQ_INT(a.suppressed, 10);
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(req,
+											      NULL);
+	audit_producer(&a, AUDIT_REFUSED, 1, 2, 3, "churn", "x", 0, 460, 5600 * MS);
+	req = take(&b, &n);
+	T_EQ_INT(n, 1); /* a new interval */
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(req,
+											      NULL);
+
 	/* switched off: nothing at all */
 	cfg.coll_audit_events = 0;
 	audit_producer(&a, AUDIT_ATTACHED, 1, 2, 3, "x", NULL, 1, 500, 5000 * MS);
@@ -239,7 +254,7 @@ static void test_events(void)
 	audit_config(&a, NULL, 1, "", "", NULL, 502, 9001 * MS);
 	req = take(&b, &n);
 	T_EQ_INT(n, 0);
-	T_EQ_INT(a.events, 10);
+	T_EQ_INT(a.events, 11 + AUDIT_PRODUCER_BURST);
 	log_batch_fini(&b);
 	audit_fini(&a);
 }
