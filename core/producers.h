@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The collector's view of the producer and thread tables: resources
- * built from producer entries (copied, then checked as untrusted), the
+ * built from producer entries (copied, then checked as untrusted; the
+ * claimed identity checked against /proc once per entry, identity.h), the
  * liveness of writer threads (for claims left by dead writers), and the
  * reclamation of entries of processes and threads that are gone.
  * Collector thread only. Read drain.c next.
@@ -104,10 +105,11 @@ int producers_owner_alive(struct producers *p, uint32_t owner);
 
 /*
  * Once a second: looks at new READY entries (identity check, attached or
- * refused event, as producers_get()), frees thread entries of dead threads that have no claim
- * left in a ring, and producer entries of dead processes whose records
- * have all been read (cursors[] of every ring past the head seen at
- * death; a detached event for an accepted one). heads[k]: the current head of ring k (drain_head()).
+ * refused event, as producers_get()), frees thread entries of dead
+ * threads that have no claim left in a ring, and producer entries of dead
+ * processes whose records have all been read (cursors[] of every ring
+ * past the head seen at death; a detached event for an accepted one).
+ * heads[k]: the current head of ring k (drain_head()).
  * claimed_by(ctx, owners): clears owners[o] for each owner o that still
  * has a claim pending in some ring.
  */
