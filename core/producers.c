@@ -28,6 +28,7 @@
 #include "log.h"
 #include "proc_stat.h"
 #include "shm_atomic.h"
+#include "text_clean.h"
 #include "utf8.h"
 
 #define MAX_KV 64
@@ -274,7 +275,8 @@ static int look_at(struct producers *p, uint32_t idx, const struct shm_producer 
 	sn->gen = pe->pe_gen;
 	sn->pid = pe->pe_pid;
 	sn->uid = pe->pe_uid;
-	take_str(sn->exe, sizeof(sn->exe), pe->pe_exe, sizeof(pe->pe_exe));
+	/* For our log and the events: no control characters from the entry. */
+	text_clean(sn->exe, sizeof(sn->exe), pe->pe_exe, sizeof(pe->pe_exe));
 	if (p->cfg->coll_verify_producers)
 		v = identity_check(p->proc_root, &claim, &sid, reason, sizeof(reason));
 	if (v == IDENTITY_OK)

@@ -215,8 +215,10 @@ static void test_identity(void)
 
 	pe = seg_producer(&seg, 12);
 	fill(pe, 0x7ffffff0, NULL, NULL); /* no such pid: unverifiable */
+	strcpy(pe->pe_exe, "ev\033[2Jil");
 	T_ASSERT(producers_get(&p, 12, 0));
 	T_EQ_INT(p.seen[12].verdict, PV_UNVERIFIED);
+	T_EQ_STR(p.seen[12].exe, "ev?[2Jil"); /* no escape reaches our log or events */
 	producers_fini(&p);
 
 	strcpy(cfg.coll_unverifiable, "refuse");
