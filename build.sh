@@ -77,8 +77,8 @@ test)
 	echo "== fuzzing: each libFuzzer target for ${SHMLOG_FUZZ_SECONDS:-20} s over its seed corpus"
 	CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DSHMLOG_FUZZ=ON >/dev/null
 	cmake --build "$ROOT/build-fuzz" -j "$JOBS" --target fuzz_drain fuzz_spool fuzz_config \
-		fuzz_response
-	for t in drain spool config response; do
+		fuzz_response fuzz_status
+	for t in drain spool config response status; do
 		work=$(mktemp -d)
 		# New inputs go to a scratch directory, never into the repository.
 		if ! "$ROOT/build-fuzz/bin/fuzz_$t" -max_total_time="${SHMLOG_FUZZ_SECONDS:-20}" \

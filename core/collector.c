@@ -23,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporter_status.h"
 #include "log.h"
+#include "reload.h"
 #include "self_metrics.h"
 #include "shm_atomic.h"
 
@@ -47,11 +49,57 @@ static void spool_done(void *ctx, enum spool_signal sig, const uint64_t *release
 		drain_release(&c->drain, k, release[k]);
 	if (sig != SPOOL_SIG_LOGS)
 		return; /* metric points are not records */
+	if (c->aq_len) {
+		uint32_t nau = c->aq[c->aq_head];
+
+		c->aq_head = (c->aq_head + 1) % c->aq_cap;
+		c->aq_len--;
+		nrecords = nau <= nrecords ? nrecords - nau : 0;
+	}
 	c->records_spooled += nrecords;
 	shm_store_relaxed(&c->seg.hdr->sh_records_spooled, c->records_spooled);
 }
 
 static void arm_signals(struct collector *c);
+
+void collector_set_reload(struct collector *c, struct shmlog_config *cfg, const char *file,
+			  int argc, char **argv)
+{
+	c->live_cfg = cfg;
+	c->cfg_file = file;
+	c->argc = argc;
+	c->argv = argv;
+}
+
+/* SIGHUP: see collector_set_reload(). */
+static void reload(struct collector *c)
+{
+	static struct shmlog_config nc;
+	char err[1024], changed[512], restart[512];
+	int level = log_level, n;
+
+	if (!c->live_cfg) {
+		LOGI("collector: SIGHUP: nothing to reload");
+		return;
+	}
+	if (config_load(&nc, c->cfg_file, c->argc, c->argv, err, sizeof(err)) != 0) {
+		log_level = level; /* config_load() may have set it */
+		c->reload_errors++;
+		LOGE("collector: SIGHUP: %s; keeping the running configuration", err);
+		audit_config(&c->audit, c->cfg_file, 0, "", "", err, clock_ns(CLOCK_REALTIME),
+			     clock_ns(CLOCK_MONOTONIC));
+		return;
+	}
+	n = reload_diff(c->live_cfg, &nc, changed, sizeof(changed), restart, sizeof(restart));
+	reload_apply(c->live_cfg, &nc);
+	c->reloads++;
+	LOGI("collector: SIGHUP: configuration reloaded from %s: %d keys changed%s%s%s%s",
+	     c->cfg_file ? c->cfg_file : "(no file)", n, changed[0] ? "; applied: " : "", changed,
+	     restart[0] ? "; need a restart: " : "", restart);
+	/* After the apply: turning audit events on reports this reload. */
+	audit_config(&c->audit, c->cfg_file, 1, changed, restart, NULL, clock_ns(CLOCK_REALTIME),
+		     clock_ns(CLOCK_MONOTONIC));
+}
 
 static void on_signal(void *arg, int res)
 {
@@ -64,7 +112,7 @@ static void on_signal(void *arg, int res)
 			LOGI("collector: signal %u: draining and stopping", si.ssi_signo);
 			c->stop = 1;
 		} else if (si.ssi_signo == SIGHUP) {
-			LOGI("collector: SIGHUP: nothing to reload");
+			reload(c);
 		}
 	}
 	if (!c->stop)
@@ -135,6 +183,10 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	if (ret)
 		return ret;
 	log_batch_init(&c->batch);
+	ret = audit_init(&c->audit, cfg, &c->batch, c->prod.host, c->seg.nrings);
+	if (ret)
+		return ret;
+	c->prod.audit = &c->audit;
 	ret = drain_init(&c->drain, &c->seg, &c->prod, &c->batch, cfg->shm_dead_check_ms);
 	if (ret)
 		return ret;
@@ -172,14 +224,39 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	return 0;
 }
 
+/* Remembers that the logs request just submitted holds nau audit
+ * records. 0 or -ENOMEM. */
+static int aq_push(struct collector *c, uint32_t nau)
+{
+	if (c->aq_len == c->aq_cap) {
+		size_t cap = c->aq_cap ? c->aq_cap * 2 : 64;
+		uint32_t *q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->aq_len; i++)
+			q[i] = c->aq[(c->aq_head + i) % c->aq_cap];
+		free(c->aq);
+		c->aq = q;
+		c->aq_cap = cap;
+		c->aq_head = 0;
+	}
+	c->aq[(c->aq_head + c->aq_len) % c->aq_cap] = nau;
+	c->aq_len++;
+	return 0;
+}
+
 /* Encodes the batch and hands it to the spool writer. */
 static void flush(struct collector *c)
 {
-	uint32_t n;
+	uint32_t n, nau = c->audit.res ? c->audit.res->nix : 0;
 	int ret;
 
 	if (c->batch.records == 0)
 		return;
+	/* Queued before the submission: its completion pops it. */
+	if (aq_push(c, nau) != 0)
+		return; /* out of memory: try again at the next turn */
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		c->cursors[k] = c->drain.rings[k].cursor;
 	pbuf_reset(&c->req);
@@ -193,6 +270,7 @@ static void flush(struct collector *c)
 		 * requests in flight would be spooled twice). */
 		LOGE("collector: cannot spool %u records: %s; re-reading them", n,
 		     strerror(-ret));
+		c->aq_len--; /* not submitted (its audit records are lost) */
 		for (uint32_t k = 0; k < c->seg.nrings; k++)
 			c->drain.rings[k].cursor = c->submitted[k];
 		return;
@@ -225,7 +303,9 @@ static int need_flush(struct collector *c, uint64_t mono)
 		return 0;
 	if (c->batch.records >= cfg->coll_max_batch || c->batch.bytes >= cfg->coll_max_batch_bytes)
 		return 1;
-	if (mono - c->batch.first_ns >= (uint64_t)cfg->coll_schedule_delay_ms * NS_PER_MS)
+	/* An audit event appended during this turn may be stamped after mono. */
+	if (mono > c->batch.first_ns &&
+	    mono - c->batch.first_ns >= (uint64_t)cfg->coll_schedule_delay_ms * NS_PER_MS)
 		return 1;
 	for (uint32_t k = 0; k < c->seg.nrings; k++)
 		if (drain_fill_pct(&c->drain, k) >= cfg->coll_high_water_pct)
@@ -240,7 +320,9 @@ static uint32_t drain_all(struct collector *c, uint64_t now, uint64_t mono)
 
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
 		for (;;) {
-			uint32_t room = c->cfg->coll_max_batch - c->batch.records;
+			/* The limit may shrink under a full batch (SIGHUP). */
+			uint32_t room = c->batch.records < c->cfg->coll_max_batch ?
+						c->cfg->coll_max_batch - c->batch.records : 0;
 			uint32_t got = drain_ring(&c->drain, k, now, mono, room ? room : 1);
 
 			total += got;
@@ -292,8 +374,12 @@ static void sample_host(struct collector *c, uint64_t mono)
 		return;
 	for (uint32_t i = 0; i < c->seg.max_producers; i++) {
 		/* Pairs with the producer's release of READY. */
-		uint64_t claim = shm_load_acquire(&seg_producer(&c->seg, i)->pe_claim);
-		if (SHM_PE_CLAIM_STATE(claim) == SHM_PE_READY)
+		struct shm_producer *pe = seg_producer(&c->seg, i);
+		uint64_t claim = shm_load_acquire(&pe->pe_claim);
+
+		/* A refused entry's pid may be another process's: not sampled. */
+		if (SHM_PE_CLAIM_STATE(claim) == SHM_PE_READY &&
+		    !producers_refused(&c->prod, i, (uint16_t)shm_load_relaxed(&pe->pe_gen)))
 			pids[n++] = SHM_PE_CLAIM_PID(claim);
 	}
 	hostmetrics_sample(c->host, mono, pids, n, host_point, c);
@@ -330,6 +416,15 @@ static void once_a_second(struct collector *c, uint64_t mono)
 	}
 	producers_gc(&c->prod, c->cursors, c->heads, drain_claimed_by, &c->drain);
 	spool_writer_tick(&c->spool, mono);
+	if (c->cfg->coll_audit_events) {
+		struct exporter_status st;
+		int have = exporter_status_read(c->cfg->spool_dir, &st) == 0;
+
+		for (uint32_t k = 0; k < c->seg.nrings; k++)
+			c->heads[k] = c->drain.rings[k].invalid; /* scratch */
+		audit_tick(&c->audit, c->heads, have ? &st : NULL, clock_ns(CLOCK_REALTIME),
+			   mono);
+	}
 }
 
 static void on_wake(void *arg, int res)
@@ -371,13 +466,15 @@ static int prepare_sleep(struct collector *c, uint64_t now, uint64_t mono)
 
 int collector_run(struct collector *c)
 {
-	uint64_t wait_ns = NS_PER_MS, idle_max = (uint64_t)c->cfg->coll_poll_max_ms * NS_PER_MS;
+	uint64_t wait_ns = NS_PER_MS, idle_max;
 	uint64_t deadline = 0;
 	int ret;
 
 	while (1) {
 		uint64_t now = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
 		uint32_t got;
+
+		idle_max = (uint64_t)c->cfg->coll_poll_max_ms * NS_PER_MS; /* SIGHUP may change it */
 
 		if (mono >= c->next_gc_ns) {
 			once_a_second(c, mono);
@@ -444,6 +541,7 @@ void collector_close(struct collector *c)
 	hostmetrics_destroy(c->host);
 	pbuf_fini(&c->mreq);
 	log_batch_fini(&c->batch);
+	audit_fini(&c->audit); /* its resource is out of the batch now */
 	producers_fini(&c->prod);
 	pbuf_fini(&c->req);
 	loop_fini(&c->loop);
@@ -452,5 +550,6 @@ void collector_close(struct collector *c)
 	free(c->cursors);
 	free(c->heads);
 	free(c->submitted);
+	free(c->aq);
 	seg_detach(&c->seg);
 }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "audit.h"
 #include "config.h"
 #include "drain.h"
 #include "log_batch.h"
@@ -45,9 +46,32 @@ struct collector {
 	int stop;
 	uint64_t next_gc_ns;
 	uint64_t records_spooled;
+	struct audit audit;
+	/* SIGHUP reload: where the configuration came from, and the
+	 * running configuration (the same struct as cfg) to apply it to. */
+	struct shmlog_config *live_cfg; /* NULL: SIGHUP reloads nothing */
+	const char *cfg_file;
+	int argc;
+	char **argv;
+	uint64_t reloads, reload_errors;
+	/* Audit records in each logs request handed to the spool, oldest
+	 * first (the spool completes in order): records_spooled counts ring
+	 * records only. */
+	uint32_t *aq;
+	size_t aq_head, aq_len, aq_cap;
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);
+/*
+ * Lets SIGHUP reload the configuration: config_load(file, argc, argv)
+ * into a new struct; on success the keys that can change live are copied
+ * into cfg (the struct given to collector_open()) and a
+ * shmlog.config.reloaded event says which keys changed; on failure the
+ * running configuration stays, one error line is logged and the event
+ * says result=error. file may be NULL; argv must outlive the collector.
+ */
+void collector_set_reload(struct collector *c, struct shmlog_config *cfg, const char *file,
+			  int argc, char **argv);
 /* Runs until SIGTERM/SIGINT, then drains and flushes. 0 or -errno. */
 int collector_run(struct collector *c);
 void collector_close(struct collector *c);

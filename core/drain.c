@@ -169,6 +169,11 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 				ret = log_batch_add(d->batch, res, d->buf, rh->rec_len, now_ns,
 						    mono_ns);
 		}
+		if (!res && producers_refused(d->prod, ((const struct shm_rec_hdr *)d->buf)->rec_producer,
+					      ((const struct shm_rec_hdr *)d->buf)->rec_pgen)) {
+			d->refused++; /* well formed maybe, but not exported: counted apart */
+			continue;
+		}
 		if (!res || ret != 0) {
 			dr->invalid++;
 			d->invalid++;

@@ -36,6 +36,7 @@ struct drain {
 	unsigned char *buf;       /* one record, copied out of the ring */
 	uint64_t dead_check_ns;   /* liveness of a waiting claim's owner, at most this often */
 	uint64_t records, invalid, abandoned;
+	uint64_t refused;         /* records of producers whose identity was refused */
 };
 
 /* Starts every ring at its rh_tail: records not yet released are read

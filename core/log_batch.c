@@ -76,13 +76,53 @@ static void exception_attrs(struct pbuf *b, const unsigned char *body, size_t le
 	kv_str_sanitized(b, "exception.stacktrace", 20, body, len);
 }
 
+/* Room for one more index entry in r. 0 or -ENOMEM. */
+static int grow_ix(struct resource *r)
+{
+	if (r->nix == r->capix) {
+		uint32_t cap = r->capix ? r->capix * 2 : 256;
+		struct rec_ix *ix = realloc(r->ix, cap * sizeof(*ix));
+		if (!ix)
+			return -ENOMEM;
+		r->ix = ix;
+		r->capix = cap;
+	}
+	return 0;
+}
+
+/* Indexes the record appended to r->recs from offset start, or takes it
+ * back if an allocation failed meanwhile. */
+static int commit(struct log_batch *b, struct resource *r, size_t start, uint64_t time_ns,
+		  uint64_t mono_ns)
+{
+	if (r->recs.oom) {
+		r->recs.len = start;
+		r->recs.oom = 0;
+		return -ENOMEM;
+	}
+	r->ix[r->nix].time_ns = time_ns;
+	r->ix[r->nix].off = (uint32_t)start;
+	r->ix[r->nix].len = (uint32_t)(r->recs.len - start);
+	r->nix++;
+	if (!r->pending) {
+		r->pending = 1;
+		r->next_pending = b->pending;
+		b->pending = r;
+	}
+	if (b->records == 0)
+		b->first_ns = mono_ns;
+	b->records++;
+	b->bytes += r->recs.len - start;
+	return 0;
+}
+
 int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *rec,
 		  uint32_t rec_len, uint64_t observed_ns, uint64_t mono_ns)
 {
 	const struct shm_rec_hdr *rh = (const void *)rec;
 	struct shm_log_hdr lh;
 	const unsigned char *body, *sevtext, *attrs, *trace = NULL;
-	size_t off = sizeof(*rh) + sizeof(lh), start, before;
+	size_t off = sizeof(*rh) + sizeof(lh), before;
 	uint16_t flags = rh->rec_flags;
 
 	if (rec_len < off || rh->rec_severity > 24 || (flags & ~SHM_LOG_F_ALL) ||
@@ -104,16 +144,9 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 	if (attrs_check(attrs, lh.lg_attrs_len, lh.lg_nattrs))
 		return -EBADMSG;
 
-	if (r->nix == r->capix) {
-		uint32_t cap = r->capix ? r->capix * 2 : 256;
-		struct rec_ix *ix = realloc(r->ix, cap * sizeof(*ix));
-		if (!ix)
-			return -ENOMEM;
-		r->ix = ix;
-		r->capix = cap;
-	}
+	if (grow_ix(r))
+		return -ENOMEM;
 	before = r->recs.len;
-	start = r->recs.len;
 	pb_fixed64(&r->recs, 1, rh->rec_time_ns);
 	pb_fixed64(&r->recs, 11, observed_ns);
 	if (rh->rec_severity)
@@ -156,25 +189,18 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 		if (memcmp(lt->lt_span_id, zero, 8) != 0)
 			pb_bytes(&r->recs, 10, lt->lt_span_id, 8);
 	}
-	if (r->recs.oom) {
-		r->recs.len = before;
-		r->recs.oom = 0;
+	return commit(b, r, before, rh->rec_time_ns, mono_ns);
+}
+
+int log_batch_append(struct log_batch *b, struct resource *r, const unsigned char *rec,
+		     size_t len, uint64_t time_ns, uint64_t mono_ns)
+{
+	size_t before = r->recs.len;
+
+	if (grow_ix(r))
 		return -ENOMEM;
-	}
-	r->ix[r->nix].time_ns = rh->rec_time_ns;
-	r->ix[r->nix].off = (uint32_t)start;
-	r->ix[r->nix].len = (uint32_t)(r->recs.len - start);
-	r->nix++;
-	if (!r->pending) {
-		r->pending = 1;
-		r->next_pending = b->pending;
-		b->pending = r;
-	}
-	if (b->records == 0)
-		b->first_ns = mono_ns;
-	b->records++;
-	b->bytes += r->recs.len - start;
-	return 0;
+	pbuf_put(&r->recs, rec, len);
+	return commit(b, r, before, time_ns, mono_ns);
 }
 
 /* Time order, then arrival order (offsets grow with arrival). */

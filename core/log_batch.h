@@ -36,6 +36,15 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 		  uint32_t rec_len, uint64_t observed_ns, uint64_t mono_ns);
 
 /*
+ * Appends one LogRecord already encoded by the collector itself (an
+ * audit event, audit.c) to r's pending records: len bytes of rec, the
+ * record's fields without its tag. Returns 0 or -ENOMEM (nothing
+ * appended).
+ */
+int log_batch_append(struct log_batch *b, struct resource *r, const unsigned char *rec,
+		     size_t len, uint64_t time_ns, uint64_t mono_ns);
+
+/*
  * Encodes every pending record as one ExportLogsServiceRequest into out
  * (appending), sets *nrecords, and empties the batch (retired resources
  * are freed). Returns 0 or -ENOMEM (the batch is emptied all the same;

@@ -60,8 +60,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ret = collector_open(&c, &cfg);
-	if (ret == 0)
+	if (ret == 0) {
+		collector_set_reload(&c, &cfg, file, argc, argv);
 		ret = collector_run(&c);
+	}
 	collector_close(&c);
 	return ret ? 1 : 0;
 }

@@ -18,12 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "crc32c.h"
+#include "identity.h"
 #include "log.h"
 #include "proc_stat.h"
 #include "shm_atomic.h"
+#include "text_clean.h"
 #include "utf8.h"
 
 #define MAX_KV 64
@@ -95,6 +100,25 @@ static int parse_pairs(struct kvset *s, const char *str)
 	return tmp.n;
 }
 
+/* Who may open the segment: its owner and mode, as shm_open() checks
+ * them. Without the file (tests), what seg_create() makes: ours, 0600. */
+static void segment_owner(struct producers *p)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", p->seg->name);
+	if (p->seg->name[0] && stat(path, &st) == 0) {
+		p->seg_uid = st.st_uid;
+		p->seg_gid = st.st_gid;
+		p->seg_mode = st.st_mode & 07777;
+	} else {
+		p->seg_uid = geteuid();
+		p->seg_gid = getegid();
+		p->seg_mode = 0600;
+	}
+}
+
 int producers_init(struct producers *p, struct seg *seg, const struct shmlog_config *cfg)
 {
 	memset(p, 0, sizeof(*p));
@@ -107,7 +131,10 @@ int producers_init(struct producers *p, struct seg *seg, const struct shmlog_con
 	p->cur = calloc(seg->max_producers, sizeof(*p->cur));
 	p->dying = calloc(seg->max_producers, 1);
 	p->snap = calloc((size_t)seg->max_producers * seg->nrings, sizeof(*p->snap));
-	if (!p->cur || !p->dying || !p->snap) {
+	p->seen = calloc(seg->max_producers, sizeof(*p->seen));
+	p->proc_root = "/proc";
+	segment_owner(p);
+	if (!p->cur || !p->dying || !p->snap || !p->seen) {
 		producers_fini(p);
 		return -ENOMEM;
 	}
@@ -139,6 +166,7 @@ void producers_fini(struct producers *p)
 	free(p->cur);
 	free(p->dying);
 	free(p->snap);
+	free(p->seen);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -221,6 +249,60 @@ static struct resource *resource_build(struct producers *p, uint32_t idx,
 	return r;
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * First look at generation pe->pe_gen of entry idx (a private copy):
+ * checks the claimed identity, records the verdict and emits the
+ * attached or refused event. Returns the verdict.
+ */
+static int look_at(struct producers *p, uint32_t idx, const struct shm_producer *pe)
+{
+	struct producer_seen *sn = &p->seen[idx];
+	struct identity_claim claim = {
+		.pid = pe->pe_pid, .uid = pe->pe_uid, .start_ticks = pe->pe_start_ticks
+	};
+	struct identity_seg sid = { .uid = p->seg_uid, .gid = p->seg_gid, .mode = p->seg_mode };
+	char reason[256] = "";
+	int v = IDENTITY_OK;
+
+	sn->gen = pe->pe_gen;
+	sn->pid = pe->pe_pid;
+	sn->uid = pe->pe_uid;
+	/* For our log and the events: no control characters from the entry. */
+	text_clean(sn->exe, sizeof(sn->exe), pe->pe_exe, sizeof(pe->pe_exe));
+	if (p->cfg->coll_verify_producers)
+		v = identity_check(p->proc_root, &claim, &sid, reason, sizeof(reason));
+	if (v == IDENTITY_OK)
+		sn->verdict = PV_OK;
+	else if (v == IDENTITY_UNSEEN && strcmp(p->cfg->coll_unverifiable, "refuse") != 0)
+		sn->verdict = PV_UNVERIFIED;
+	else
+		sn->verdict = PV_REFUSED;
+	if (sn->verdict == PV_REFUSED) {
+		p->refused_producers++;
+		LOGW("producers: slot %u refused: pid %u (%s) uid %u: %s", idx, sn->pid, sn->exe,
+		     sn->uid, reason);
+	}
+	if (p->audit)
+		audit_producer(p->audit, sn->verdict == PV_REFUSED ? AUDIT_REFUSED : AUDIT_ATTACHED,
+			       idx, sn->pid, sn->uid, sn->exe, reason, sn->verdict == PV_OK,
+			       clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_MONOTONIC));
+	return sn->verdict;
+}
+
+int producers_refused(const struct producers *p, uint32_t idx, uint16_t pgen)
+{
+	return idx < p->seg->max_producers && p->seen[idx].verdict == PV_REFUSED &&
+	       (uint16_t)p->seen[idx].gen == pgen;
+}
+
 struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
 {
 	static struct shm_producer copy;
@@ -233,6 +315,8 @@ struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
 	r = p->cur[idx];
 	if (r && (uint16_t)r->gen == pgen)
 		return r;
+	if (producers_refused(p, idx, pgen))
+		return NULL;
 	pe = seg_producer(p->seg, idx);
 	/* Pairs with the producer's release store of READY in
 	 * register_producer(): the entry's fields are complete. */
@@ -241,6 +325,9 @@ struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
 		return NULL;
 	memcpy(&copy, pe, sizeof(copy));
 	if ((uint16_t)copy.pe_gen != pgen || copy.pe_pid != SHM_PE_CLAIM_PID(claim))
+		return NULL;
+	if ((p->seen[idx].verdict == PV_NONE || p->seen[idx].gen != copy.pe_gen) &&
+	    look_at(p, idx, &copy) == PV_REFUSED)
 		return NULL;
 	r = resource_build(p, idx, &copy);
 	if (!r)
@@ -315,6 +402,15 @@ void producers_gc(struct producers *p, const uint64_t *cursors, const uint64_t *
 			p->dying[i] = 0;
 			continue;
 		}
+		if (st == SHM_PE_READY && !p->dying[i]) {
+			static struct shm_producer copy;
+
+			/* Pairs with the producer's release of READY (above). */
+			memcpy(&copy, pe, sizeof(copy));
+			if (copy.pe_pid == SHM_PE_CLAIM_PID(claim) &&
+			    (p->seen[i].verdict == PV_NONE || p->seen[i].gen != copy.pe_gen))
+				(void)look_at(p, i, &copy); /* the verdict is kept in seen[i] */
+		}
 		if (!p->dying[i]) {
 			uint64_t start = st == SHM_PE_READY ? shm_load_relaxed(&pe->pe_start_ticks) : 0;
 			if (proc_alive(SHM_PE_CLAIM_PID(claim), start)) {
@@ -331,6 +427,14 @@ void producers_gc(struct producers *p, const uint64_t *cursors, const uint64_t *
 				done = 0;
 		if (!done)
 			continue;
+		if (p->audit && p->seen[i].verdict != PV_NONE && p->seen[i].verdict != PV_REFUSED &&
+		    p->seen[i].gen == shm_load_relaxed(&pe->pe_gen))
+			audit_producer(p->audit, AUDIT_DETACHED, i, p->seen[i].pid, p->seen[i].uid,
+				       p->seen[i].exe, NULL, p->seen[i].verdict == PV_OK,
+				       clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_MONOTONIC));
+		/* seen[i] stays: records of the old generation still read
+		 * after this count as refused if it was; the next owner's
+		 * generation is looked at afresh. */
 		shm_store_relaxed(&pe->pe_gen, shm_load_relaxed(&pe->pe_gen) + 1);
 		shm_store_release(&pe->pe_claim, 0); /* producers CAS from 0 */
 		p->dying[i] = 0;

@@ -90,6 +90,17 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	      c->drain.invalid, now, NULL, NULL);
 	count(c, "shmlog.records.abandoned", "{record}", "claims of dead writers skipped",
 	      c->drain.abandoned, now, NULL, NULL);
+	count(c, "shmlog.records.refused", "{record}",
+	      "records of producers whose claimed identity was refused", c->drain.refused, now,
+	      NULL, NULL);
+	count(c, "shmlog.producers.refused", "{producer}",
+	      "producer entries refused by the identity check", c->prod.refused_producers, now,
+	      NULL, NULL);
+	count(c, "shmlog.audit.events", "{event}", "audit log records emitted", c->audit.events,
+	      now, NULL, NULL);
+	count(c, "shmlog.audit.suppressed", "{event}",
+	      "producer audit events over the per-interval limit, not emitted",
+	      c->audit.suppressed, now, NULL, NULL);
 	count(c, "shmlog.records.spooled", "{record}", "records written to the spool",
 	      c->records_spooled, now, NULL, NULL);
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
@@ -101,8 +112,9 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 		struct shm_producer *pe = seg_producer(&c->seg, i);
 		uint64_t claim = shm_load_acquire(&pe->pe_claim); /* as in producers_get() */
 
-		if (SHM_PE_CLAIM_STATE(claim) != SHM_PE_READY)
-			continue;
+		if (SHM_PE_CLAIM_STATE(claim) != SHM_PE_READY ||
+		    producers_refused(&c->prod, i, (uint16_t)shm_load_relaxed(&pe->pe_gen)))
+			continue; /* a refused entry's pid may be another process's */
 		metrics_sample(c->metrics, "shmlog.producer.records.dropped", "{record}",
 			       "records this process dropped", HM_COUNTER,
 			       (double)(shm_load_relaxed(&pe->pe_drops) +

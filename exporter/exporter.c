@@ -690,6 +690,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		job_free(job);
 		return;
 	}
+	status_auth_failure(&ex->st, res->status); /* 401, 403: audit event */
 	response_parse_error(res->content_type, res->body, res->body_len, &ri);
 	status_set_error(&ex->st, "HTTP %ld%s%s", res->status, ri.message[0] ? ": " : "",
 			 ri.message);

@@ -55,6 +55,18 @@ void status_set_error(struct status *st, const char *fmt, ...)
 			*p = ' ';
 }
 
+void status_auth_failure(struct status *st, long http_status)
+{
+	struct timespec ts;
+
+	if (http_status != 401 && http_status != 403)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	st->auth_failures++;
+	st->last_auth_status = (int)http_status;
+	st->last_auth_unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;
@@ -137,12 +149,16 @@ int status_write(struct status *st, uint64_t now_ms)
 		     "rejected_records=%" PRIu64 "\n"
 		     "quarantined_files=%" PRIu64 "\n"
 		     "spool_files=%" PRIu64 "\n"
-		     "spool_bytes=%" PRIu64 "\n",
+		     "spool_bytes=%" PRIu64 "\n"
+		     "auth_failures=%" PRIu64 "\n"
+		     "last_auth_status=%d\n"
+		     "last_auth_unix_ms=%" PRIu64 "\n",
 		     (int)getpid(), (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
 		     st->endpoint, st->protocol, st->compression, st->last_http_status,
 		     st->last_error, st->last_latency_ms, st->sent_requests, st->sent_records,
 		     st->retries, st->dropped_requests, st->dropped_records, st->rejected_records,
-		     st->quarantined_files, st->spool_files, st->spool_bytes);
+		     st->quarantined_files, st->spool_files, st->spool_bytes, st->auth_failures,
+		     st->last_auth_status, st->last_auth_unix_ms);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
 	m = latency_lines(st, buf + n, sizeof(buf) - (size_t)n);

@@ -8,7 +8,9 @@
  *   protocol, compression, last_http_status (0 none yet, -1 connection
  *   error), last_error, last_latency_ms, sent_requests, sent_records,
  *   retries, dropped_requests, dropped_records, rejected_records,
- *   quarantined_files, spool_files, spool_bytes, latency_ms_bounds,
+ *   quarantined_files, spool_files, spool_bytes, auth_failures (answers 401 or 403),
+ *   last_auth_status (the last of them; 0 none), last_auth_unix_ms,
+ *   latency_ms_bounds,
  *   latency_ms_buckets, latency_ms_count, latency_ms_sum (a cumulative
  *   histogram of request latencies, answered or not, for the collector's
  *   shmlog.exporter.latency metric), metrics_endpoint, metrics_protocol,
@@ -48,6 +50,9 @@ struct status {
 	uint64_t quarantined_files;
 	uint64_t spool_files;
 	uint64_t spool_bytes;
+	uint64_t auth_failures;     /* answers 401 or 403 */
+	int last_auth_status;       /* the last of them; 0: none */
+	uint64_t last_auth_unix_ms; /* CLOCK_REALTIME of the last of them */
 	uint64_t written_ms; /* monotonic time of the last write, 0 = never */
 	uint64_t latency_buckets[STATUS_LATENCY_NBOUNDS + 1];
 	uint64_t latency_count;
@@ -66,6 +71,9 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
  * endpoint is redacted here. */
 void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
 			const char *compression);
+/* Counts an authentication failure (HTTP 401 or 403; other codes are
+ * ignored) for the collector's shmlog.exporter.auth_failed event. */
+void status_auth_failure(struct status *st, long http_status);
 
 /* Sets last_error (printf-style, truncated to fit). */
 void status_set_error(struct status *st, const char *fmt, ...)

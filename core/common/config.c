@@ -110,6 +110,7 @@ static const char *const grouping_choices[] = {"process", "service", "host", NUL
 static const char *const naming_choices[] = {"semconv", "modal", NULL};
 /* base2_exponential_bucket_histogram is not implemented: refused by name. */
 static const char *const histogram_choices[] = {"explicit_bucket_histogram", NULL};
+static const char *const unverifiable_choices[] = {"accept", "refuse", NULL};
 
 static const struct config_key config_keys[] = {
     {"shm", "namespace", CFG_STR, CFG_F_NAME, "default", 0, 0, FIELD(shm_namespace), NULL,
@@ -143,6 +144,16 @@ static const struct config_key config_keys[] = {
      "ring fill level that triggers an immediate drain"},
     {"collector", "poll_max_ms", CFG_U32, 0, "50", 1, 60000, FIELD(coll_poll_max_ms), NULL,
      "idle drain interval"},
+    {"collector", "audit_events", CFG_BOOL, 0, "true", 0, 1, FIELD(coll_audit_events), NULL,
+     "emit audit log records (producer attached/detached/refused, invalid records, ...)"},
+    {"collector", "audit_interval_ms", CFG_U32, 0, "10000", 100, 3600000,
+     FIELD(coll_audit_interval_ms), NULL,
+     "at most one invalid-records / auth-failure event per ring or exporter this often"},
+    {"collector", "verify_producers", CFG_BOOL, 0, "true", 0, 1, FIELD(coll_verify_producers),
+     NULL, "check each producer's claimed pid, uid and start time against /proc"},
+    {"collector", "unverifiable_producers", CFG_ENUM, 0, "accept", 0, 0,
+     FIELD(coll_unverifiable), unverifiable_choices,
+     "producers whose pid /proc does not show (exited, other pid namespace)"},
 
     {"resource", "attributes", CFG_STR, CFG_F_KV, "", 0, 0, FIELD(res_attributes), NULL,
      "k=v,k=v (percent-encoded) added to every resource"},

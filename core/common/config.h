@@ -66,6 +66,10 @@ struct shmlog_config {
 	uint32_t coll_max_batch_bytes;   /* max_batch_bytes = 4194304 */
 	uint32_t coll_high_water_pct;    /* high_water_pct = 50 */
 	uint32_t coll_poll_max_ms;       /* poll_max_ms = 50: idle drain interval */
+	uint32_t coll_audit_events;      /* audit_events = true: audit log records (audit.h) */
+	uint32_t coll_audit_interval_ms; /* audit_interval_ms = 10000: counted events at most this often */
+	uint32_t coll_verify_producers;  /* verify_producers = true: claimed identity against /proc */
+	char coll_unverifiable[16];      /* unverifiable_producers = accept (accept|refuse) */
 
 	/* [resource] */
 	char res_attributes[CONFIG_STR_MAX]; /* attributes = "" (k=v,k=v), added to every resource */

@@ -116,6 +116,13 @@ void exporter_status_parse(struct exporter_status *exp, const char *buf, size_t 
 			exp->spool_files = parse_u64(val);
 		} else if (!strcmp(key, "spool_bytes")) {
 			exp->spool_bytes = parse_u64(val);
+		} else if (!strcmp(key, "auth_failures")) {
+			exp->auth_failures = parse_u64(val);
+		} else if (!strcmp(key, "last_auth_status")) {
+			uint64_t x = parse_u64(val);
+			exp->last_auth_status = x == 401 || x == 403 ? (long long)x : 0;
+		} else if (!strcmp(key, "last_auth_unix_ms")) {
+			exp->last_auth_unix_ms = parse_u64(val);
 		} else if (!strcmp(key, "latency_ms_bounds")) {
 			exp->latency_nbounds = parse_list(val, exp->latency_bounds,
 							  EXPORTER_STATUS_MAX_BOUNDS);

@@ -31,6 +31,9 @@ struct exporter_status {
 	uint64_t quarantined_files;
 	uint64_t spool_files;
 	uint64_t spool_bytes;
+	uint64_t auth_failures;     /* answers 401 or 403, since the exporter started */
+	long long last_auth_status; /* 401 or 403; 0: none */
+	uint64_t last_auth_unix_ms; /* when the last one came */
 	double latency_bounds[EXPORTER_STATUS_MAX_BOUNDS]; /* export latency histogram (ms) */
 	int latency_nbounds;
 	uint64_t latency_buckets[EXPORTER_STATUS_MAX_BOUNDS + 1];

@@ -92,3 +92,14 @@ endif()
 if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_multiline test_multiline.py 120)
 endif()
+
+# Audit events and the producer identity check: e2e_forge_producer writes
+# the producer table and a ring by hand (a forged identity, garbage records).
+if(TARGET e2e_api_producer)
+	add_executable(e2e_forge_producer ${E2E_DIR}/workloads/forge_producer.c)
+	target_link_libraries(e2e_forge_producer PRIVATE shm_seg)
+	set_target_properties(e2e_forge_producer PROPERTIES
+		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/e2e)
+	shmlog_e2e_test(e2e_audit test_audit.py 120
+		ARGS --forge-producer $<TARGET_FILE:e2e_forge_producer>)
+endif()

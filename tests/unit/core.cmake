@@ -13,3 +13,5 @@ shmlog_unit_test(test_multiline SOURCES unit/test_multiline.c ../shm/multiline.c
 	../shm/line_split.c)
 target_include_directories(test_multiline PRIVATE ${PROJECT_SOURCE_DIR}/shm)
 shmlog_unit_test(test_exc_parse SOURCES unit/test_exc_parse.c LIBS collector_core)
+shmlog_unit_test(test_identity SOURCES unit/test_identity.c LIBS collector_core)
+shmlog_unit_test(test_audit SOURCES unit/test_audit.c LIBS collector_core otlp_proto)

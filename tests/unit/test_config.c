@@ -652,7 +652,7 @@ static void test_secrets(void)
 	T_ASSERT(strstr(dump, "[log] level = info\n"));
 	for (i = 0, n = 0; dump[n]; n++)
 		i += dump[n] == '\n';
-	T_EQ_INT(i, 64); /* one line per key */
+	T_EQ_INT(i, 68); /* one line per key */
 	env_clear();
 }
 

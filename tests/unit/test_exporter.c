@@ -153,6 +153,9 @@ static void test_file_mode(void)
 	    "quarantined_files=",
 	    "spool_files=",
 	    "spool_bytes=",
+	    "auth_failures=",
+	    "last_auth_status=",
+	    "last_auth_unix_ms=",
 	    "latency_ms_bounds=",
 	    "latency_ms_buckets=",
 	    "latency_ms_count=",
@@ -212,6 +215,7 @@ static void test_file_mode(void)
 	T_EQ_STR(p, "");
 	T_ASSERT(strstr(status, "\nsent_requests=3\n"));
 	T_ASSERT(strstr(status, "\nquarantined_files=1\n"));
+	T_ASSERT(strstr(status, "\nauth_failures=0\nlast_auth_status=0\n"));
 	free(status);
 
 	/* nothing left: a second --once run delivers nothing and succeeds */

@@ -30,6 +30,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "spool_file.h"
 #include "spool_scan.h"
+#include "exporter_status.h"
 #include "test_help.h"
 
 #define MAX_REQ 64
@@ -457,6 +458,50 @@ static void test_permanent_drop(void)
 	rm_spool(dir);
 }
 
+static void test_auth_failures(void)
+{
+	static const struct reply script[] = {
+	    REPLY("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"),
+	    REPLY("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+	};
+	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
+	const struct status *st;
+	struct exporter *ex = NULL;
+	struct exporter_status es;
+	char *dir = make_spool();
+	uint8_t *pb1, *pb2;
+	size_t l1, l2;
+	struct srv s;
+
+	T_ASSERT(cfg);
+	srv_start(&s, script, 2);
+	cfg_init(cfg, dir, s.port);
+	cfg->exp_max_in_flight = 1; /* in order: 401, then 403 */
+	spool_put(dir, SPOOL_SIG_LOGS, 2, 1, &pb1, &l1);
+	spool_put(dir, SPOOL_SIG_LOGS, 5, 2, &pb2, &l2);
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_run(ex, NULL, 1), 1);
+	srv_stop(&s);
+	st = exporter_status(ex);
+	T_EQ_INT(s.nreq, 2);
+	T_EQ_INT(st->dropped_requests, 2); /* permanent: dropped, never retried */
+	T_EQ_INT(st->auth_failures, 2);
+	T_EQ_INT(st->last_auth_status, 403);
+	T_ASSERT(st->last_auth_unix_ms > 0);
+	/* what the collector reads back for its auth_failed audit event
+	 * (exporter_run() wrote the file as it returned) */
+	T_EQ_INT(exporter_status_read(dir, &es), 0);
+	T_EQ_INT(es.auth_failures, 2);
+	T_EQ_INT(es.last_auth_status, 403);
+	T_ASSERT(es.last_auth_unix_ms > 0);
+	exporter_destroy(ex);
+	srv_free(&s);
+	free(pb1);
+	free(pb2);
+	free(cfg);
+	rm_spool(dir);
+}
+
 static void test_json_zstd_order_partial(void)
 {
 	static const char ok[] =
@@ -599,6 +644,7 @@ int main(void)
 {
 	T_RUN(test_retry_then_ok);
 	T_RUN(test_permanent_drop);
+	T_RUN(test_auth_failures);
 	T_RUN(test_json_zstd_order_partial);
 	T_RUN(test_metrics_path);
 	T_RUN(test_connection_refused);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+#include "proc_stat.h"
 #include "test_help.h"
 
 static char ns[64];
@@ -172,6 +173,61 @@ static void test_owner_alive(void)
 	producers_fini(&p);
 }
 
+/* The identity check (identity.c) as producers_get() applies it: a true
+ * claim is accepted, a false start time or uid refused (and remembered:
+ * producers_refused()), an absent pid accepted or refused as configured. */
+static void test_identity(void)
+{
+	static struct shmlog_config cfg;
+	struct producers p;
+	struct shm_producer *pe;
+	uint64_t start;
+	char st;
+
+	cfg.coll_verify_producers = 1;
+	strcpy(cfg.coll_unverifiable, "accept");
+	T_EQ_INT(proc_stat_read("/proc/self/stat", &st, &start), 0);
+	T_EQ_INT(producers_init(&p, &seg, &cfg), 0);
+	pe = seg_producer(&seg, 9);
+	fill(pe, (uint32_t)getpid(), NULL, NULL);
+	pe->pe_uid = (uint32_t)getuid();
+	pe->pe_start_ticks = start;
+	T_ASSERT(producers_get(&p, 9, 0));
+	T_EQ_INT(p.seen[9].verdict, PV_OK);
+	T_EQ_INT(producers_refused(&p, 9, 0), 0);
+
+	pe = seg_producer(&seg, 10);
+	fill(pe, (uint32_t)getpid(), NULL, NULL);
+	pe->pe_uid = (uint32_t)getuid();
+	pe->pe_start_ticks = start + 1; /* not when this pid started */
+	T_ASSERT(!producers_get(&p, 10, 0));
+	T_EQ_INT(producers_refused(&p, 10, 0), 1);
+	T_EQ_INT(producers_refused(&p, 10, 1), 0); /* another generation: not yet seen */
+	T_ASSERT(!producers_get(&p, 10, 0));       /* still refused, counted once */
+	T_EQ_INT(p.refused_producers, 1);
+
+	pe = seg_producer(&seg, 11);
+	fill(pe, (uint32_t)getpid(), NULL, NULL);
+	pe->pe_uid = (uint32_t)getuid() + 1; /* not our uid */
+	pe->pe_start_ticks = start;
+	T_ASSERT(!producers_get(&p, 11, 0));
+	T_EQ_INT(p.refused_producers, 2);
+
+	pe = seg_producer(&seg, 12);
+	fill(pe, 0x7ffffff0, NULL, NULL); /* no such pid: unverifiable */
+	strcpy(pe->pe_exe, "ev\033[2Jil");
+	T_ASSERT(producers_get(&p, 12, 0));
+	T_EQ_INT(p.seen[12].verdict, PV_UNVERIFIED);
+	T_EQ_STR(p.seen[12].exe, "ev?[2Jil"); /* no escape reaches our log or events */
+	producers_fini(&p);
+
+	strcpy(cfg.coll_unverifiable, "refuse");
+	T_EQ_INT(producers_init(&p, &seg, &cfg), 0);
+	T_ASSERT(!producers_get(&p, 12, 0));
+	T_EQ_INT(producers_refused(&p, 12, 0), 1);
+	producers_fini(&p);
+}
+
 int main(void)
 {
 	struct seg_geometry g = { .nrings = 1, .ring_slots = 1024, .max_producers = 16,
@@ -186,6 +242,7 @@ int main(void)
 	T_RUN(test_defaults_and_bad_attrs);
 	T_RUN(test_hostile_entry);
 	T_RUN(test_owner_alive);
+	T_RUN(test_identity);
 	seg_detach(&seg);
 	return 0;
 }

@@ -168,6 +168,15 @@ static void test_status(void)
 	T_EQ_INT(e.dropped_records, 12);
 	T_ASSERT(e.last_latency_ms == 0);
 	T_EQ_INT(e.spool_files, 0); /* its line has no newline: cut, ignored */
+	/* authentication failures: only 401 and 403 are a last_auth_status */
+	exporter_status_parse(&e, "auth_failures=7\nlast_auth_status=500\nlast_auth_unix_ms=x\n", 57);
+	T_EQ_INT(e.auth_failures, 7);
+	T_EQ_INT(e.last_auth_status, 0);
+	T_EQ_INT(e.last_auth_unix_ms, 0);
+	exporter_status_parse(&e, "auth_failures=2\nlast_auth_status=403\nlast_auth_unix_ms=9\n", 57);
+	T_EQ_INT(e.auth_failures, 2);
+	T_EQ_INT(e.last_auth_status, 403);
+	T_EQ_INT(e.last_auth_unix_ms, 9);
 	exporter_status_parse(&e, "", 0);
 	T_EQ_INT(e.present, 0);
 }
