@@ -14,6 +14,8 @@
 /* Used when only a per-signal endpoint is configured and another signal
  * needs a URL: the specification's default base for OTLP/HTTP. */
 #define ENDPOINT_DEFAULT_BASE "http://localhost:4318"
+/* The same for OTLP/gRPC. */
+#define ENDPOINT_DEFAULT_GRPC "http://localhost:4317"
 
 /*
  * Writes the URL for one signal to out. per_signal (may be NULL or "")
@@ -23,6 +25,18 @@
  */
 int endpoint_url(const char *base, const char *per_signal, const char *sig_path, char *out,
 		 size_t outlen);
+
+/*
+ * OTLP/gRPC: writes "<scheme>://<host:port>/<method>" for a gRPC target
+ * (the base or per-signal endpoint). A target is a URL whose scheme
+ * decides TLS (http or https; its path is not part of a gRPC target and is
+ * dropped), or "host:port" without a scheme, which is TLS unless insecure
+ * (OTEL_EXPORTER_OTLP_INSECURE applies only to that form). method is e.g.
+ * GRPC_PATH_LOGS. Returns 0, -EINVAL (empty target or another scheme),
+ * -ENAMETOOLONG. Thread-safe.
+ */
+int endpoint_grpc_url(const char *target, const char *method, int insecure, char *out,
+		      size_t outlen);
 
 /*
  * Copies url to out without "user:password@" and without the query string

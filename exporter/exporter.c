@@ -28,6 +28,7 @@
 
 #include "endpoint.h"
 #include "file_out.h"
+#include "grpc_frame.h"
 #include "json_encode.h"
 #include "log.h"
 #include "response.h"
@@ -62,6 +63,7 @@ struct job {
 	unsigned attempt; /* retries so far */
 	uint64_t first_ms;
 	uint64_t due_ms;
+	uint32_t hint_ms; /* next retry's delay asked by the server (gRPC RetryInfo) */
 };
 
 struct exporter {
@@ -83,7 +85,8 @@ struct exporter {
 	int status_warned; /* a status write failure was logged */
 	uint64_t partials; /* 2xx responses with a partial success */
 	uint32_t rnd;
-	uint8_t logged[600 / 8 + 1]; /* HTTP codes (0 = no response) logged once */
+	/* Reasons logged once: HTTP codes (0 = no response), 600 + gRPC code. */
+	uint8_t logged[(600 + GRPC_CODE_NR) / 8 + 1];
 	uint32_t conn_errs[CONN_ERRS_MAX]; /* transport errors logged since the last 2xx */
 	unsigned n_conn_errs;
 	struct status st;
@@ -120,7 +123,7 @@ int exporter_protocol_parse(const char *name)
 	if (strcasecmp(name, "http/json") == 0)
 		return REQUEST_BODY_JSON;
 	if (strcasecmp(name, "grpc") == 0)
-		return -ENOTSUP;
+		return REQUEST_BODY_GRPC;
 	return -EINVAL;
 }
 
@@ -137,6 +140,7 @@ void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto
 	o->timeout_ms = cfg->exp_timeout_ms;
 	o->content_type = request_body_content_type(proto);
 	o->content_encoding = compress_encoding(ck);
+	o->grpc = proto == REQUEST_BODY_GRPC;
 	o->ca_file = cfg->exp_ca_file;
 	o->client_cert = cfg->exp_client_cert;
 	o->client_key = cfg->exp_client_key;
@@ -167,12 +171,35 @@ void exporter_destroy(struct exporter *ex)
 	free(ex);
 }
 
+/* gRPC: an endpoint is a target (host and port), not a URL prefix. */
+static int setup_grpc_urls(struct exporter *ex)
+{
+	const struct shmlog_config *cfg = ex->cfg;
+	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_GRPC;
+	const char *logs = cfg->exp_logs_endpoint[0] ? cfg->exp_logs_endpoint : base;
+	int insecure = cfg->exp_insecure != 0;
+	int ret;
+
+	ret = endpoint_grpc_url(logs, GRPC_PATH_LOGS, insecure, ex->url[SPOOL_SIG_LOGS],
+				sizeof(ex->url[0]));
+	if (ret == 0)
+		ret = endpoint_grpc_url(base, GRPC_PATH_METRICS, insecure,
+					ex->url[SPOOL_SIG_METRICS], sizeof(ex->url[0]));
+	if (ret < 0)
+		LOGE("exporter: grpc endpoint: %s",
+		     ret == -EINVAL ? "expected http://host:port, https://host:port or host:port"
+				    : "too long");
+	return ret;
+}
+
 static int setup_urls(struct exporter *ex)
 {
 	const struct shmlog_config *cfg = ex->cfg;
 	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
 	int ret;
 
+	if (ex->proto == REQUEST_BODY_GRPC)
+		return setup_grpc_urls(ex);
 	ret = endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", ex->url[SPOOL_SIG_LOGS],
 			   sizeof(ex->url[0]));
 	if (ret == 0)
@@ -192,8 +219,8 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 
 	proto = exporter_protocol_parse(cfg->exp_protocol);
 	if (proto < 0) {
-		LOGE("exporter: protocol '%s' is not %s", cfg->exp_protocol,
-		     proto == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+		LOGE("exporter: protocol '%s' is not http/protobuf, http/json or grpc",
+		     cfg->exp_protocol);
 		return proto;
 	}
 	ck = compress_parse(cfg->exp_compression);
@@ -243,7 +270,9 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	if (ret < 0)
 		goto err_destroy;
 	ret = status_init(&ex->st, cfg->spool_dir, ex->url[SPOOL_SIG_LOGS],
-			  ex->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			  ex->proto == REQUEST_BODY_JSON	 ? "http/json"
+			  : ex->proto == REQUEST_BODY_GRPC ? "grpc"
+							   : "http/protobuf",
 			  compress_name((enum compress_kind)ck));
 	if (ret < 0)
 		goto err_destroy;
@@ -423,7 +452,7 @@ static void job_free(struct job *job)
 
 static int log_once(struct exporter *ex, long code)
 {
-	unsigned c = code >= 0 && code < 600 ? (unsigned)code : 0;
+	unsigned c = code >= 0 && code < 600 + GRPC_CODE_NR ? (unsigned)code : 0;
 
 	if (ex->logged[c / 8] & (1u << (c % 8)))
 		return 0;
@@ -477,6 +506,10 @@ static void retry_job(struct exporter *ex, struct job *job, long code, const cha
 	/* The server knows its own load better than our back-off does. */
 	if (retry_after && *retry_after && retry_after_parse(retry_after, time(NULL), &ra_ms) == 0)
 		delay = ra_ms;
+	if (job->hint_ms) {
+		delay = job->hint_ms;
+		job->hint_ms = 0;
+	}
 	elapsed = now + delay - job->first_ms;
 	if (ex->rp.max_elapsed_ms && elapsed > ex->rp.max_elapsed_ms) {
 		snprintf(reason, sizeof(reason), "gave up after %u attempts over %u ms: %s",
@@ -500,6 +533,70 @@ static void retry_job(struct exporter *ex, struct job *job, long code, const cha
 	if (!quiet && !ex->stopping && (job->attempt & (job->attempt - 1)) == 0)
 		LOGW("exporter: %s: %s; retry %u in %u ms", spool_signal_name(job->sig), why,
 		     job->attempt, delay);
+}
+
+/* Acknowledged (2xx, or gRPC OK), with ri the partial success. */
+static void delivered(struct exporter *ex, struct job *job, const struct response_info *ri)
+{
+	if (ri->rejected > 0 || ri->message[0]) {
+		ex->partials++;
+		/* Powers of two: a receiver that trims every request
+		 * must not flood the log. */
+		if ((ex->partials & (ex->partials - 1)) == 0)
+			LOGW("exporter: partial success (#%llu): %lld %s rejected%s%s",
+			     (unsigned long long)ex->partials, (long long)ri->rejected,
+			     job->sig == SPOOL_SIG_METRICS ? "data points" : "log records",
+			     ri->message[0] ? ": " : "", ri->message);
+		if (ri->rejected > 0)
+			ex->st.rejected_records += (uint64_t)ri->rejected;
+	}
+	remove_file(ex, job->path);
+	ex->st.sent_requests++;
+	ex->st.sent_records += job->records;
+	ex->st.last_error[0] = '\0';
+	ex->n_conn_errs = 0;
+	job_free(job);
+}
+
+/*
+ * A gRPC call that got an answer: grpc-status (trailers, or the headers of
+ * a trailers-only answer), else the HTTP status mapped the way gRPC maps
+ * it; retried or dropped by the OTLP/gRPC rules (grpc_frame.h), with a
+ * RetryInfo delay standing in for Retry-After.
+ */
+static void grpc_done(struct exporter *ex, struct job *job, const struct http_result *res)
+{
+	struct grpc_outcome go;
+	struct response_info ri;
+	char why[WHY_MAX], http[48];
+	int ret;
+
+	grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message, res->grpc_details,
+			   &go);
+	ex->st.last_grpc_status = go.code;
+	if (go.code == GRPC_OK) {
+		ret = grpc_frame_response(job->sig, res->grpc_encoding, res->body, res->body_len,
+					  &ri);
+		if (ret < 0 && log_once(ex, 600 + GRPC_OK))
+			LOGW("exporter: %s: OK, but the answer does not decode (%s); counted as "
+			     "delivered without partial-success details",
+			     spool_signal_name(job->sig), strerror(-ret));
+		delivered(ex, job, &ri);
+		return;
+	}
+	http[0] = '\0';
+	if (go.from_http)
+		snprintf(http, sizeof(http), " (HTTP %ld, no grpc-status)", res->status);
+	status_set_error(&ex->st, "gRPC %s%s%s%s", grpc_code_name(go.code), http,
+			 go.message[0] ? ": " : "", go.message);
+	snprintf(why, sizeof(why), "gRPC %s from %s%s%s%s", grpc_code_name(go.code),
+		 ex->st.endpoint, http, go.message[0] ? ": " : "", go.message);
+	if (!go.retryable) {
+		drop_job(ex, job, 600 + go.code, why);
+		return;
+	}
+	job->hint_ms = go.has_retry_info ? go.retry_delay_ms : 0;
+	retry_job(ex, job, 600 + go.code, go.from_http ? res->retry_after : NULL, why, 0);
 }
 
 static void on_done(void *arg, void *user, const struct http_result *res)
@@ -526,27 +623,16 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		return;
 	}
 	ex->st.last_http_status = (int)res->status;
+	if (ex->proto == REQUEST_BODY_GRPC) {
+		grpc_done(ex, job, res);
+		return;
+	}
 	if (res->status >= 200 && res->status < 300) {
-		if (response_parse_success(job->sig, res->content_type, res->body, res->body_len,
-					   &ri) == 0 &&
-		    (ri.rejected > 0 || ri.message[0])) {
-			ex->partials++;
-			/* Powers of two: a receiver that trims every request
-			 * must not flood the log. */
-			if ((ex->partials & (ex->partials - 1)) == 0)
-				LOGW("exporter: partial success (#%llu): %lld %s rejected%s%s",
-				     (unsigned long long)ex->partials, (long long)ri.rejected,
-				     job->sig == SPOOL_SIG_METRICS ? "data points" : "log records",
-				     ri.message[0] ? ": " : "", ri.message);
-			if (ri.rejected > 0)
-				ex->st.rejected_records += (uint64_t)ri.rejected;
-		}
-		remove_file(ex, job->path);
-		ex->st.sent_requests++;
-		ex->st.sent_records += job->records;
-		ex->st.last_error[0] = '\0';
-		ex->n_conn_errs = 0;
-		job_free(job);
+		/* A body that does not decode leaves ri empty: delivered all
+		 * the same, without partial-success details. */
+		(void)response_parse_success(job->sig, res->content_type, res->body,
+					     res->body_len, &ri);
+		delivered(ex, job, &ri);
 		return;
 	}
 	response_parse_error(res->content_type, res->body, res->body_len, &ri);

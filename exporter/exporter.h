@@ -29,8 +29,8 @@
 
 struct exporter;
 
-/* "http/protobuf" or "http/json" (case-insensitive) -> enum
- * request_body_proto; -ENOTSUP for "grpc"; -EINVAL for anything else. */
+/* "http/protobuf", "http/json" or "grpc" (case-insensitive; empty =
+ * http/protobuf) -> enum request_body_proto; -EINVAL for anything else. */
 int exporter_protocol_parse(const char *name);
 
 /* 1 when cfg names no endpoint at all: the embedded file output. */
@@ -43,7 +43,7 @@ void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto
 /*
  * Creates the exporter for cfg (which must outlive it). Creates the spool
  * directories when missing. Returns 0 and *out, -EINVAL (bad protocol,
- * compression or endpoint; logged), -ENOTSUP (grpc), -ENOMEM, -EIO.
+ * compression or endpoint; logged), -ENOMEM, -EIO.
  */
 int exporter_create(const struct shmlog_config *cfg, struct exporter **out);
 

@@ -108,9 +108,9 @@ int main(int argc, char **argv)
 		goto out_free;
 	}
 	ret = exporter_protocol_parse(cfg->exp_protocol);
-	if (ret == -ENOTSUP || ret == -EINVAL) {
-		fprintf(stderr, "shmlog-exporter: protocol '%s' is not %s\n", cfg->exp_protocol,
-			ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+	if (ret < 0) {
+		fprintf(stderr, "shmlog-exporter: protocol '%s' is not http/protobuf, http/json or "
+			"grpc\n", cfg->exp_protocol);
 		rc = 2;
 		goto out_free;
 	}
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 	}
 	ret = exporter_create(cfg, &ex);
 	if (ret < 0) {
-		rc = ret == -EINVAL || ret == -ENOTSUP ? 2 : 1;
+		rc = ret == -EINVAL ? 2 : 1;
 		goto out_free;
 	}
 	LOGI("exporting %s to %s (%s, %s)", cfg->spool_dir, exporter_status(ex)->endpoint,

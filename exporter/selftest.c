@@ -3,7 +3,8 @@
  * --test: build one ExportLogsServiceRequest by hand (resource
  * service.name and host.name, one INFO record), encode it exactly as the
  * daemon would encode a spool file (request_body.c), send it through the
- * same transport (http_send.c) and report what came back. With no
+ * same transport (http_send.c) and report what came back (for grpc the
+ * gRPC status and message as well). With no
  * endpoint configured the record goes to <spool>/out/logs.jsonl instead.
  */
 #include "selftest.h"
@@ -20,6 +21,7 @@
 #include "endpoint.h"
 #include "exporter.h"
 #include "file_out.h"
+#include "grpc_frame.h"
 #include "http_send.h"
 #include "json_encode.h"
 #include "log.h"
@@ -33,6 +35,8 @@
 
 struct outcome {
 	int done;
+	int grpc;
+	struct grpc_outcome go; /* grpc: what the call ended with */
 	long status;
 	char err[256];
 	double latency_ms;
@@ -151,6 +155,14 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	o->status = res->status;
 	o->latency_ms = res->latency_ms;
 	snprintf(o->err, sizeof(o->err), "%s", res->err);
+	if (o->grpc && res->status) {
+		grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message,
+				   res->grpc_details, &o->go);
+		if (o->go.code == GRPC_OK)
+			grpc_frame_response(SPOOL_SIG_LOGS, res->grpc_encoding, res->body,
+					    res->body_len, &o->ri);
+		return;
+	}
 	if (res->status >= 200 && res->status < 300)
 		response_parse_success(SPOOL_SIG_LOGS, res->content_type, res->body, res->body_len,
 				       &o->ri);
@@ -161,6 +173,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t len)
 {
 	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_BASE;
+	const char *target = cfg->exp_logs_endpoint[0] ? cfg->exp_logs_endpoint : cfg->exp_endpoint;
 	char url[CONFIG_STR_MAX + 32], shown[CONFIG_STR_MAX + 32];
 	struct outcome o = {0};
 	struct http_send_opts opts;
@@ -177,8 +190,12 @@ static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t l
 		       cfg->exp_compression);
 		return 1;
 	}
-	if (endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", url, sizeof(url)) < 0) {
-		printf("--test: endpoint too long\n");
+	o.grpc = proto == REQUEST_BODY_GRPC;
+	ret = o.grpc ? endpoint_grpc_url(target[0] ? target : ENDPOINT_DEFAULT_GRPC, GRPC_PATH_LOGS,
+					 cfg->exp_insecure != 0, url, sizeof(url))
+		     : endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", url, sizeof(url));
+	if (ret < 0) {
+		printf("--test: endpoint %s\n", ret == -EINVAL ? "not valid for grpc" : "too long");
 		return 1;
 	}
 	endpoint_redact(url, shown, sizeof(shown));
@@ -206,6 +223,21 @@ static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t l
 	}
 	if (o.status == 0) {
 		printf("POST %s: no response (%s) after %.1f ms\n", shown, o.err, o.latency_ms);
+		goto out_free;
+	}
+	if (o.grpc) {
+		printf("POST %s: HTTP %ld, gRPC %s (%d)%s in %.1f ms\n", shown, o.status,
+		       grpc_code_name(o.go.code), o.go.code,
+		       o.go.from_http ? ", no grpc-status" : "", o.latency_ms);
+		if (o.go.code == GRPC_OK) {
+			if (o.ri.rejected > 0 || o.ri.message[0])
+				printf("partial success: %lld log records rejected%s%s\n",
+				       (long long)o.ri.rejected, o.ri.message[0] ? ": " : "",
+				       o.ri.message);
+			rc = 0;
+		} else if (o.go.message[0]) {
+			printf("server: %s\n", o.go.message);
+		}
 		goto out_free;
 	}
 	printf("POST %s: HTTP %ld in %.1f ms\n", shown, o.status, o.latency_ms);

@@ -141,6 +141,7 @@ static void test_file_mode(void)
 	    "protocol=",
 	    "compression=",
 	    "last_http_status=",
+	    "last_grpc_status=",
 	    "last_error=",
 	    "last_latency_ms=",
 	    "sent_requests=",
@@ -277,8 +278,20 @@ static void test_create_checks(void)
 	exporter_destroy(ex);
 	ex = NULL;
 
+	/* gRPC: endpoints are targets; the method path replaces any path. */
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "grpc");
-	T_EQ_INT(exporter_create(cfg, &ex), -ENOTSUP);
+	cfg->exp_logs_endpoint[0] = '\0';
+	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "http://127.0.0.1:1/ignored");
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_STR(exporter_status(ex)->protocol, "grpc");
+	T_EQ_STR(exporter_status(ex)->endpoint,
+		 "http://127.0.0.1:1/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+	T_EQ_INT(exporter_status(ex)->last_grpc_status, -1);
+	exporter_destroy(ex);
+	ex = NULL;
+	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "ftp://127.0.0.1:1");
+	T_EQ_INT(exporter_create(cfg, &ex), -EINVAL);
+	T_EQ_INT(exporter_protocol_parse("GRPC"), REQUEST_BODY_GRPC);
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "http/xml");
 	T_EQ_INT(exporter_create(cfg, &ex), -EINVAL);
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "HTTP/JSON");
