@@ -52,6 +52,7 @@ struct http_send {
 	unsigned busy;
 	int global_init;
 	int grpc;
+	int h2c_no_reuse; /* libcurl cannot reuse a prior-knowledge connection */
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -277,6 +278,25 @@ err_opt:
 	return -EIO;
 }
 
+/*
+ * libcurl 7.88.0 and 7.88.1 (Debian 12's) fail a second request on a
+ * reused cleartext HTTP/2 connection with "Error in the HTTP2 framing
+ * layer" (curl issue 10634, fixed in 8.0.0): prior knowledge was set up
+ * again on a connection that already spoke HTTP/2. With such a libcurl
+ * every h2c call gets a connection of its own; TLS (ALPN) is not affected.
+ */
+static int h2c_reuse_broken(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	if (!v || v->version_num < 0x075800 || v->version_num >= 0x080000)
+		return 0;
+	LOGI("http_send: libcurl %s cannot reuse cleartext HTTP/2 connections (curl issue "
+	     "10634): one connection per gRPC call to http:// endpoints",
+	     v->version);
+	return 1;
+}
+
 void http_send_destroy(struct http_send *hs)
 {
 	unsigned i;
@@ -329,6 +349,8 @@ int http_send_create(const struct http_send_opts *o, struct http_send **out)
 	}
 	hs->nslots = o->max_in_flight;
 	hs->grpc = o->grpc;
+	if (o->grpc)
+		hs->h2c_no_reuse = h2c_reuse_broken();
 	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->max_in_flight);
 	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)o->max_in_flight);
 	ret = build_headers(hs, o);
@@ -380,10 +402,13 @@ int http_send_start(struct http_send *hs, const char *url, const void *body, siz
 	if (hs->grpc) {
 		/* gRPC only exists over HTTP/2: cleartext with prior knowledge
 		 * (there is no upgrade dance), or TLS with h2 chosen by ALPN. */
-		long v = strncasecmp(url, "https:", 6) == 0 ? CURL_HTTP_VERSION_2TLS
-							     : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+		int tls = strncasecmp(url, "https:", 6) == 0;
+		long v = tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+		long fresh = !tls && hs->h2c_no_reuse;
 
-		if (curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, v) != CURLE_OK) {
+		if (curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, v) != CURLE_OK ||
+		    curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, fresh) != CURLE_OK ||
+		    curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, fresh) != CURLE_OK) {
 			LOGE("http_send: libcurl has no HTTP/2: %s", s->err);
 			return -EIO;
 		}

@@ -4,9 +4,8 @@ harness.py: what every end-to-end test uses (Python 3 standard library only).
 
 An Env owns one run of the whole agent: a unique namespace
 ("e2e-<pid>-<hex>"), a temporary directory with the spool and the receiver's
-files, an ini file, the loopback OTLP receiver (receiver.js, or grpc_receiver.js
-for Env(grpc=True)), the collector
-and the exporter. It starts producers with LD_PRELOAD=libshmlog.so, waits for
+files, an ini file, the loopback OTLP receiver (receiver.js; grpc_receiver.js
+with Env(grpc=True)), the collector and the exporter. It starts producers with LD_PRELOAD=libshmlog.so, waits for
 records at the receiver, reads exporter.status, and stops every process it
 started (SIGTERM, then SIGKILL after a grace period; whole process groups,
 so forked children too) and removes the temporary directory and
