@@ -45,31 +45,23 @@ int endpoint_url(const char *base, const char *per_signal, const char *sig_path,
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
-int endpoint_grpc_url(const char *target, const char *method, int insecure, char *out,
-		      size_t outlen)
+int endpoint_grpc_url(const char *target, const char *method, char *out, size_t outlen)
 {
-	const char *scheme, *auth, *end;
+	const char *auth, *end;
 	size_t slen;
 	int n;
 
-	if (!target || !*target)
+	if (!target)
 		return -EINVAL;
 	auth = authority(target);
-	if (auth == target) {
-		scheme = insecure ? "http" : "https";
-		slen = strlen(scheme);
-	} else {
-		scheme = target;
-		slen = (size_t)(auth - 3 - target);
-		if (!((slen == 4 && strncasecmp(target, "http", 4) == 0) ||
-		      (slen == 5 && strncasecmp(target, "https", 5) == 0)))
-			return -EINVAL;
-	}
+	slen = auth == target ? 0 : (size_t)(auth - 3 - target);
+	if (!((slen == 4 && strncasecmp(target, "http", 4) == 0) ||
+	      (slen == 5 && strncasecmp(target, "https", 5) == 0)))
+		return -EINVAL;
 	end = auth + strcspn(auth, "/?#");
 	if (end == auth)
 		return -EINVAL;
-	n = snprintf(out, outlen, "%.*s://%.*s/%s", (int)slen, scheme, (int)(end - auth), auth,
-		     method);
+	n = snprintf(out, outlen, "%.*s/%s", (int)(end - target), target, method);
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 

@@ -28,15 +28,13 @@ int endpoint_url(const char *base, const char *per_signal, const char *sig_path,
 
 /*
  * OTLP/gRPC: writes "<scheme>://<host:port>/<method>" for a gRPC target
- * (the base or per-signal endpoint). A target is a URL whose scheme
- * decides TLS (http or https; its path is not part of a gRPC target and is
- * dropped), or "host:port" without a scheme, which is TLS unless insecure
- * (OTEL_EXPORTER_OTLP_INSECURE applies only to that form). method is e.g.
- * GRPC_PATH_LOGS. Returns 0, -EINVAL (empty target or another scheme),
+ * (the base or per-signal endpoint): an http:// (cleartext HTTP/2) or
+ * https:// (TLS) URL whose path, not part of a gRPC target, is dropped.
+ * method is e.g. GRPC_PATH_LOGS. Returns 0, -EINVAL (empty host, no
+ * scheme or another one; the configuration only takes http(s) URLs),
  * -ENAMETOOLONG. Thread-safe.
  */
-int endpoint_grpc_url(const char *target, const char *method, int insecure, char *out,
-		      size_t outlen);
+int endpoint_grpc_url(const char *target, const char *method, char *out, size_t outlen);
 
 /*
  * Copies url to out without "user:password@" and without the query string

@@ -177,18 +177,15 @@ static int setup_grpc_urls(struct exporter *ex)
 	const struct shmlog_config *cfg = ex->cfg;
 	const char *base = cfg->exp_endpoint[0] ? cfg->exp_endpoint : ENDPOINT_DEFAULT_GRPC;
 	const char *logs = cfg->exp_logs_endpoint[0] ? cfg->exp_logs_endpoint : base;
-	int insecure = cfg->exp_insecure != 0;
 	int ret;
 
-	ret = endpoint_grpc_url(logs, GRPC_PATH_LOGS, insecure, ex->url[SPOOL_SIG_LOGS],
-				sizeof(ex->url[0]));
+	ret = endpoint_grpc_url(logs, GRPC_PATH_LOGS, ex->url[SPOOL_SIG_LOGS], sizeof(ex->url[0]));
 	if (ret == 0)
-		ret = endpoint_grpc_url(base, GRPC_PATH_METRICS, insecure,
-					ex->url[SPOOL_SIG_METRICS], sizeof(ex->url[0]));
+		ret = endpoint_grpc_url(base, GRPC_PATH_METRICS, ex->url[SPOOL_SIG_METRICS],
+					sizeof(ex->url[0]));
 	if (ret < 0)
 		LOGE("exporter: grpc endpoint: %s",
-		     ret == -EINVAL ? "expected http://host:port, https://host:port or host:port"
-				    : "too long");
+		     ret == -EINVAL ? "expected http://host:port or https://host:port" : "too long");
 	return ret;
 }
 

@@ -192,7 +192,7 @@ static int send_one(const struct shmlog_config *cfg, const uint8_t *pb, size_t l
 	}
 	o.grpc = proto == REQUEST_BODY_GRPC;
 	ret = o.grpc ? endpoint_grpc_url(target[0] ? target : ENDPOINT_DEFAULT_GRPC, GRPC_PATH_LOGS,
-					 cfg->exp_insecure != 0, url, sizeof(url))
+					 url, sizeof(url))
 		     : endpoint_url(base, cfg->exp_logs_endpoint, "v1/logs", url, sizeof(url));
 	if (ret < 0) {
 		printf("--test: endpoint %s\n", ret == -EINVAL ? "not valid for grpc" : "too long");

@@ -21,7 +21,8 @@
 // t_resp_ms, hdr (the call's metadata: user-agent, configured headers),
 // transport (te, content-type, grpc-encoding, grpc-accept-encoding,
 // grpc-timeout as sent), deadline_ms (what grpc-js made of grpc-timeout,
-// or null), plan, partial, retry_delay_s), OUT.metrics (or
+// or null), peer (the client's address:port: one per connection), plan,
+// partial, retry_delay_s), OUT.metrics (or
 // --metrics-out FILE) and FILE.rejected for metric data points.
 // F gets the gRPC port; F.control the port of a plain HTTP control
 // server on 127.0.0.1: POST /_control/plan with a plan as body replaces
@@ -189,7 +190,7 @@ function handler(sig) {
 		const deadline = call.getDeadline();
 		const body = call.request; // the decompressed message bytes
 		const info = { n, path: SIG[sig].path, status: 0, records: 0, encoding: enc, ctype: 'application/grpc',
-			bytes: body.length, t_ms: tArrive, hdr: md, transport: th,
+			bytes: body.length, t_ms: tArrive, hdr: md, transport: th, peer: call.getPeer(),
 			deadline_ms: Number.isFinite(Number(deadline)) ? Number(deadline) - tArrive : null };
 		const badBefore = otlp.utf8.bad;
 		let lines = null;

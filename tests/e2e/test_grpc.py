@@ -31,7 +31,8 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
             (dropped_records), last_grpc_status 12, logged once.
   tls       https:// endpoint: HTTP/2 negotiated by ALPN, the server's
             certificate checked against ca_file (grpc-js
-            ServerCredentials.createSsl): every line delivered.
+            ServerCredentials.createSsl): three bursts, every line
+            delivered, all calls on one kept-alive connection.
 """
 import os
 import shutil
@@ -330,11 +331,19 @@ def case_tls(args, figures):
     env.write_ini()
     env.start_collector()
     env.start_exporter()
-    p = burst(env, "tls")
-    fig = check_burst(env, "tls", p.pid)
+    figs = []
+    for tag in ("tls1", "tls2", "tls3"):
+        p = burst(env, tag)
+        figs.append(check_burst(env, tag, p.pid))
     st = env.status()
-    figures.append(f"tls (ALPN h2, ca_file): {fig}; endpoint {st.get('endpoint')}")
+    calls = logs_calls(env)
+    peers = {q["peer"] for q in calls}
+    figures.append(f"tls (ALPN h2, ca_file): {sum(f['records'] for f in figs)} records, missing "
+                   f"{sum(f['missing'] for f in figs)}, {len(calls)} LogsService calls over "
+                   f"{len(peers)} connection(s); endpoint {st.get('endpoint')}")
     h.check(st.get("last_grpc_status") == 0, f"tls: {st}")
+    # Over TLS the HTTP/2 connection is kept and reused between calls.
+    h.check(len(calls) >= 3 and len(peers) == 1, f"tls: calls from {peers}")
     env.close()
     shutil.rmtree(os.path.dirname(os.path.dirname(certs["ca"])), ignore_errors=True)
 

@@ -444,22 +444,21 @@ static void test_endpoint(void)
 {
 	char u[256];
 
-	T_EQ_INT(endpoint_grpc_url("http://127.0.0.1:4317", GRPC_PATH_LOGS, 0, u, sizeof(u)), 0);
+	T_EQ_INT(endpoint_grpc_url("http://127.0.0.1:4317", GRPC_PATH_LOGS, u, sizeof(u)), 0);
 	T_EQ_STR(u, "http://127.0.0.1:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export");
-	T_EQ_INT(endpoint_grpc_url("HTTPS://otlp.example.com:443/some/path?q=1", GRPC_PATH_METRICS, 1,
-				   u, sizeof(u)),
+	/* the path is not part of a gRPC target */
+	T_EQ_INT(endpoint_grpc_url("HTTPS://otlp.example.com:443/some/path?q=1", GRPC_PATH_METRICS, u,
+				   sizeof(u)),
 		 0);
 	T_EQ_STR(u, "HTTPS://otlp.example.com:443/"
 		    "opentelemetry.proto.collector.metrics.v1.MetricsService/Export");
-	/* no scheme: TLS unless insecure */
-	T_EQ_INT(endpoint_grpc_url("collector:4317", "M", 0, u, sizeof(u)), 0);
-	T_EQ_STR(u, "https://collector:4317/M");
-	T_EQ_INT(endpoint_grpc_url("collector:4317", "M", 1, u, sizeof(u)), 0);
-	T_EQ_STR(u, "http://collector:4317/M");
-	T_EQ_INT(endpoint_grpc_url("", "M", 0, u, sizeof(u)), -EINVAL);
-	T_EQ_INT(endpoint_grpc_url("unix:///run/x", "M", 0, u, sizeof(u)), -EINVAL);
-	T_EQ_INT(endpoint_grpc_url("http:///path", "M", 0, u, sizeof(u)), -EINVAL);
-	T_EQ_INT(endpoint_grpc_url("http://h:1", "M", 0, u, 10), -ENAMETOOLONG);
+	T_EQ_INT(endpoint_grpc_url("https://h", "M", u, sizeof(u)), 0);
+	T_EQ_STR(u, "https://h/M");
+	T_EQ_INT(endpoint_grpc_url("", "M", u, sizeof(u)), -EINVAL);
+	T_EQ_INT(endpoint_grpc_url("collector:4317", "M", u, sizeof(u)), -EINVAL);
+	T_EQ_INT(endpoint_grpc_url("unix:///run/x", "M", u, sizeof(u)), -EINVAL);
+	T_EQ_INT(endpoint_grpc_url("http:///path", "M", u, sizeof(u)), -EINVAL);
+	T_EQ_INT(endpoint_grpc_url("http://h:1", "M", u, 10), -ENAMETOOLONG);
 }
 
 int main(void)
