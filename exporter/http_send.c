@@ -291,7 +291,7 @@ static int h2c_reuse_broken(void)
 
 	if (!v || v->version_num < 0x075800 || v->version_num >= 0x080000)
 		return 0;
-	LOGI("http_send: libcurl %s cannot reuse cleartext HTTP/2 connections (curl issue "
+	LOGD("http_send: libcurl %s cannot reuse cleartext HTTP/2 connections (curl issue "
 	     "10634): one connection per gRPC call to http:// endpoints",
 	     v->version);
 	return 1;

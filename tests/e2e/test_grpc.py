@@ -25,7 +25,9 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
               "partial:5" OK with partial success: rejected_records +5
             exporter.status: protocol grpc, last_grpc_status 0 at the end.
   none      compression none: logs and metrics arrive intact
-            (grpc-encoding identity).
+            (grpc-encoding identity). shmlog-exporter --test over gRPC:
+            exit 0, "gRPC OK (0)", the Hello record arrives; against an
+            UNAUTHENTICATED answer: exit 1, the status and server message.
   zstd      grpc-js has no zstd codec and answers UNIMPLEMENTED: the
             exporter drops the requests and counts every record
             (dropped_records), last_grpc_status 12, logged once.
@@ -36,6 +38,7 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -292,6 +295,27 @@ def case_none(args, figures):
     problems += check_transport("none logs", calls, "identity")
     problems += check_transport("none metrics", mcalls, "identity")
     figures.append(f"none: {fig}, {len(calls)} LogsService and {len(mcalls)} MetricsService calls")
+
+    # --test: one record through the same gRPC transport, and what it prints.
+    def selftest():
+        r = subprocess.run([env.bin("shmlog-exporter"), "-c", env.ini_path, "--test"],
+                           env=env.base_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=30)
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    rc, out = selftest()
+    hello = env.wait_records(1, timeout=10, pred=lambda r: r["body"] == "Hello from shmlog",
+                             settle=0)
+    post = [line for line in out.splitlines() if line.startswith("POST ")]
+    figures.append(f"--test: rc {rc}, {post[:1]}; {len(hello)} 'Hello from shmlog' record(s) "
+                   f"received")
+    if rc != 0 or "gRPC OK (0)" not in out or len(hello) != 1:
+        problems.append(f"--test over grpc: rc {rc}, output {out!r}, {len(hello)} records")
+    env.set_plan("16")
+    rc, out = selftest()
+    figures.append(f"--test against UNAUTHENTICATED: rc {rc}, {out.strip().splitlines()[-2:]}")
+    if rc != 1 or "gRPC UNAUTHENTICATED (16)" not in out or "server: planned 16" not in out:
+        problems.append(f"--test against UNAUTHENTICATED: rc {rc}, output {out!r}")
     if problems:
         for q in problems[:20]:
             h.log("  problem: " + q)
@@ -322,10 +346,11 @@ def case_zstd(args, figures):
 
 
 def case_tls(args, figures):
+    cert_dir = tempfile.mkdtemp(prefix="shmlog-e2e-grpc-certs-")
     try:
-        certs = test_tls.make_certs(os.path.join(
-            tempfile.mkdtemp(prefix="shmlog-e2e-grpc-certs-"), "c"))
+        certs = test_tls.make_certs(os.path.join(cert_dir, "c"))
     except h.Skip as e:
+        shutil.rmtree(cert_dir, ignore_errors=True)
         figures.append(f"tls: not run ({e})")
         return
     env = h.Env(args, "grpc-tls", compression="gzip", grpc=True, start_daemons=False,
@@ -349,7 +374,7 @@ def case_tls(args, figures):
     # Over TLS the HTTP/2 connection is kept and reused between calls.
     h.check(len(calls) >= 3 and len(peers) == 1, f"tls: calls from {peers}")
     env.close()
-    shutil.rmtree(os.path.dirname(os.path.dirname(certs["ca"])), ignore_errors=True)
+    shutil.rmtree(cert_dir, ignore_errors=True)
 
 
 def test(args):
