@@ -12,7 +12,7 @@
 //
 //   node grpc_receiver.js --port-file F --out OUT [--plan "14*2,8:2,3,partial:5"]
 //                         [--plan-metrics] [--metrics-out FILE]
-//                         [--tls-cert PEM --tls-key PEM]
+//                         [--tls-cert PEM --tls-key PEM] [--raw-http2]
 //
 // Files written (as receiver.js): OUT (log records), OUT.rejected (records
 // of refused calls, + status), OUT.requests (one line per call: n, path,
@@ -35,6 +35,10 @@
 // google.rpc.RetryInfo of S seconds, e.g. "8:2" RESOURCE_EXHAUSTED), and
 // "partial:N" (OK with partial_success rejecting N). "*K" repeats an
 // entry K times. With --plan-metrics the plan applies to metrics too.
+// --raw-http2 serves with node's http2 module instead of grpc-js (see
+// rawCall), which adds "http:NNN" (HTTP status NNN, no grpc-status, as a
+// proxy in front of a gRPC server answers) and "gzip-partial:N" (the
+// partial success in a gzip-compressed response message).
 // A message compressed with an encoding grpc-js has no codec for (zstd)
 // never reaches the handler: grpc-js answers UNIMPLEMENTED itself, and
 // that call is not in OUT.requests.
@@ -44,6 +48,8 @@
 
 const fs = require('fs');
 const http = require('http');
+const http2 = require('http2');
+const zlib = require('zlib');
 
 const otlp = require('./otlp_lines.js');
 const { TO_OBJ, logLines, metricLines, emptyMetrics, countRecords, appendLines } = otlp;
@@ -67,9 +73,12 @@ function parsePlan(s) {
 		let ent;
 		let mm;
 		if ((mm = /^partial:(\d+)$/.exec(e))) ent = { kind: 'partial', n: Number(mm[1]) };
+		else if ((mm = /^gzip-partial:(\d+)$/.exec(e))) ent = { kind: 'partial', n: Number(mm[1]), gzip: true };
+		else if ((mm = /^http:(\d{3})$/.exec(e))) ent = { kind: 'http', code: Number(mm[1]) };
 		else if ((mm = /^(\d{1,2})(?::(\d+(?:\.\d+)?))?$/.exec(e)) && Number(mm[1]) <= 16)
 			ent = { kind: 'status', code: Number(mm[1]), retryDelay: mm[2] === undefined ? undefined : Number(mm[2]) };
 		else throw new Error(`bad plan entry '${e}'`);
+		ent.text = e;
 		for (let k = 0; k < rep; k++) plan.push(ent);
 	}
 	return plan;
@@ -95,10 +104,12 @@ function parseArgs(argv) {
 		else if (a === '--metrics-out') o.metricsOut = val();
 		else if (a === '--tls-cert') o.tlsCert = val();
 		else if (a === '--tls-key') o.tlsKey = val();
+		else if (a === '--raw-http2') o.rawHttp2 = true;
 		else usage(`unknown argument '${a}'`);
 	}
 	if (!o.portFile || !o.out) usage('--port-file and --out are required');
 	if (!o.tlsCert !== !o.tlsKey) usage('--tls-cert and --tls-key go together');
+	if (o.rawHttp2 && o.tlsCert) usage('--raw-http2 is cleartext only');
 	if (!o.metricsOut) o.metricsOut = o.out + '.metrics';
 	return o;
 }
@@ -180,73 +191,148 @@ function metadataMap(md) {
 	return o;
 }
 
+// One call, whatever server carried it: decode, log, pick the planned
+// answer. meta: {enc, hdr, transport, peer, deadline_ms}; ans: ok(o),
+// error(code, details, statusDetailsBin or undefined), http(status).
+function serveCall(sig, body, meta, ans) {
+	const tArrive = Date.now();
+	const n = ++callCounter;
+	const info = Object.assign({ n, path: SIG[sig].path, status: 0, records: 0, ctype: 'application/grpc',
+		bytes: body.length, t_ms: tArrive }, meta);
+	const badBefore = otlp.utf8.bad;
+	let lines = null;
+	const finish = (status) => {
+		info.status = status;
+		info.t_resp_ms = Date.now();
+		info.bad_utf8 = otlp.utf8.bad - badBefore;
+		if (lines) {
+			const file = sig === 'logs' ? opts.out : opts.metricsOut;
+			if (status === 0) appendLines(file, lines);
+			else appendLines(file + '.rejected', lines.map((l) => Object.assign(l, { status })));
+		}
+		appendLines(opts.out + '.requests', [info]);
+	};
+
+	let msg;
+	try {
+		msg = SIG[sig].req.toObject(SIG[sig].req.decode(body), TO_OBJ);
+	} catch (e) {
+		process.stderr.write(`grpc_receiver.js: call ${n}: ${e.message}\n`);
+		info.why = `decode: ${e.message}`;
+		finish(grpc.status.INVALID_ARGUMENT);
+		return ans.error(grpc.status.INVALID_ARGUMENT, `decode: ${e.message}`);
+	}
+	info.records = countRecords(sig, msg);
+	if (sig === 'metrics') info.empty_metrics = emptyMetrics(msg);
+	lines = sig === 'logs' ? logLines(n, msg, meta.encoding, 'application/grpc')
+		: metricLines(n, msg, meta.encoding, 'application/grpc');
+
+	let ent = { kind: 'status', code: 0 };
+	if (sig === 'logs' || opts.planMetrics) {
+		if (planIdx < opts.plan.length) ent = opts.plan[planIdx];
+		planIdx++;
+	}
+	info.plan = ent.text;
+
+	if (ent.kind === 'http') {
+		finish(`http:${ent.code}`);
+		return ans.http(ent.code);
+	}
+	if (ent.kind === 'partial' || ent.code === 0) {
+		const o = {};
+		if (ent.kind === 'partial') {
+			o.partialSuccess = { [SIG[sig].rejectedField]: ent.n, errorMessage: `rejected ${ent.n}` };
+			info.partial = ent.n;
+		}
+		finish(0); // files first: a test reads them as soon as it has the answer
+		return ans.ok(o, ent.gzip);
+	}
+	const details = `planned ${ent.code}: a message to percent-encode (100%)`;
+	let bin;
+	if (ent.retryDelay !== undefined) {
+		bin = retryInfoStatus(ent.code, details, ent.retryDelay);
+		info.retry_delay_s = ent.retryDelay;
+	}
+	finish(ent.code);
+	ans.error(ent.code, details, bin);
+}
+
+function metadataMap(md) {
+	const o = {};
+	for (const [k, v] of Object.entries(md.getMap())) o[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+	return o;
+}
+
+// grpc-js: the message arrives decompressed (gzip, deflate) as call.request.
 function handler(sig) {
 	return (call, callback) => {
-		const tArrive = Date.now();
-		const n = ++callCounter;
-		const md = metadataMap(call.metadata);
 		const th = call.metadata.transportHeaders || {};
-		const enc = String(th['grpc-encoding'] || '');
 		const deadline = call.getDeadline();
-		const body = call.request; // the decompressed message bytes
-		const info = { n, path: SIG[sig].path, status: 0, records: 0, encoding: enc, ctype: 'application/grpc',
-			bytes: body.length, t_ms: tArrive, hdr: md, transport: th, peer: call.getPeer(),
-			deadline_ms: Number.isFinite(Number(deadline)) ? Number(deadline) - tArrive : null };
-		const badBefore = otlp.utf8.bad;
-		let lines = null;
-		const finish = (status) => {
-			info.status = status;
-			info.t_resp_ms = Date.now();
-			info.bad_utf8 = otlp.utf8.bad - badBefore;
-			if (lines) {
-				const file = sig === 'logs' ? opts.out : opts.metricsOut;
-				if (status === 0) appendLines(file, lines);
-				else appendLines(file + '.rejected', lines.map((l) => Object.assign(l, { status })));
-			}
-			appendLines(opts.out + '.requests', [info]);
-		};
-
-		let msg;
-		try {
-			msg = SIG[sig].req.toObject(SIG[sig].req.decode(body), TO_OBJ);
-		} catch (e) {
-			process.stderr.write(`grpc_receiver.js: call ${n}: ${e.message}\n`);
-			info.why = `decode: ${e.message}`;
-			finish(grpc.status.INVALID_ARGUMENT);
-			return callback({ code: grpc.status.INVALID_ARGUMENT, details: `decode: ${e.message}` });
-		}
-		info.records = countRecords(sig, msg);
-		if (sig === 'metrics') info.empty_metrics = emptyMetrics(msg);
-		lines = sig === 'logs' ? logLines(n, msg, enc, 'application/grpc')
-			: metricLines(n, msg, enc, 'application/grpc');
-
-		let ent = { kind: 'status', code: 0 };
-		if (sig === 'logs' || opts.planMetrics) {
-			if (planIdx < opts.plan.length) ent = opts.plan[planIdx];
-			planIdx++;
-		}
-		info.plan = ent.kind === 'status' ? String(ent.code) + (ent.retryDelay !== undefined ? `:${ent.retryDelay}` : '')
-			: `partial:${ent.n}`;
-
-		if (ent.kind === 'partial' || ent.code === 0) {
-			const o = {};
-			if (ent.kind === 'partial') {
-				o.partialSuccess = { [SIG[sig].rejectedField]: ent.n, errorMessage: `rejected ${ent.n}` };
-				info.partial = ent.n;
-			}
-			finish(0); // files first: a test reads them as soon as it has the answer
-			return callback(null, o);
-		}
-		const err = { code: ent.code, details: `planned ${ent.code}: a message to percent-encode (100%)` };
-		if (ent.retryDelay !== undefined) {
-			const m = new grpc.Metadata();
-			m.set('grpc-status-details-bin', retryInfoStatus(ent.code, err.details, ent.retryDelay));
-			err.metadata = m;
-			info.retry_delay_s = ent.retryDelay;
-		}
-		finish(ent.code);
-		callback(err);
+		const meta = { encoding: String(th['grpc-encoding'] || ''), hdr: metadataMap(call.metadata), transport: th,
+			peer: call.getPeer(), deadline_ms: Number.isFinite(Number(deadline)) ? Number(deadline) - Date.now() : null };
+		serveCall(sig, call.request, meta, {
+			ok: (o) => callback(null, o),
+			error: (code, details, bin) => {
+				const err = { code, details };
+				if (bin) {
+					err.metadata = new grpc.Metadata();
+					err.metadata.set('grpc-status-details-bin', bin);
+				}
+				callback(err);
+			},
+			http: () => callback({ code: grpc.status.INTERNAL, details: 'http: entries need --raw-http2' }),
+		});
 	};
+}
+
+// --raw-http2: node's own HTTP/2 server standing where a proxy or a
+// non-gRPC server would: it can answer a plain HTTP status without any
+// grpc-status ("http:NNN"), or an OK whose response message is gzip
+// compressed ("gzip-partial:N"), which grpc-js servers never send. The
+// request is unframed here (and gunzipped) and decoded by the same root.
+function rawCall(stream, headers, body) {
+	const path = String(headers[':path'] || '');
+	const sig = path === SIG.logs.path ? 'logs' : path === SIG.metrics.path ? 'metrics' : null;
+	const th = {};
+	for (const k of TRANSPORT_HEADERS) if (headers[k] !== undefined) th[k] = String(headers[k]);
+	// A trailers-only answer: grpc-status in the only header block.
+	const fail = (code, details, bin) => {
+		const h = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code),
+			'grpc-message': encodeURIComponent(details) };
+		if (bin) h['grpc-status-details-bin'] = bin.toString('base64').replace(/=+$/, '');
+		stream.respond(h, { endStream: true });
+	};
+	if (!sig) return fail(grpc.status.UNIMPLEMENTED, `unknown method ${path}`);
+	if (body.length < 5 || body.length - 5 !== body.readUInt32BE(1) || body[0] > 1)
+		return fail(grpc.status.INTERNAL, 'bad message frame');
+	let msg = body.subarray(5);
+	if (body[0] === 1) {
+		if (th['grpc-encoding'] !== 'gzip') return fail(grpc.status.UNIMPLEMENTED, `encoding ${th['grpc-encoding']}`);
+		msg = zlib.gunzipSync(msg, { maxOutputLength: MAX_MSG });
+	}
+	const hdr = {};
+	for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && !(k in th)) hdr[k] = String(v);
+	const meta = { encoding: th['grpc-encoding'] || '', hdr, transport: th,
+		peer: `${stream.session.socket.remoteAddress}:${stream.session.socket.remotePort}`, deadline_ms: null };
+	const R = SIG[sig].resp;
+	serveCall(sig, msg, meta, {
+		ok: (o, gz) => {
+			let m = Buffer.from(R.encode(R.fromObject(o)).finish());
+			if (gz) m = zlib.gzipSync(m);
+			const frame = Buffer.alloc(5);
+			frame[0] = gz ? 1 : 0;
+			frame.writeUInt32BE(m.length, 1);
+			stream.respond({ ':status': 200, 'content-type': 'application/grpc',
+				'grpc-encoding': gz ? 'gzip' : 'identity' }, { waitForTrailers: true });
+			stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+			stream.end(Buffer.concat([frame, m]));
+		},
+		error: (code, details, bin) => fail(code, details, bin),
+		http: (status) => {
+			stream.respond({ ':status': status, 'content-type': 'text/plain' });
+			stream.end(`proxy says ${status}\n`);
+		},
+	});
 }
 
 function definition(sig) {
@@ -304,8 +390,11 @@ function writePort(file, port) {
 	fs.renameSync(tmp, file);
 }
 
+let raw = null; // the --raw-http2 server
+
 function shutdown() {
 	control.close();
+	if (raw) raw.close();
 	server.forceShutdown();
 	process.exit(0);
 }
@@ -314,6 +403,26 @@ process.on('SIGINT', shutdown);
 
 // Loopback only, never anything else.
 control.listen(0, '127.0.0.1', () => {
+	if (opts.rawHttp2) {
+		raw = http2.createServer();
+		raw.on('stream', (stream, headers) => {
+			const chunks = [];
+			stream.on('data', (c) => chunks.push(c));
+			stream.on('end', () => {
+				try {
+					rawCall(stream, headers, Buffer.concat(chunks));
+				} catch (e) {
+					process.stderr.write(`grpc_receiver.js: raw call: ${e.stack}\n`);
+					stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+				}
+			});
+		});
+		raw.listen(0, '127.0.0.1', () => {
+			writePort(`${opts.portFile}.control`, control.address().port);
+			writePort(opts.portFile, raw.address().port);
+		});
+		return;
+	}
 	server.bindAsync('127.0.0.1:0', creds, (err, port) => {
 		if (err) {
 			process.stderr.write(`grpc_receiver.js: bind: ${err.message}\n`);

@@ -31,6 +31,13 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
   zstd      grpc-js has no zstd codec and answers UNIMPLEMENTED: the
             exporter drops the requests and counts every record
             (dropped_records), last_grpc_status 12, logged once.
+  proxy     grpc_receiver.js --raw-http2 (node's http2 module where a
+            proxy would stand): HTTP 503 without grpc-status twice, then a
+            trailers-only UNAVAILABLE with RetryInfo 1 s: retried (the last
+            no sooner than 1 s), delivered; HTTP 404 without grpc-status:
+            UNIMPLEMENTED, dropped, counted, logged; an OK whose answer
+            message is gzip-compressed with a partial success of 4:
+            rejected_records +4.
   tls       https:// endpoint: HTTP/2 negotiated by ALPN, the server's
             certificate checked against ca_file (grpc-js
             ServerCredentials.createSsl): three bursts, every line
@@ -323,6 +330,54 @@ def case_none(args, figures):
     env.close()
 
 
+def case_proxy(args, figures):
+    """grpc_receiver.js --raw-http2: HTTP statuses without grpc-status, a
+    trailers-only RetryInfo, a gzip-compressed answer message."""
+    env = h.Env(args, "grpc-proxy", compression="gzip", grpc=True, receiver_args=["--raw-http2"],
+                ini={"exporter": {"max_in_flight": "1", "retry_initial_ms": "200",
+                                  "retry_max_ms": "2000"}, "metrics": {"host_metrics": "false"}})
+    n0 = last_n(env)
+    env.set_plan("http:503*2,14:1")
+    p = burst(env, "proxy503")
+    check_burst(env, "proxy503", p.pid)
+    c = logs_calls(env, n0)
+    h.check([q["status"] for q in c[:4]] == ["http:503", "http:503", 14, 0],
+            f"proxy: statuses {[q['status'] for q in c]}")
+    gap = c[3]["t_ms"] - c[2]["t_resp_ms"]
+    figures.append(f"raw HTTP/2 503 (no grpc-status) x2, then trailers-only UNAVAILABLE + RetryInfo "
+                   f"1 s: statuses {[q['status'] for q in c]}, last retry after {gap} ms")
+    h.check(gap >= 950, f"proxy: retry {gap} ms after RetryInfo 1 s")
+
+    st0 = env.status()
+    n0 = last_n(env)
+    env.set_plan("http:404")
+    p = burst(env, "proxy404")
+    st = env.wait_status(lambda s: s.get("dropped_requests", 0) > st0.get("dropped_requests", 0))
+    time.sleep(1.0)
+    st = env.status()
+    c = logs_calls(env, n0)
+    d_rec = st["dropped_records"] - st0["dropped_records"]
+    figures.append(f"raw HTTP/2 404: statuses {[q['status'] for q in c]}, dropped_records +{d_rec}, "
+                   f"last_http_status {st['last_http_status']}, last_grpc_status "
+                   f"{st['last_grpc_status']}")
+    h.check([q["status"] for q in c] == ["http:404"] and d_rec == c[0]["records"],
+            f"proxy: 404 not dropped once: {figures[-1]}")
+    h.check(st["last_http_status"] == 404 and st["last_grpc_status"] == 12, f"proxy: {st}")
+    log = env.exporter.log_text()
+    h.check("UNIMPLEMENTED" in log and "HTTP 404, no grpc-status" in log,
+            "proxy: the 404 drop is not logged as UNIMPLEMENTED from HTTP 404")
+
+    st0 = env.status()
+    env.set_plan("gzip-partial:4")
+    p = burst(env, "proxygz")
+    check_burst(env, "proxygz", p.pid)
+    st = env.wait_status(lambda s: s["rejected_records"] - st0["rejected_records"] >= 4)
+    d = st["rejected_records"] - st0["rejected_records"]
+    figures.append(f"gzip-compressed answer with partial success 4: rejected_records +{d}")
+    h.check(d == 4, f"proxy: compressed partial success not counted: {st}")
+    env.close()
+
+
 def case_zstd(args, figures):
     env = h.Env(args, "grpc-zstd", compression="zstd", grpc=True,
                 ini={"metrics": {"host_metrics": "false"}})
@@ -381,6 +436,7 @@ def test(args):
     figures = []
     case_gzip(args, figures)
     case_none(args, figures)
+    case_proxy(args, figures)
     case_zstd(args, figures)
     case_tls(args, figures)
     h.log("figures:")
