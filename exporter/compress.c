@@ -253,8 +253,7 @@ static int decode_zstd(const void *in, size_t len, void *out, size_t outcap)
 	return ret;
 }
 
-int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out,
-		    size_t outcap)
+int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out, size_t outcap)
 {
 	if (outcap > INT32_MAX)
 		outcap = INT32_MAX;

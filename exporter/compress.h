@@ -53,7 +53,6 @@ int compress_run(struct compress *c, const void *in, size_t len, void **out, siz
  * Returns the decoded length, -EMSGSIZE when it does not fit in outcap,
  * -EBADMSG for data that does not decode, -ENOMEM, -EINVAL (bad kind).
  */
-int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out,
-		    size_t outcap);
+int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out, size_t outcap);
 
 #endif

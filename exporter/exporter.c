@@ -185,7 +185,8 @@ static int setup_grpc_urls(struct exporter *ex)
 					sizeof(ex->url[0]));
 	if (ret < 0)
 		LOGE("exporter: grpc endpoint: %s",
-		     ret == -EINVAL ? "expected http://host:port or https://host:port" : "too long");
+		     ret == -EINVAL ? "expected http://host:port or https://host:port"
+				    : "too long");
 	return ret;
 }
 
@@ -267,7 +268,7 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	if (ret < 0)
 		goto err_destroy;
 	ret = status_init(&ex->st, cfg->spool_dir, ex->url[SPOOL_SIG_LOGS],
-			  ex->proto == REQUEST_BODY_JSON	 ? "http/json"
+			  ex->proto == REQUEST_BODY_JSON   ? "http/json"
 			  : ex->proto == REQUEST_BODY_GRPC ? "grpc"
 							   : "http/protobuf",
 			  compress_name((enum compress_kind)ck));
@@ -608,6 +609,9 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	status_latency(&ex->st, res->latency_ms);
 	if (res->status == 0) {
 		ex->st.last_http_status = -1;
+		/* gRPC reports a call that got no answer as UNAVAILABLE. */
+		if (ex->proto == REQUEST_BODY_GRPC)
+			ex->st.last_grpc_status = GRPC_UNAVAILABLE;
 		status_set_error(&ex->st, "connection: %s", res->err);
 		snprintf(why, sizeof(why), "no response from %s: %s", ex->st.endpoint, res->err);
 		/* Once per distinct error until something is delivered: a bad
@@ -627,8 +631,8 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	if (res->status >= 200 && res->status < 300) {
 		/* A body that does not decode leaves ri empty: delivered all
 		 * the same, without partial-success details. */
-		(void)response_parse_success(job->sig, res->content_type, res->body,
-					     res->body_len, &ri);
+		(void)response_parse_success(job->sig, res->content_type, res->body, res->body_len,
+					     &ri);
 		delivered(ex, job, &ri);
 		return;
 	}

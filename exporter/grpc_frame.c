@@ -17,11 +17,23 @@
 #include "retry.h"
 
 static const char *const code_names[GRPC_CODE_NR] = {
-	"OK",		     "CANCELLED",	   "UNKNOWN",	  "INVALID_ARGUMENT",
-	"DEADLINE_EXCEEDED", "NOT_FOUND",	   "ALREADY_EXISTS", "PERMISSION_DENIED",
-	"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",	  "OUT_OF_RANGE",
-	"UNIMPLEMENTED",     "INTERNAL",	   "UNAVAILABLE",	  "DATA_LOSS",
-	"UNAUTHENTICATED",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
 };
 
 const char *grpc_code_name(int code)
@@ -41,8 +53,8 @@ int grpc_frame_header(uint8_t hdr[GRPC_FRAME_HDR], int compressed, size_t len)
 	return 0;
 }
 
-int grpc_frame_parse(const void *buf, size_t len, size_t max, int *compressed,
-		     const uint8_t **msg, size_t *msglen)
+int grpc_frame_parse(const void *buf, size_t len, size_t max, int *compressed, const uint8_t **msg,
+		     size_t *msglen)
 {
 	const uint8_t *p = buf;
 	uint32_t n;
@@ -431,7 +443,8 @@ int grpc_frame_response(int sig, const char *encoding, const void *body, size_t 
 	if (!buf)
 		return -ENOMEM;
 	n = compress_decode((enum compress_kind)kind, msg, mlen, buf, GRPC_RESPONSE_MAX);
-	ret = n < 0 ? n : response_parse_success(sig, "application/x-protobuf", buf, (size_t)n, out);
+	ret =
+	    n < 0 ? n : response_parse_success(sig, "application/x-protobuf", buf, (size_t)n, out);
 	free(buf);
 	return ret;
 }

@@ -58,11 +58,11 @@ enum grpc_code {
 
 /* What a finished call means (grpc_frame_outcome). */
 struct grpc_outcome {
-	int code;	      /* enum grpc_code */
-	int from_http;	      /* no grpc-status: code mapped from the HTTP status */
-	int retryable;	      /* OTLP says retry */
-	int has_retry_info;   /* the status carried a RetryInfo */
-	uint32_t retry_delay_ms; /* its retry_delay, capped at RETRY_AFTER_MAX_MS */
+	int code;			/* enum grpc_code */
+	int from_http;			/* no grpc-status: code mapped from the HTTP status */
+	int retryable;			/* OTLP says retry */
+	int has_retry_info;		/* the status carried a RetryInfo */
+	uint32_t retry_delay_ms;	/* its retry_delay, capped at RETRY_AFTER_MAX_MS */
 	char message[RESPONSE_MSG_MAX]; /* grpc-message, percent-decoded */
 };
 
@@ -83,8 +83,8 @@ int grpc_frame_header(uint8_t hdr[GRPC_FRAME_HDR], int compressed, size_t len);
  * 0 or 1, or bytes follow the message; -EMSGSIZE when the message is
  * longer than max.
  */
-int grpc_frame_parse(const void *buf, size_t len, size_t max, int *compressed,
-		     const uint8_t **msg, size_t *msglen);
+int grpc_frame_parse(const void *buf, size_t len, size_t max, int *compressed, const uint8_t **msg,
+		     size_t *msglen);
 
 /*
  * The grpc-timeout value for timeout_ms ("1500m"; whole seconds, rounded

@@ -130,10 +130,9 @@ int status_write(struct status *st, uint64_t now_ms)
 		     "spool_bytes=%" PRIu64 "\n",
 		     (int)getpid(), (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
 		     st->endpoint, st->protocol, st->compression, st->last_http_status,
-		     st->last_grpc_status,
-		     st->last_error, st->last_latency_ms, st->sent_requests, st->sent_records,
-		     st->retries, st->dropped_requests, st->dropped_records, st->rejected_records,
-		     st->quarantined_files, st->spool_files, st->spool_bytes);
+		     st->last_grpc_status, st->last_error, st->last_latency_ms, st->sent_requests,
+		     st->sent_records, st->retries, st->dropped_requests, st->dropped_records,
+		     st->rejected_records, st->quarantined_files, st->spool_files, st->spool_bytes);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
 	m = latency_lines(st, buf + n, sizeof(buf) - (size_t)n);

@@ -8,8 +8,9 @@
  *   protocol (http/protobuf, http/json, grpc, file/json), compression,
  *   last_http_status (0 none yet, -1 connection error), last_grpc_status
  *   (grpc: the last call's gRPC status code, from grpc-status or mapped
- *   from the HTTP status; -1 none yet or not grpc), last_error, last_latency_ms, sent_requests, sent_records,
- *   retries, dropped_requests, dropped_records, rejected_records,
+ *   from the HTTP status, 14 UNAVAILABLE for a connection error; -1 none
+ *   yet or not grpc), last_error, last_latency_ms, sent_requests,
+ *   sent_records, retries, dropped_requests, dropped_records, rejected_records,
  *   quarantined_files, spool_files, spool_bytes, latency_ms_bounds,
  *   latency_ms_buckets, latency_ms_count, latency_ms_sum (a cumulative
  *   histogram of request latencies, answered or not, for the collector's

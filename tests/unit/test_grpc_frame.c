@@ -100,8 +100,8 @@ static void test_message(void)
 
 static void test_retry_table(void)
 {
-	static const int retry[] = {GRPC_CANCELLED, GRPC_DEADLINE_EXCEEDED, GRPC_ABORTED,
-				    GRPC_OUT_OF_RANGE, GRPC_UNAVAILABLE, GRPC_DATA_LOSS};
+	static const int retry[] = {GRPC_CANCELLED,    GRPC_DEADLINE_EXCEEDED, GRPC_ABORTED,
+				    GRPC_OUT_OF_RANGE, GRPC_UNAVAILABLE,       GRPC_DATA_LOSS};
 	int c, want;
 	unsigned i;
 
@@ -164,8 +164,9 @@ static size_t retry_info(uint8_t *out, int64_t secs, int32_t nanos)
 
 static void b64(const uint8_t *in, size_t n, char *out, int pad, int urlsafe)
 {
-	const char *a = urlsafe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-				: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *a = urlsafe
+			    ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			    : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, o = 0;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -321,7 +322,7 @@ static size_t partial_logs(uint8_t *buf, int64_t rejected)
 	ps.error_message = "too old";
 	r.partial_success = &ps;
 	return opentelemetry__proto__collector__logs__v1__export_logs_service_response__pack(&r,
-											      buf);
+											     buf);
 }
 
 static size_t frame(uint8_t *out, int comp, const void *msg, size_t n)
@@ -354,8 +355,8 @@ static void test_response(void)
 
 	mps.rejected_data_points = 9;
 	mr.partial_success = &mps;
-	n = opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__pack(&mr,
-												  msg);
+	n = opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__pack(
+	    &mr, msg);
 	bn = frame(body, 0, msg, n);
 	T_EQ_INT(grpc_frame_response(SPOOL_SIG_METRICS, "identity", body, bn, &ri), 0);
 	T_EQ_INT(ri.rejected, 9);
@@ -367,20 +368,23 @@ static void test_response(void)
 		T_EQ_INT(compress_run(cz, msg, n, &z, &zn), 0);
 		T_ASSERT(zn + GRPC_FRAME_HDR <= sizeof(body));
 		bn = frame(body, 1, z, zn);
-		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, compress_name((enum compress_kind)kind),
-					     body, bn, &ri),
+		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS,
+					     compress_name((enum compress_kind)kind), body, bn,
+					     &ri),
 			 0);
 		T_EQ_INT(ri.rejected, 6);
 		/* flag set but no encoding named; an encoding we never offered */
 		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, "identity", body, bn, &ri), -EBADMSG);
 		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, "snappy", body, bn, &ri), -ENOTSUP);
 		/* the wrong codec; and a stream cut short */
-		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, kind == COMPRESS_GZIP ? "zstd" : "gzip",
-					     body, bn, &ri),
+		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS,
+					     kind == COMPRESS_GZIP ? "zstd" : "gzip", body, bn,
+					     &ri),
 			 -EBADMSG);
 		bn = frame(body, 1, z, zn - 3);
-		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, compress_name((enum compress_kind)kind),
-					     body, bn, &ri),
+		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS,
+					     compress_name((enum compress_kind)kind), body, bn,
+					     &ri),
 			 -EBADMSG);
 		free(z);
 
@@ -392,8 +396,8 @@ static void test_response(void)
 		big = malloc(zn + GRPC_FRAME_HDR);
 		T_ASSERT(big);
 		bn = frame(big, 1, z, zn);
-		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS, compress_name((enum compress_kind)kind),
-					     big, bn, &ri),
+		T_EQ_INT(grpc_frame_response(SPOOL_SIG_LOGS,
+					     compress_name((enum compress_kind)kind), big, bn, &ri),
 			 -EMSGSIZE);
 		free(big);
 		free(z);
@@ -432,8 +436,9 @@ static void test_request_body(void)
 		compress_destroy(cz);
 	}
 	/* without a compressor: identity */
-	T_EQ_INT(request_body_build(REQUEST_BODY_GRPC, NULL, SPOOL_SIG_LOGS, payload, 0, &body, &len),
-		 0);
+	T_EQ_INT(
+	    request_body_build(REQUEST_BODY_GRPC, NULL, SPOOL_SIG_LOGS, payload, 0, &body, &len),
+	    0);
 	T_EQ_INT(len, GRPC_FRAME_HDR);
 	T_EQ_INT(grpc_frame_parse(body, len, 10, &comp, &msg, &mlen), 0);
 	T_ASSERT(comp == 0 && mlen == 0);
@@ -445,10 +450,11 @@ static void test_endpoint(void)
 	char u[256];
 
 	T_EQ_INT(endpoint_grpc_url("http://127.0.0.1:4317", GRPC_PATH_LOGS, u, sizeof(u)), 0);
-	T_EQ_STR(u, "http://127.0.0.1:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+	T_EQ_STR(u,
+		 "http://127.0.0.1:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export");
 	/* the path is not part of a gRPC target */
-	T_EQ_INT(endpoint_grpc_url("HTTPS://otlp.example.com:443/some/path?q=1", GRPC_PATH_METRICS, u,
-				   sizeof(u)),
+	T_EQ_INT(endpoint_grpc_url("HTTPS://otlp.example.com:443/some/path?q=1", GRPC_PATH_METRICS,
+				   u, sizeof(u)),
 		 0);
 	T_EQ_STR(u, "HTTPS://otlp.example.com:443/"
 		    "opentelemetry.proto.collector.metrics.v1.MetricsService/Export");
