@@ -566,7 +566,7 @@ static void grpc_done(struct exporter *ex, struct job *job, const struct http_re
 {
 	struct grpc_outcome go;
 	struct response_info ri;
-	char why[WHY_MAX], http[48];
+	char why[WHY_MAX], http[64];
 	int ret;
 
 	grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message, res->grpc_details,
@@ -584,7 +584,8 @@ static void grpc_done(struct exporter *ex, struct job *job, const struct http_re
 	}
 	http[0] = '\0';
 	if (go.from_http)
-		snprintf(http, sizeof(http), " (HTTP %ld, no grpc-status)", res->status);
+		snprintf(http, sizeof(http), " (HTTP%s %ld, no grpc-status)",
+			 res->http2 ? "" : "/1.x", res->status);
 	status_set_error(&ex->st, "gRPC %s%s%s%s", grpc_code_name(go.code), http,
 			 go.message[0] ? ": " : "", go.message);
 	snprintf(why, sizeof(why), "gRPC %s from %s%s%s%s", grpc_code_name(go.code),

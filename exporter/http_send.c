@@ -163,8 +163,8 @@ static int add_header(struct http_send *hs, const char *line)
  * gRPC's request headers (grpc/grpc doc/PROTOCOL-HTTP2.md): te: trailers
  * (gRPC needs trailers; proxies drop them without it), the compression of
  * the message in grpc-encoding (the flag byte says it applies), what we
- * can decompress in answers, and the deadline. Names in lower case:
- * HTTP/2 requires it and gRPC metadata keys are lower case.
+ * can decompress in answers, and the deadline. (libcurl sends every
+ * name in lower case over HTTP/2, as gRPC metadata keys must be.)
  */
 static int grpc_headers(struct http_send *hs, const struct http_send_opts *o)
 {
@@ -191,8 +191,7 @@ static int build_headers(struct http_send *hs, const struct http_send_opts *o)
 	struct curl_slist *l;
 	unsigned i;
 
-	snprintf(line, sizeof(line), "%s: %s", o->grpc ? "content-type" : "Content-Type",
-		 o->content_type);
+	snprintf(line, sizeof(line), "Content-Type: %s", o->content_type);
 	if (add_header(hs, line) < 0)
 		return -ENOMEM;
 	if (o->grpc) {
@@ -434,6 +433,7 @@ static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, voi
 {
 	struct http_result res;
 	struct slot *s = NULL;
+	long http_version = 0;
 	double total = 0;
 	char *priv = NULL;
 	void *user;
@@ -449,7 +449,8 @@ static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, voi
 			 s->err[0] ? s->err : curl_easy_strerror(msg->data.result));
 	}
 	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &total);
-	curl_easy_getinfo(s->easy, CURLINFO_HTTP_VERSION, &res.http_version);
+	curl_easy_getinfo(s->easy, CURLINFO_HTTP_VERSION, &http_version);
+	res.http2 = http_version == CURL_HTTP_VERSION_2_0;
 	res.latency_ms = total * 1000.0;
 	res.body = s->body;
 	res.body_len = s->body_len;

@@ -49,7 +49,7 @@ struct http_result {
 	char content_type[128];
 	char retry_after[128]; /* Retry-After value, "" if none */
 	double latency_ms;
-	long http_version; /* CURL_HTTP_VERSION_* the answer came with */
+	int http2; /* the answer came over HTTP/2 */
 	/* gRPC (opts.grpc): raw values from headers or trailers, "" if none. */
 	char grpc_status[GRPC_STATUS_MAX];
 	char grpc_message[GRPC_MESSAGE_MAX];
