@@ -566,7 +566,7 @@ static void grpc_done(struct exporter *ex, struct job *job, const struct http_re
 {
 	struct grpc_outcome go;
 	struct response_info ri;
-	char why[WHY_MAX], http[64];
+	char why[WHY_MAX + 64], http[64]; /* + the status name and the HTTP note */
 	int ret;
 
 	grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message, res->grpc_details,

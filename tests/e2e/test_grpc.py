@@ -403,11 +403,17 @@ def case_zstd(args, figures):
 def case_tls(args, figures):
     cert_dir = tempfile.mkdtemp(prefix="shmlog-e2e-grpc-certs-")
     try:
-        certs = test_tls.make_certs(os.path.join(cert_dir, "c"))
-    except h.Skip as e:
+        try:
+            certs = test_tls.make_certs(os.path.join(cert_dir, "c"))
+        except h.Skip as e:
+            figures.append(f"tls: not run ({e})")
+            return
+        tls_run(args, figures, certs)
+    finally:
         shutil.rmtree(cert_dir, ignore_errors=True)
-        figures.append(f"tls: not run ({e})")
-        return
+
+
+def tls_run(args, figures, certs):
     env = h.Env(args, "grpc-tls", compression="gzip", grpc=True, start_daemons=False,
                 ini={"exporter": {"ca_file": certs["ca"]}, "metrics": {"host_metrics": "false"}},
                 receiver_args=["--tls-cert", certs["server"], "--tls-key", certs["server_key"]])
@@ -429,7 +435,6 @@ def case_tls(args, figures):
     # Over TLS the HTTP/2 connection is kept and reused between calls.
     h.check(len(calls) >= 3 and len(peers) == 1, f"tls: calls from {peers}")
     env.close()
-    shutil.rmtree(cert_dir, ignore_errors=True)
 
 
 def test(args):
