@@ -30,7 +30,8 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
             UNAUTHENTICATED answer: exit 1, the status and server message.
   zstd      grpc-js has no zstd codec and answers UNIMPLEMENTED: the
             exporter drops the requests and counts every record
-            (dropped_records), last_grpc_status 12, logged once.
+            (dropped_records), last_grpc_status 12 (also in shmtop --json),
+            logged once.
   proxy     grpc_receiver.js --raw-http2 (node's http2 module where a
             proxy would stand): HTTP 503 without grpc-status twice, then a
             trailers-only UNAVAILABLE with RetryInfo 1 s: retried (the last
@@ -43,6 +44,7 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
             ServerCredentials.createSsl): three bursts, every line
             delivered, all calls on one kept-alive connection.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -397,6 +399,15 @@ def case_zstd(args, figures):
     h.check(st.get("retries") == 0, f"zstd: UNIMPLEMENTED was retried: {st}")
     h.check(n_logged == 1, f"zstd: drop logged {n_logged} times (want once)")
     h.check('unsupported encoding "zstd"' in st.get("last_error", ""), f"zstd: last_error {st}")
+    # shmtop shows it too.
+    r = subprocess.run([env.bin("shmtop"), "-c", env.ini_path, "--json"], env=env.base_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    top = json.loads(r.stdout.decode(errors="replace") or "{}") if r.returncode == 0 else {}
+    ex = top.get("exporter") or {}
+    figures.append(f"  shmtop --json exporter: protocol {ex.get('protocol')!r}, last_grpc_status "
+                   f"{ex.get('last_grpc_status')}")
+    h.check(ex.get("protocol") == "grpc" and ex.get("last_grpc_status") == 12,
+            f"zstd: shmtop (rc {r.returncode}): {r.stdout[-400:]!r}")
     env.close()
 
 
