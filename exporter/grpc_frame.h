@@ -66,7 +66,7 @@ struct grpc_outcome {
 	char message[RESPONSE_MSG_MAX]; /* grpc-message, percent-decoded */
 };
 
-/* "UNAVAILABLE" etc.; "CODE_<n>" style is not needed: unknown -> "UNKNOWN". */
+/* The code's name ("UNAVAILABLE"); "UNKNOWN" for a number out of range. */
 const char *grpc_code_name(int code);
 
 /*
