@@ -37,8 +37,11 @@ need_pkgs() {
 }
 
 need_npm() {
-	# The end-to-end receiver decodes with the OpenTelemetry JS packages.
-	if [ ! -d "$ROOT/tests/e2e/node_modules/@opentelemetry/otlp-transformer" ]; then
+	# The end-to-end receivers decode with the OpenTelemetry JS packages;
+	# the gRPC one serves with @grpc/grpc-js (added later: a checkout
+	# with older node_modules needs npm ci again).
+	if [ ! -d "$ROOT/tests/e2e/node_modules/@opentelemetry/otlp-transformer" ] ||
+		[ ! -d "$ROOT/tests/e2e/node_modules/@grpc/grpc-js" ]; then
 		echo "build.sh: installing the test receiver's npm packages" >&2
 		(cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error >&2 ||
 			npm install --no-audit --no-fund --loglevel=error >&2)

@@ -185,3 +185,90 @@ int compress_run(struct compress *c, const void *in, size_t len, void **out, siz
 		return 0;
 	}
 }
+
+static int decode_gzip(const void *in, size_t len, void *out, size_t outcap)
+{
+	z_stream zs;
+	int zr, ret;
+
+	if (len > UINT32_MAX || outcap > UINT32_MAX)
+		return -EMSGSIZE;
+	memset(&zs, 0, sizeof(zs));
+	/* 15 + 16: a gzip wrapper, as grpc-encoding: gzip means. */
+	zr = inflateInit2(&zs, 15 + 16);
+	if (zr != Z_OK)
+		return zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+	zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const */
+	zs.avail_in = (uInt)len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)outcap;
+	zr = inflate(&zs, Z_FINISH);
+	if (zr == Z_STREAM_END)
+		ret = (int)zs.total_out;
+	else if (zr == Z_MEM_ERROR)
+		ret = -ENOMEM;
+	else if (zs.avail_out == 0 && (zr == Z_BUF_ERROR || zr == Z_OK))
+		ret = -EMSGSIZE;
+	else
+		ret = -EBADMSG;
+	inflateEnd(&zs);
+	return ret;
+}
+
+static int decode_zstd(const void *in, size_t len, void *out, size_t outcap)
+{
+	ZSTD_DCtx *dcx = ZSTD_createDCtx();
+	ZSTD_inBuffer ib = {in, len, 0};
+	ZSTD_outBuffer ob = {out, outcap, 0};
+	size_t zr;
+	int ret;
+
+	if (!dcx)
+		return -ENOMEM;
+	/* Streaming rather than ZSTD_decompress: a frame may omit its
+	 * content size, and a claimed size must not size anything. */
+	for (;;) {
+		size_t in_before = ib.pos, out_before = ob.pos;
+
+		zr = ZSTD_decompressStream(dcx, &ob, &ib);
+		if (ZSTD_isError(zr)) {
+			ret = -EBADMSG;
+			break;
+		}
+		if (zr == 0) {
+			/* One frame, and nothing after it. */
+			ret = ib.pos == ib.size ? (int)ob.pos : -EBADMSG;
+			break;
+		}
+		if (ob.pos == ob.size) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		if (ib.pos == ib.size || (ib.pos == in_before && ob.pos == out_before)) {
+			ret = -EBADMSG; /* truncated frame */
+			break;
+		}
+	}
+	ZSTD_freeDCtx(dcx);
+	return ret;
+}
+
+int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out, size_t outcap)
+{
+	if (outcap > INT32_MAX)
+		outcap = INT32_MAX;
+	switch (kind) {
+	case COMPRESS_NONE:
+		if (len > outcap)
+			return -EMSGSIZE;
+		if (len)
+			memcpy(out, in, len);
+		return (int)len;
+	case COMPRESS_GZIP:
+		return decode_gzip(in, len, out, outcap);
+	case COMPRESS_ZSTD:
+		return decode_zstd(in, len, out, outcap);
+	default:
+		return -EINVAL;
+	}
+}

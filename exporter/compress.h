@@ -46,4 +46,13 @@ enum compress_kind compress_kind(const struct compress *c);
  */
 int compress_run(struct compress *c, const void *in, size_t len, void **out, size_t *outlen);
 
+/*
+ * Decompresses len bytes of in (gzip or zstd; COMPRESS_NONE copies) into
+ * out, at most outcap bytes: for the small messages a gRPC server may
+ * compress (its answers), which are untrusted. Stateless; thread-safe.
+ * Returns the decoded length, -EMSGSIZE when it does not fit in outcap,
+ * -EBADMSG for data that does not decode, -ENOMEM, -EINVAL (bad kind).
+ */
+int compress_decode(enum compress_kind kind, const void *in, size_t len, void *out, size_t outcap);
+
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Start of the authority ("host:port") part, after "scheme://". */
 static const char *authority(const char *url)
@@ -41,6 +42,26 @@ int endpoint_url(const char *base, const char *per_signal, const char *sig_path,
 		return -EINVAL;
 	len = strlen(base);
 	n = snprintf(out, outlen, "%s%s%s", base, base[len - 1] == '/' ? "" : "/", sig_path);
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+int endpoint_grpc_url(const char *target, const char *method, char *out, size_t outlen)
+{
+	const char *auth, *end;
+	size_t slen;
+	int n;
+
+	if (!target)
+		return -EINVAL;
+	auth = authority(target);
+	slen = auth == target ? 0 : (size_t)(auth - 3 - target);
+	if (!((slen == 4 && strncasecmp(target, "http", 4) == 0) ||
+	      (slen == 5 && strncasecmp(target, "https", 5) == 0)))
+		return -EINVAL;
+	end = auth + strcspn(auth, "/?#");
+	if (end == auth)
+		return -EINVAL;
+	n = snprintf(out, outlen, "%.*s/%s", (int)(end - target), target, method);
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 

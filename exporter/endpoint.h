@@ -14,6 +14,8 @@
 /* Used when only a per-signal endpoint is configured and another signal
  * needs a URL: the specification's default base for OTLP/HTTP. */
 #define ENDPOINT_DEFAULT_BASE "http://localhost:4318"
+/* The same for OTLP/gRPC. */
+#define ENDPOINT_DEFAULT_GRPC "http://localhost:4317"
 
 /*
  * Writes the URL for one signal to out. per_signal (may be NULL or "")
@@ -23,6 +25,16 @@
  */
 int endpoint_url(const char *base, const char *per_signal, const char *sig_path, char *out,
 		 size_t outlen);
+
+/*
+ * OTLP/gRPC: writes "<scheme>://<host:port>/<method>" for a gRPC target
+ * (the base or per-signal endpoint): an http:// (cleartext HTTP/2) or
+ * https:// (TLS) URL whose path, not part of a gRPC target, is dropped.
+ * method is e.g. GRPC_PATH_LOGS. Returns 0, -EINVAL (empty host, no
+ * scheme or another one; the configuration only takes http(s) URLs),
+ * -ENAMETOOLONG. Thread-safe.
+ */
+int endpoint_grpc_url(const char *target, const char *method, char *out, size_t outlen);
 
 /*
  * Copies url to out without "user:password@" and without the query string

@@ -28,6 +28,7 @@
 
 #include "endpoint.h"
 #include "file_out.h"
+#include "grpc_frame.h"
 #include "json_encode.h"
 #include "log.h"
 #include "response.h"
@@ -62,6 +63,7 @@ struct job {
 	unsigned attempt; /* retries so far */
 	uint64_t first_ms;
 	uint64_t due_ms;
+	uint32_t hint_ms; /* next retry's delay asked by the server (gRPC RetryInfo) */
 };
 
 struct exporter {
@@ -87,7 +89,8 @@ struct exporter {
 	int status_warned; /* a status write failure was logged */
 	uint64_t partials; /* 2xx responses with a partial success */
 	uint32_t rnd;
-	uint8_t logged[600 / 8 + 1]; /* HTTP codes (0 = no response) logged once */
+	/* Reasons logged once: HTTP codes (0 = no response), 600 + gRPC code. */
+	uint8_t logged[(600 + GRPC_CODE_NR) / 8 + 1];
 	uint32_t conn_errs[CONN_ERRS_MAX]; /* transport errors logged since the last 2xx */
 	unsigned n_conn_errs;
 	struct status st;
@@ -124,7 +127,7 @@ int exporter_protocol_parse(const char *name)
 	if (strcasecmp(name, "http/json") == 0)
 		return REQUEST_BODY_JSON;
 	if (strcasecmp(name, "grpc") == 0)
-		return -ENOTSUP;
+		return REQUEST_BODY_GRPC;
 	return -EINVAL;
 }
 
@@ -159,7 +162,7 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 	ret = exporter_protocol_parse(o->protocol);
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: protocol '%s' is not %s", name, o->protocol,
-			 ret == -ENOTSUP ? "supported yet" : "http/protobuf, http/json or grpc");
+			 "http/protobuf, http/json or grpc");
 		return ret;
 	}
 	o->proto = (enum request_body_proto)ret;
@@ -171,11 +174,29 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 		return -EINVAL;
 	}
 	o->ck = (enum compress_kind)ret;
-	snprintf(path, sizeof(path), "v1/%s", name);
-	ret = endpoint_url(base, sc->endpoint, path, o->url, sizeof(o->url));
-	if (ret < 0) {
-		snprintf(err, errlen, "%s: endpoint too long", name);
-		return ret;
+	if (o->proto == REQUEST_BODY_GRPC) {
+		/* gRPC: an endpoint is a target (scheme, host and port); the
+		 * path is the service's Export method, per-signal or not. */
+		const char *target = sc->endpoint[0]	     ? sc->endpoint
+				     : cfg->exp_endpoint[0] ? cfg->exp_endpoint
+							    : ENDPOINT_DEFAULT_GRPC;
+
+		ret = endpoint_grpc_url(target,
+					sig == SPOOL_SIG_LOGS ? GRPC_PATH_LOGS : GRPC_PATH_METRICS,
+					o->url, sizeof(o->url));
+		if (ret < 0) {
+			snprintf(err, errlen, "%s: grpc endpoint: %s", name,
+				 ret == -EINVAL ? "expected http://host:port or https://host:port"
+						: "too long");
+			return ret;
+		}
+	} else {
+		snprintf(path, sizeof(path), "v1/%s", name);
+		ret = endpoint_url(base, sc->endpoint, path, o->url, sizeof(o->url));
+		if (ret < 0) {
+			snprintf(err, errlen, "%s: endpoint too long", name);
+			return ret;
+		}
 	}
 	endpoint_redact(o->url, o->shown, sizeof(o->shown));
 	/* config.c validated the text: decimal in range, "true" or "false". */
@@ -215,6 +236,7 @@ void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_
 	o->timeout_ms = so->timeout_ms;
 	o->content_type = request_body_content_type(so->proto);
 	o->content_encoding = compress_encoding(so->ck);
+	o->grpc = so->proto == REQUEST_BODY_GRPC;
 	o->ca_file = so->ca_file;
 	o->client_cert = so->client_cert;
 	o->client_key = so->client_key;
@@ -253,6 +275,7 @@ void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto
 	o->timeout_ms = cfg->exp_timeout_ms;
 	o->content_type = request_body_content_type(proto);
 	o->content_encoding = compress_encoding(ck);
+	o->grpc = proto == REQUEST_BODY_GRPC;
 	o->ca_file = cfg->exp_ca_file;
 	o->client_cert = cfg->exp_client_cert;
 	o->client_key = cfg->exp_client_key;
@@ -379,12 +402,12 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	lo = &ex->so[SPOOL_SIG_LOGS];
 	mo = &ex->so[SPOOL_SIG_METRICS];
 	ret = status_init(&ex->st, cfg->spool_dir, lo->url,
-			  lo->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			  request_body_proto_name(lo->proto),
 			  compress_name(lo->ck));
 	if (ret < 0)
 		goto err_destroy;
 	status_set_metrics(&ex->st, mo->url,
-			   mo->proto == REQUEST_BODY_JSON ? "http/json" : "http/protobuf",
+			   request_body_proto_name(mo->proto),
 			   compress_name(mo->ck));
 	*out = ex;
 	return 0;
@@ -563,7 +586,7 @@ static void job_free(struct job *job)
 
 static int log_once(struct exporter *ex, long code)
 {
-	unsigned c = code >= 0 && code < 600 ? (unsigned)code : 0;
+	unsigned c = code >= 0 && code < 600 + GRPC_CODE_NR ? (unsigned)code : 0;
 
 	if (ex->logged[c / 8] & (1u << (c % 8)))
 		return 0;
@@ -617,6 +640,10 @@ static void retry_job(struct exporter *ex, struct job *job, long code, const cha
 	/* The server knows its own load better than our back-off does. */
 	if (retry_after && *retry_after && retry_after_parse(retry_after, time(NULL), &ra_ms) == 0)
 		delay = ra_ms;
+	if (job->hint_ms) {
+		delay = job->hint_ms;
+		job->hint_ms = 0;
+	}
 	elapsed = now + delay - job->first_ms;
 	if (ex->rp.max_elapsed_ms && elapsed > ex->rp.max_elapsed_ms) {
 		snprintf(reason, sizeof(reason), "gave up after %u attempts over %u ms: %s",
@@ -642,6 +669,71 @@ static void retry_job(struct exporter *ex, struct job *job, long code, const cha
 		     job->attempt, delay);
 }
 
+/* Acknowledged (2xx, or gRPC OK), with ri the partial success. */
+static void delivered(struct exporter *ex, struct job *job, const struct response_info *ri)
+{
+	if (ri->rejected > 0 || ri->message[0]) {
+		ex->partials++;
+		/* Powers of two: a receiver that trims every request
+		 * must not flood the log. */
+		if ((ex->partials & (ex->partials - 1)) == 0)
+			LOGW("exporter: partial success (#%llu): %lld %s rejected%s%s",
+			     (unsigned long long)ex->partials, (long long)ri->rejected,
+			     job->sig == SPOOL_SIG_METRICS ? "data points" : "log records",
+			     ri->message[0] ? ": " : "", ri->message);
+		if (ri->rejected > 0)
+			ex->st.rejected_records += (uint64_t)ri->rejected;
+	}
+	remove_file(ex, job->path);
+	ex->st.sent_requests++;
+	ex->st.sent_records += job->records;
+	ex->st.last_error[0] = '\0';
+	ex->n_conn_errs = 0;
+	job_free(job);
+}
+
+/*
+ * A gRPC call that got an answer: grpc-status (trailers, or the headers of
+ * a trailers-only answer), else the HTTP status mapped the way gRPC maps
+ * it; retried or dropped by the OTLP/gRPC rules (grpc_frame.h), with a
+ * RetryInfo delay standing in for Retry-After.
+ */
+static void grpc_done(struct exporter *ex, struct job *job, const struct http_result *res)
+{
+	struct grpc_outcome go;
+	struct response_info ri;
+	char why[WHY_MAX + 64], http[64]; /* + the status name and the HTTP note */
+	int ret;
+
+	grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message, res->grpc_details,
+			   &go);
+	ex->st.last_grpc_status = go.code;
+	if (go.code == GRPC_OK) {
+		ret = grpc_frame_response(job->sig, res->grpc_encoding, res->body, res->body_len,
+					  &ri);
+		if (ret < 0 && log_once(ex, 600 + GRPC_OK))
+			LOGW("exporter: %s: OK, but the answer does not decode (%s); counted as "
+			     "delivered without partial-success details",
+			     spool_signal_name(job->sig), strerror(-ret));
+		delivered(ex, job, &ri);
+		return;
+	}
+	http[0] = '\0';
+	if (go.from_http)
+		snprintf(http, sizeof(http), " (HTTP%s %ld, no grpc-status)",
+			 res->http2 ? "" : "/1.x", res->status);
+	status_set_error(&ex->st, "gRPC %s%s%s%s", grpc_code_name(go.code), http,
+			 go.message[0] ? ": " : "", go.message);
+	snprintf(why, sizeof(why), "gRPC %s from %s%s%s%s", grpc_code_name(go.code),
+		 ex->st.endpoint, http, go.message[0] ? ": " : "", go.message);
+	if (!go.retryable) {
+		drop_job(ex, job, 600 + go.code, why);
+		return;
+	}
+	job->hint_ms = go.has_retry_info ? go.retry_delay_ms : 0;
+	retry_job(ex, job, 600 + go.code, go.from_http ? res->retry_after : NULL, why, 0);
+}
+
 static void on_done(void *arg, void *user, const struct http_result *res)
 {
 	struct exporter *ex = arg;
@@ -654,6 +746,9 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	status_latency(&ex->st, res->latency_ms);
 	if (res->status == 0) {
 		ex->st.last_http_status = -1;
+		/* gRPC reports a call that got no answer as UNAVAILABLE. */
+		if (ex->so[job->sig].proto == REQUEST_BODY_GRPC)
+			ex->st.last_grpc_status = GRPC_UNAVAILABLE;
 		status_set_error(&ex->st, "connection: %s", res->err);
 		snprintf(why, sizeof(why), "no response from %s: %s", ex->so[job->sig].shown,
 			 res->err);
@@ -667,27 +762,16 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		return;
 	}
 	ex->st.last_http_status = (int)res->status;
+	if (ex->so[job->sig].proto == REQUEST_BODY_GRPC) {
+		grpc_done(ex, job, res);
+		return;
+	}
 	if (res->status >= 200 && res->status < 300) {
-		if (response_parse_success(job->sig, res->content_type, res->body, res->body_len,
-					   &ri) == 0 &&
-		    (ri.rejected > 0 || ri.message[0])) {
-			ex->partials++;
-			/* Powers of two: a receiver that trims every request
-			 * must not flood the log. */
-			if ((ex->partials & (ex->partials - 1)) == 0)
-				LOGW("exporter: partial success (#%llu): %lld %s rejected%s%s",
-				     (unsigned long long)ex->partials, (long long)ri.rejected,
-				     job->sig == SPOOL_SIG_METRICS ? "data points" : "log records",
-				     ri.message[0] ? ": " : "", ri.message);
-			if (ri.rejected > 0)
-				ex->st.rejected_records += (uint64_t)ri.rejected;
-		}
-		remove_file(ex, job->path);
-		ex->st.sent_requests++;
-		ex->st.sent_records += job->records;
-		ex->st.last_error[0] = '\0';
-		ex->n_conn_errs = 0;
-		job_free(job);
+		/* A body that does not decode leaves ri empty: delivered all
+		 * the same, without partial-success details. */
+		(void)response_parse_success(job->sig, res->content_type, res->body, res->body_len,
+					     &ri);
+		delivered(ex, job, &ri);
 		return;
 	}
 	status_auth_failure(&ex->st, res->status); /* 401, 403: audit event */

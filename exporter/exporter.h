@@ -30,8 +30,8 @@
 
 struct exporter;
 
-/* "http/protobuf" or "http/json" (case-insensitive) -> enum
- * request_body_proto; -ENOTSUP for "grpc"; -EINVAL for anything else. */
+/* "http/protobuf", "http/json" or "grpc" (case-insensitive; empty =
+ * http/protobuf) -> enum request_body_proto; -EINVAL for anything else. */
 int exporter_protocol_parse(const char *name);
 
 /* 1 when cfg names no endpoint at all (neither the base nor a
@@ -68,7 +68,7 @@ struct exporter_sig_opts {
 /*
  * Resolves the options of sig (SPOOL_SIG_LOGS or SPOOL_SIG_METRICS) into
  * *o (pointers into cfg: keep it alive). With no endpoint at all the URL
- * is built on ENDPOINT_DEFAULT_BASE. Returns 0; -ENOTSUP for grpc;
+ * is built on ENDPOINT_DEFAULT_BASE (grpc: ENDPOINT_DEFAULT_GRPC). Returns 0;
  * -EINVAL for an unknown protocol or compression or more than
  * CONFIG_MAX_HEADERS merged headers; -ENAMETOOLONG for a URL that does
  * not fit. The reason, naming the signal, is in err (never a header
@@ -84,7 +84,7 @@ void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_
 /*
  * Creates the exporter for cfg (which must outlive it). Creates the spool
  * directories when missing. Returns 0 and *out, -EINVAL (bad protocol,
- * compression or endpoint; logged), -ENOTSUP (grpc), -ENOMEM, -EIO.
+ * compression or endpoint; logged), -ENOMEM, -EIO.
  */
 int exporter_create(const struct shmlog_config *cfg, struct exporter **out);
 

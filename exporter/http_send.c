@@ -7,6 +7,11 @@
  * leaves its connection open for the next one (OTLP: clients SHOULD keep
  * connections alive).
  *
+ * gRPC: the answer's grpc-status (and message, details, encoding) comes
+ * in the trailers, which libcurl hands to the header callback after the
+ * body, or in the headers of a trailers-only answer; on_header keeps
+ * both the same way.
+ *
  * Header values are secrets: they go into curl_slist entries and nowhere
  * else; verbose output stays off so libcurl never prints them either.
  */
@@ -33,6 +38,10 @@ struct slot {
 	char content_type[128];
 	char retry_after[128];
 	char err[CURL_ERROR_SIZE];
+	char grpc_status[GRPC_STATUS_MAX];
+	char grpc_message[GRPC_MESSAGE_MAX];
+	char grpc_details[GRPC_DETAILS_MAX];
+	char grpc_encoding[GRPC_ENCODING_MAX];
 };
 
 struct http_send {
@@ -42,6 +51,8 @@ struct http_send {
 	unsigned nslots;
 	unsigned busy;
 	int global_init;
+	int grpc;
+	int h2c_no_reuse; /* libcurl cannot reuse a prior-knowledge connection */
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -89,16 +100,42 @@ static void header_value(const char *line, size_t len, size_t namelen, char *out
 	snprintf(out, outlen, "%.*s", (int)(end - v), v);
 }
 
+/* "name:" at the start of a header line of n bytes, any case. */
+static int is_header(const char *line, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	return n > len && strncasecmp(line, name, len) == 0;
+}
+
+static void clear_grpc(struct slot *s)
+{
+	s->grpc_status[0] = '\0';
+	s->grpc_message[0] = '\0';
+	s->grpc_details[0] = '\0';
+	s->grpc_encoding[0] = '\0';
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct slot *s = ud;
 	size_t n = size * nmemb;
 
 	/* A new status line (after a 100 Continue, or a redirect) starts a
-	 * new header block: forget the previous one. */
+	 * new header block: forget the previous one. Trailers have no
+	 * status line, so they add to the answer's headers. */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		s->content_type[0] = '\0';
 		s->retry_after[0] = '\0';
+		clear_grpc(s);
+	} else if (is_header(ptr, n, "grpc-status:")) {
+		header_value(ptr, n, 12, s->grpc_status, sizeof(s->grpc_status));
+	} else if (is_header(ptr, n, "grpc-message:")) {
+		header_value(ptr, n, 13, s->grpc_message, sizeof(s->grpc_message));
+	} else if (is_header(ptr, n, "grpc-status-details-bin:")) {
+		header_value(ptr, n, 24, s->grpc_details, sizeof(s->grpc_details));
+	} else if (is_header(ptr, n, "grpc-encoding:")) {
+		header_value(ptr, n, 14, s->grpc_encoding, sizeof(s->grpc_encoding));
 	} else if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
 		header_value(ptr, n, 12, s->retry_after, sizeof(s->retry_after));
 	} else if (n > 13 && strncasecmp(ptr, "Content-Type:", 13) == 0) {
@@ -112,6 +149,42 @@ static int has_crlf(const char *s)
 	return strpbrk(s, "\r\n") != NULL;
 }
 
+static int add_header(struct http_send *hs, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(hs->hdrs, line);
+
+	if (!l)
+		return -ENOMEM;
+	hs->hdrs = l;
+	return 0;
+}
+
+/*
+ * gRPC's request headers (grpc/grpc doc/PROTOCOL-HTTP2.md): te: trailers
+ * (gRPC needs trailers; proxies drop them without it), the compression of
+ * the message in grpc-encoding (the flag byte says it applies), what we
+ * can decompress in answers, and the deadline. (libcurl sends every
+ * name in lower case over HTTP/2, as gRPC metadata keys must be.)
+ */
+static int grpc_headers(struct http_send *hs, const struct http_send_opts *o)
+{
+	char line[128], tmo[24];
+
+	if (add_header(hs, "te: trailers") < 0 ||
+	    add_header(hs, "grpc-accept-encoding: identity,gzip,zstd") < 0)
+		return -ENOMEM;
+	snprintf(line, sizeof(line), "grpc-encoding: %s",
+		 o->content_encoding ? o->content_encoding : "identity");
+	if (add_header(hs, line) < 0)
+		return -ENOMEM;
+	if (grpc_timeout_format(o->timeout_ms, tmo, sizeof(tmo)) == 0 && tmo[0]) {
+		snprintf(line, sizeof(line), "grpc-timeout: %s", tmo);
+		if (add_header(hs, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_headers(struct http_send *hs, const struct http_send_opts *o)
 {
 	char line[CONFIG_STR_MAX + 160];
@@ -119,16 +192,15 @@ static int build_headers(struct http_send *hs, const struct http_send_opts *o)
 	unsigned i;
 
 	snprintf(line, sizeof(line), "Content-Type: %s", o->content_type);
-	l = curl_slist_append(hs->hdrs, line);
-	if (!l)
+	if (add_header(hs, line) < 0)
 		return -ENOMEM;
-	hs->hdrs = l;
-	if (o->content_encoding) {
-		snprintf(line, sizeof(line), "Content-Encoding: %s", o->content_encoding);
-		l = curl_slist_append(hs->hdrs, line);
-		if (!l)
+	if (o->grpc) {
+		if (grpc_headers(hs, o) < 0)
 			return -ENOMEM;
-		hs->hdrs = l;
+	} else if (o->content_encoding) {
+		snprintf(line, sizeof(line), "Content-Encoding: %s", o->content_encoding);
+		if (add_header(hs, line) < 0)
+			return -ENOMEM;
 	}
 	/* libcurl would send "Expect: 100-continue" for large bodies and wait
 	 * a round trip for it; OTLP receivers do not need that dance. */
@@ -184,6 +256,10 @@ static int setup_easy(struct http_send *hs, struct slot *s, const struct http_se
 	/* Redirects would resend the body to a URL nobody configured. */
 	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* gRPC calls share one HTTP/2 connection: wait for it to be set up
+	 * rather than opening one connection per call. */
+	if (o->grpc)
+		SETOPT(e, CURLOPT_PIPEWAIT, 1L);
 	if (o->ca_file && *o->ca_file)
 		SETOPT(e, CURLOPT_CAINFO, o->ca_file);
 	if (o->client_cert && *o->client_cert)
@@ -199,6 +275,25 @@ static int setup_easy(struct http_send *hs, struct slot *s, const struct http_se
 err_opt:
 	LOGE("http_send: libcurl rejected an option: %s", s->err[0] ? s->err : "unknown");
 	return -EIO;
+}
+
+/*
+ * libcurl 7.88.0 and 7.88.1 (Debian 12's) fail a second request on a
+ * reused cleartext HTTP/2 connection with "Error in the HTTP2 framing
+ * layer" (curl issue 10634, fixed in 8.0.0): prior knowledge was set up
+ * again on a connection that already spoke HTTP/2. With such a libcurl
+ * every h2c call gets a connection of its own; TLS (ALPN) is not affected.
+ */
+static int h2c_reuse_broken(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	if (!v || v->version_num < 0x075800 || v->version_num >= 0x080000)
+		return 0;
+	LOGD("http_send: libcurl %s cannot reuse cleartext HTTP/2 connections (curl issue "
+	     "10634): one connection per gRPC call to http:// endpoints",
+	     v->version);
+	return 1;
 }
 
 void http_send_destroy(struct http_send *hs)
@@ -252,6 +347,9 @@ int http_send_create(const struct http_send_opts *o, struct http_send **out)
 		goto err_destroy;
 	}
 	hs->nslots = o->max_in_flight;
+	hs->grpc = o->grpc;
+	if (o->grpc)
+		hs->h2c_no_reuse = h2c_reuse_broken();
 	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->max_in_flight);
 	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)o->max_in_flight);
 	ret = build_headers(hs, o);
@@ -299,6 +397,21 @@ int http_send_start(struct http_send *hs, const char *url, const void *body, siz
 	s->content_type[0] = '\0';
 	s->retry_after[0] = '\0';
 	s->err[0] = '\0';
+	clear_grpc(s);
+	if (hs->grpc) {
+		/* gRPC only exists over HTTP/2: cleartext with prior knowledge
+		 * (there is no upgrade dance), or TLS with h2 chosen by ALPN. */
+		int tls = strncasecmp(url, "https:", 6) == 0;
+		long v = tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+		long fresh = !tls && hs->h2c_no_reuse;
+
+		if (curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, v) != CURLE_OK ||
+		    curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, fresh) != CURLE_OK ||
+		    curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, fresh) != CURLE_OK) {
+			LOGE("http_send: libcurl has no HTTP/2: %s", s->err);
+			return -EIO;
+		}
+	}
 	if (curl_easy_setopt(s->easy, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
 	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK) {
@@ -320,6 +433,7 @@ static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, voi
 {
 	struct http_result res;
 	struct slot *s = NULL;
+	long http_version = 0;
 	double total = 0;
 	char *priv = NULL;
 	void *user;
@@ -335,12 +449,18 @@ static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, voi
 			 s->err[0] ? s->err : curl_easy_strerror(msg->data.result));
 	}
 	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &total);
+	curl_easy_getinfo(s->easy, CURLINFO_HTTP_VERSION, &http_version);
+	res.http2 = http_version == CURL_HTTP_VERSION_2_0;
 	res.latency_ms = total * 1000.0;
 	res.body = s->body;
 	res.body_len = s->body_len;
 	res.body_truncated = s->body_truncated;
 	snprintf(res.content_type, sizeof(res.content_type), "%s", s->content_type);
 	snprintf(res.retry_after, sizeof(res.retry_after), "%s", s->retry_after);
+	memcpy(res.grpc_status, s->grpc_status, sizeof(res.grpc_status));
+	memcpy(res.grpc_message, s->grpc_message, sizeof(res.grpc_message));
+	memcpy(res.grpc_details, s->grpc_details, sizeof(res.grpc_details));
+	memcpy(res.grpc_encoding, s->grpc_encoding, sizeof(res.grpc_encoding));
 
 	curl_multi_remove_handle(hs->multi, s->easy);
 	user = s->user;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * OTLP/HTTP transport over libcurl's multi interface: up to max_in_flight
- * POSTs at once, each on a long-lived easy handle so connections (and TLS
- * sessions) are reused between requests. The module knows HTTP, not OTLP:
- * exporter.c decides what a status means (retry.c, response.c).
+ * OTLP/HTTP and OTLP/gRPC transport over libcurl's multi interface: up to
+ * max_in_flight POSTs at once, each on a long-lived easy handle so
+ * connections (and TLS sessions) are reused between requests. With grpc
+ * set, requests go over HTTP/2 (prior knowledge for http://, ALPN for
+ * https://, several calls multiplexed on one connection) with gRPC's
+ * headers, and the grpc-* headers and trailers of the answer are
+ * collected. The module knows HTTP, not OTLP: exporter.c decides what a
+ * status means (retry.c, response.c, grpc_frame.c).
  * Single-threaded: create, start, poll and destroy from one thread.
  */
 #ifndef EXPORTER_HTTP_SEND_H
@@ -13,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "grpc_frame.h"
 
 #define HTTP_SEND_BODY_MAX (4u << 20) /* response cap, OTLP's recommendation */
 #define HTTP_SEND_USER_AGENT "shmlog-exporter/" SHMLOG_VERSION " OTel-OTLP-Exporter-C"
@@ -22,8 +27,10 @@ struct http_send;
 struct http_send_opts {
 	unsigned max_in_flight;	      /* >= 1 */
 	uint32_t timeout_ms;	      /* whole request; 0 = no limit */
-	const char *content_type;     /* "application/x-protobuf" or "application/json" */
-	const char *content_encoding; /* "gzip", "zstd" or NULL */
+	const char *content_type;     /* "application/x-protobuf", "application/json",
+				       * "application/grpc" */
+	const char *content_encoding; /* "gzip", "zstd" or NULL (grpc: grpc-encoding) */
+	int grpc;		      /* gRPC over HTTP/2: te, grpc-timeout, trailers */
 	const char *ca_file;	      /* NULL or "": system CAs */
 	const char *client_cert;      /* NULL or "": no client certificate */
 	const char *client_key;
@@ -42,6 +49,12 @@ struct http_result {
 	char content_type[128];
 	char retry_after[128]; /* Retry-After value, "" if none */
 	double latency_ms;
+	int http2; /* the answer came over HTTP/2 */
+	/* gRPC (opts.grpc): raw values from headers or trailers, "" if none. */
+	char grpc_status[GRPC_STATUS_MAX];
+	char grpc_message[GRPC_MESSAGE_MAX];
+	char grpc_details[GRPC_DETAILS_MAX]; /* grpc-status-details-bin */
+	char grpc_encoding[GRPC_ENCODING_MAX];
 };
 
 /* Called for each finished request with the user pointer given to
@@ -57,7 +70,8 @@ int http_send_create(const struct http_send_opts *o, struct http_send **out);
 void http_send_destroy(struct http_send *hs);
 
 /*
- * Starts POSTing len bytes of body to url. body must stay valid and
+ * Starts POSTing len bytes of body to url (for grpc, the body is the
+ * framed message and url ends in the method path). body must stay valid and
  * unchanged until the request's callback has run. Returns 0, -EBUSY when
  * max_in_flight requests are running, -EIO when libcurl refuses.
  */

@@ -60,8 +60,8 @@ static int install_signals(void)
 	return 0;
 }
 
-/* Each signal's protocol, compression and URL resolve (grpc refused for
- * now); one line on stderr otherwise. */
+/* Each signal's protocol, compression and URL resolve; one line on
+ * stderr otherwise. */
 static int check_signals(const struct shmlog_config *cfg)
 {
 	static const int sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	ret = exporter_create(cfg, &ex);
 	if (ret < 0) {
-		rc = ret == -EINVAL || ret == -ENOTSUP ? 2 : 1;
+		rc = ret == -EINVAL ? 2 : 1;
 		goto out_free;
 	}
 	st = exporter_status(ex);

@@ -9,11 +9,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc_frame.h"
 #include "json_encode.h"
 
 const char *request_body_content_type(enum request_body_proto proto)
 {
-	return proto == REQUEST_BODY_JSON ? "application/json" : "application/x-protobuf";
+	switch (proto) {
+	case REQUEST_BODY_JSON:
+		return "application/json";
+	case REQUEST_BODY_GRPC:
+		return "application/grpc";
+	default:
+		return "application/x-protobuf";
+	}
+}
+
+const char *request_body_proto_name(enum request_body_proto proto)
+{
+	switch (proto) {
+	case REQUEST_BODY_JSON:
+		return "http/json";
+	case REQUEST_BODY_GRPC:
+		return "grpc";
+	default:
+		return "http/protobuf";
+	}
+}
+
+/* gRPC: the message, compressed or not, behind its 5-byte prefix; the
+ * flag says whether grpc-encoding applies to this message. */
+static int grpc_body(struct compress *cz, const void *payload, size_t len, void **out,
+		     size_t *outlen)
+{
+	int compressed = cz && compress_kind(cz) != COMPRESS_NONE;
+	void *z = NULL, *buf;
+	size_t zlen = len;
+	int ret;
+
+	if (compressed) {
+		ret = compress_run(cz, payload, len, &z, &zlen);
+		if (ret < 0)
+			return ret;
+		payload = z;
+	}
+	buf = malloc(GRPC_FRAME_HDR + zlen);
+	if (!buf) {
+		free(z);
+		return -ENOMEM;
+	}
+	ret = grpc_frame_header(buf, compressed, zlen);
+	if (ret == 0 && zlen)
+		memcpy((char *)buf + GRPC_FRAME_HDR, payload, zlen);
+	free(z);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	*outlen = GRPC_FRAME_HDR + zlen;
+	return 0;
 }
 
 int request_body_build(enum request_body_proto proto, struct compress *cz, int sig,
@@ -24,6 +78,8 @@ int request_body_build(enum request_body_proto proto, struct compress *cz, int s
 	void *copy;
 	int ret;
 
+	if (proto == REQUEST_BODY_GRPC)
+		return grpc_body(cz, payload, len, out, outlen);
 	if (proto == REQUEST_BODY_JSON) {
 		ret = json_encode_payload(sig, payload, len, &json, &jlen);
 		if (ret < 0)

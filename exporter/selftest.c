@@ -5,7 +5,8 @@
  * one INFO record), encode it exactly as the daemon would encode a spool
  * file (request_body.c), send it through the same transport (http_send.c)
  * with the logs options, then an empty ExportMetricsServiceRequest with
- * the metrics options, and report what came back. With no endpoint
+ * the metrics options, and report what came back (for grpc the gRPC status
+ * and message as well). With no endpoint
  * configured the record goes to <spool>/out/logs.jsonl instead.
  */
 #include "selftest.h"
@@ -21,6 +22,7 @@
 #include "compress.h"
 #include "exporter.h"
 #include "file_out.h"
+#include "grpc_frame.h"
 #include "http_send.h"
 #include "json_encode.h"
 #include "log.h"
@@ -34,6 +36,8 @@
 
 struct outcome {
 	int done;
+	int grpc;
+	struct grpc_outcome go; /* grpc: what the call ended with */
 	long status;
 	char err[256];
 	double latency_ms;
@@ -153,6 +157,14 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	o->status = res->status;
 	o->latency_ms = res->latency_ms;
 	snprintf(o->err, sizeof(o->err), "%s", res->err);
+	if (o->grpc && res->status) {
+		grpc_frame_outcome(res->status, res->grpc_status, res->grpc_message,
+				   res->grpc_details, &o->go);
+		if (o->go.code == GRPC_OK)
+			grpc_frame_response(sig, res->grpc_encoding, res->body,
+					    res->body_len, &o->ri);
+		return;
+	}
 	if (res->status >= 200 && res->status < 300)
 		response_parse_success(sig, res->content_type, res->body, res->body_len, &o->ri);
 	else if (res->status)
@@ -190,6 +202,7 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 		       strerror(-ret));
 		goto out_free;
 	}
+	o.grpc = so->proto == REQUEST_BODY_GRPC;
 	exporter_sig_http_opts(so, 1, &opts);
 	ret = http_send_create(&opts, &hs);
 	/* The user pointer only tells on_done() which signal answered. */
@@ -208,6 +221,22 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 	}
 	if (o.status == 0) {
 		printf("POST %s: no response (%s) after %.1f ms\n", so->shown, o.err, o.latency_ms);
+		goto out_free;
+	}
+	if (o.grpc) {
+		printf("POST %s: HTTP %ld, gRPC %s (%d)%s in %.1f ms\n", so->shown, o.status,
+		       grpc_code_name(o.go.code), o.go.code,
+		       o.go.from_http ? ", no grpc-status" : "", o.latency_ms);
+		if (o.go.code == GRPC_OK) {
+			if (o.ri.rejected > 0 || o.ri.message[0])
+				printf("partial success: %lld %s rejected%s%s\n",
+				       (long long)o.ri.rejected,
+				       sig == SPOOL_SIG_METRICS ? "data points" : "log records",
+				       o.ri.message[0] ? ": " : "", o.ri.message);
+			rc = 0;
+		} else if (o.go.message[0]) {
+			printf("server: %s\n", o.go.message);
+		}
 		goto out_free;
 	}
 	printf("POST %s: HTTP %ld in %.1f ms\n", so->shown, o.status, o.latency_ms);

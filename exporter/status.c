@@ -30,6 +30,7 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 	snprintf(st->protocol, sizeof(st->protocol), "%s", protocol);
 	snprintf(st->compression, sizeof(st->compression), "%s", compression);
 	status_set_metrics(st, endpoint, protocol, compression);
+	st->last_grpc_status = -1;
 	return 0;
 }
 
@@ -139,6 +140,7 @@ int status_write(struct status *st, uint64_t now_ms)
 		     "protocol=%s\n"
 		     "compression=%s\n"
 		     "last_http_status=%d\n"
+		     "last_grpc_status=%d\n"
 		     "last_error=%s\n"
 		     "last_latency_ms=%.1f\n"
 		     "sent_requests=%" PRIu64 "\n"
@@ -155,10 +157,10 @@ int status_write(struct status *st, uint64_t now_ms)
 		     "last_auth_unix_ms=%" PRIu64 "\n",
 		     (int)getpid(), (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
 		     st->endpoint, st->protocol, st->compression, st->last_http_status,
-		     st->last_error, st->last_latency_ms, st->sent_requests, st->sent_records,
-		     st->retries, st->dropped_requests, st->dropped_records, st->rejected_records,
-		     st->quarantined_files, st->spool_files, st->spool_bytes, st->auth_failures,
-		     st->last_auth_status, st->last_auth_unix_ms);
+		     st->last_grpc_status, st->last_error, st->last_latency_ms, st->sent_requests,
+		     st->sent_records, st->retries, st->dropped_requests, st->dropped_records,
+		     st->rejected_records, st->quarantined_files, st->spool_files, st->spool_bytes,
+		     st->auth_failures, st->last_auth_status, st->last_auth_unix_ms);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EOVERFLOW;
 	m = latency_lines(st, buf + n, sizeof(buf) - (size_t)n);

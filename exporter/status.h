@@ -5,9 +5,12 @@
  * atomically (write a temporary file, rename), at most once per second
  * and at exit. Keys, in order:
  *   pid, updated_unix_ms, endpoint (credentials and query removed),
- *   protocol, compression, last_http_status (0 none yet, -1 connection
- *   error), last_error, last_latency_ms, sent_requests, sent_records,
- *   retries, dropped_requests, dropped_records, rejected_records,
+ *   protocol (http/protobuf, http/json, grpc, file/json), compression,
+ *   last_http_status (0 none yet, -1 connection error), last_grpc_status
+ *   (grpc: the last call's gRPC status code, from grpc-status or mapped
+ *   from the HTTP status, 14 UNAVAILABLE for a connection error; -1 none
+ *   yet or not grpc), last_error, last_latency_ms, sent_requests,
+ *   sent_records, retries, dropped_requests, dropped_records, rejected_records,
  *   quarantined_files, spool_files, spool_bytes, auth_failures (answers 401 or 403),
  *   last_auth_status (the last of them; 0 none), last_auth_unix_ms,
  *   latency_ms_bounds,
@@ -39,6 +42,7 @@ struct status {
 	char metrics_protocol[32];
 	char metrics_compression[16];
 	int last_http_status; /* 0: none yet, -1: connection error */
+	int last_grpc_status; /* -1: none yet, or not grpc */
 	char last_error[160]; /* short; never a header value */
 	double last_latency_ms;
 	uint64_t sent_requests;

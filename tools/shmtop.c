@@ -72,7 +72,8 @@ static void usage(FILE *f)
 		"  exporter (null without a status file) {pid, alive, age_ms, endpoint,\n"
 		"    protocol, compression, last_http_status, last_error, last_latency_ms,\n"
 		"    sent_requests, sent_records, retries, dropped_requests, dropped_records,\n"
-		"    rejected_records, quarantined_files, spool_files, spool_bytes}.\n"
+		"    rejected_records, quarantined_files, spool_files, spool_bytes,\n"
+		"    last_grpc_status (-1: none, or not protocol grpc)}.\n"
 		"Exit status: 0 ok, 1 no usable segment (--once, --json), 2 bad arguments,\n"
 		"configuration or terminal.\n",
 		ONCE_WINDOW_MS);

@@ -102,6 +102,8 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 		else
 			fprintf(f, "           last HTTP %s",
 				e->last_http_status < 0 ? "connection error" : "- (none yet)");
+		if (e->last_grpc_status >= 0)
+			fprintf(f, "  gRPC status %lld", e->last_grpc_status);
 		fprintf(f, "  error %s\n", e->last_error[0] ? e->last_error : "-");
 		fprintf(f,
 			"           sent %" PRIu64 " req / %" PRIu64 " rec  retries %" PRIu64
@@ -243,10 +245,10 @@ static void json_exporter(FILE *f, const struct shmtop_snap *s)
 		",\"retries\":%" PRIu64 ",\"dropped_requests\":%" PRIu64
 		",\"dropped_records\":%" PRIu64 ",\"rejected_records\":%" PRIu64
 		",\"quarantined_files\":%" PRIu64 ",\"spool_files\":%" PRIu64
-		",\"spool_bytes\":%" PRIu64 "}",
+		",\"spool_bytes\":%" PRIu64 ",\"last_grpc_status\":%lld}",
 		e->last_latency_ms, e->sent_requests, e->sent_records, e->retries,
 		e->dropped_requests, e->dropped_records, e->rejected_records, e->quarantined_files,
-		e->spool_files, e->spool_bytes);
+		e->spool_files, e->spool_bytes, e->last_grpc_status);
 }
 
 void shmtop_print_json(FILE *f, const struct shmtop_snap *s, const struct shmtop_snap *prev)

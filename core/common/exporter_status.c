@@ -56,6 +56,7 @@ void exporter_status_parse(struct exporter_status *exp, const char *buf, size_t 
 	const char *p = buf, *end = buf + len;
 
 	memset(exp, 0, sizeof(*exp));
+	exp->last_grpc_status = -1;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eq;
@@ -93,6 +94,9 @@ void exporter_status_parse(struct exporter_status *exp, const char *buf, size_t 
 		} else if (!strcmp(key, "last_http_status")) {
 			long long x = strtoll(val, NULL, 10);
 			exp->last_http_status = x < -1 || x > 999 ? 0 : x;
+		} else if (!strcmp(key, "last_grpc_status")) {
+			long long x = strtoll(val, NULL, 10);
+			exp->last_grpc_status = x < 0 || x > 16 ? -1 : x; /* gRPC codes 0..16 */
 		} else if (!strcmp(key, "last_error")) {
 			text_clean(exp->last_error, sizeof(exp->last_error), val, vlen);
 		} else if (!strcmp(key, "last_latency_ms")) {

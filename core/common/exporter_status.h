@@ -20,6 +20,7 @@ struct exporter_status {
 	char protocol[32];
 	char compression[16];
 	long long last_http_status;
+	long long last_grpc_status; /* grpc: last call's status code; -1 none, not grpc */
 	char last_error[160];
 	double last_latency_ms;
 	uint64_t sent_requests;

@@ -65,6 +65,7 @@ if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_metrics_restart test_metrics_more.py 120)
 	shmlog_e2e_test(e2e_json test_json.py 90 PROCESSORS 2)
 	shmlog_e2e_test(e2e_tls test_tls.py 90 PROCESSORS 2)
+	shmlog_e2e_test(e2e_grpc test_grpc.py 180 PROCESSORS 2)
 endif()
 
 # The Python package (python/shmlog: ctypes over libshmlog.so), no LD_PRELOAD.

@@ -4,8 +4,8 @@ harness.py: what every end-to-end test uses (Python 3 standard library only).
 
 An Env owns one run of the whole agent: a unique namespace
 ("e2e-<pid>-<hex>"), a temporary directory with the spool and the receiver's
-files, an ini file, the loopback OTLP receiver (receiver.js), the collector
-and the exporter. It starts producers with LD_PRELOAD=libshmlog.so, waits for
+files, an ini file, the loopback OTLP receiver (receiver.js; grpc_receiver.js
+with Env(grpc=True)), the collector and the exporter. It starts producers with LD_PRELOAD=libshmlog.so, waits for
 records at the receiver, reads exporter.status, and stops every process it
 started (SIGTERM, then SIGKILL after a grace period; whole process groups,
 so forked children too) and removes the temporary directory and
@@ -176,7 +176,7 @@ atexit.register(_cleanup_all)
 
 class Env:
     def __init__(self, args, name, compression="gzip", plan=None, ini=None,
-                 start_daemons=True, receiver=True, receiver_args=()):
+                 start_daemons=True, receiver=True, receiver_args=(), grpc=False):
         self.args = args
         self.name = name
         self.build = os.path.abspath(args.build)
@@ -190,7 +190,10 @@ class Env:
         self.compression = compression
         self.procs = []
         self.port = None
+        self.control_port = None
         self.scheme = "http"
+        # grpc: grpc_receiver.js (OTLP/gRPC, @grpc/grpc-js) and protocol = grpc.
+        self.grpc = grpc
         self.receiver = None
         self.collector = None
         self.exporter = None
@@ -276,10 +279,12 @@ class Env:
     # the receiver and the daemons
     def start_receiver(self, plan=None, extra=()):
         nm = os.path.join(HERE, "node_modules", "@opentelemetry", "otlp-transformer")
-        if not os.path.isdir(nm):
+        if not os.path.isdir(nm) or (self.grpc and not os.path.isdir(
+                os.path.join(HERE, "node_modules", "@grpc", "grpc-js"))):
             raise Skip("tests/e2e/node_modules missing (run ./build.sh test or npm ci in tests/e2e)")
         port_file = os.path.join(self.tmp, "rx", "port")
-        argv = ["node", os.path.join(HERE, "receiver.js"), "--port-file", port_file, "--out", self.out]
+        script = "grpc_receiver.js" if self.grpc else "receiver.js"
+        argv = ["node", os.path.join(HERE, script), "--port-file", port_file, "--out", self.out]
         if plan:
             argv += ["--plan", plan]
         argv += list(extra)
@@ -287,12 +292,17 @@ class Env:
         deadline = time.time() + 15
         while not os.path.exists(port_file):
             if not self.receiver.running():
-                raise Fail("receiver.js exited at start: " + self.receiver.log_text())
-            check(time.time() < deadline, "receiver.js did not start in 15 s")
+                raise Fail(f"{script} exited at start: " + self.receiver.log_text())
+            check(time.time() < deadline, f"{script} did not start in 15 s")
             time.sleep(0.02)
         with open(port_file) as f:
             self.port = int(f.read())
-        # receiver.js --tls-cert serves HTTPS (test_tls.py).
+        if self.grpc:
+            # Its plan is changed through a plain HTTP control port.
+            with open(port_file + ".control") as f:
+                self.control_port = int(f.read())
+            self.ini["exporter"]["protocol"] = "grpc"
+        # --tls-cert serves HTTPS / gRPC over TLS (test_tls.py, test_grpc.py).
         self.scheme = "https" if "--tls-cert" in extra else "http"
         self.ini["exporter"]["endpoint"] = f"{self.scheme}://127.0.0.1:{self.port}"
 
@@ -497,12 +507,16 @@ class Env:
         return self.status()
 
     def set_plan(self, plan):
-        """Replaces the receiver's response plan (see receiver.js)."""
+        """Replaces the receiver's response plan (see receiver.js,
+        grpc_receiver.js)."""
         import ssl
         import urllib.request
-        req = urllib.request.Request(f"{self.scheme}://127.0.0.1:{self.port}/_control/plan",
-                                     data=plan.encode(), method="POST")
-        ctx = ssl._create_unverified_context() if self.scheme == "https" else None
+        if self.grpc:
+            url, ctx = f"http://127.0.0.1:{self.control_port}/_control/plan", None
+        else:
+            url = f"{self.scheme}://127.0.0.1:{self.port}/_control/plan"
+            ctx = ssl._create_unverified_context() if self.scheme == "https" else None
+        req = urllib.request.Request(url, data=plan.encode(), method="POST")
         with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
             check(r.status == 204, f"receiver refused plan {plan!r}")
 

@@ -19,6 +19,10 @@ shmlog_unit_test(test_response SOURCES unit/test_response.c ${EXP}/response.c
 	LIBS shmlog_common otlp_proto)
 target_include_directories(test_response PRIVATE ${PROJECT_SOURCE_DIR}/exporter)
 
+# gRPC framing, status, RetryInfo; links exporter_core for compress.c,
+# response.c and request_body.c around it.
+shmlog_unit_test(test_grpc_frame SOURCES unit/test_grpc_frame.c LIBS exporter_core)
+
 # These two drive the whole exporter context (exporter_core).
 shmlog_unit_test(test_http_send SOURCES unit/test_http_send.c LIBS exporter_core Threads::Threads
 	TIMEOUT 120)

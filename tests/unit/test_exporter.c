@@ -142,6 +142,7 @@ static void test_file_mode(void)
 	    "protocol=",
 	    "compression=",
 	    "last_http_status=",
+	    "last_grpc_status=",
 	    "last_error=",
 	    "last_latency_ms=",
 	    "sent_requests=",
@@ -285,8 +286,20 @@ static void test_create_checks(void)
 	exporter_destroy(ex);
 	ex = NULL;
 
+	/* gRPC: endpoints are targets; the method path replaces any path. */
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "grpc");
-	T_EQ_INT(exporter_create(cfg, &ex), -ENOTSUP);
+	cfg->exp_logs.endpoint[0] = '\0';
+	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "http://127.0.0.1:1/ignored");
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_STR(exporter_status(ex)->protocol, "grpc");
+	T_EQ_STR(exporter_status(ex)->endpoint,
+		 "http://127.0.0.1:1/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+	T_EQ_INT(exporter_status(ex)->last_grpc_status, -1);
+	exporter_destroy(ex);
+	ex = NULL;
+	snprintf(cfg->exp_endpoint, sizeof(cfg->exp_endpoint), "ftp://127.0.0.1:1");
+	T_EQ_INT(exporter_create(cfg, &ex), -EINVAL);
+	T_EQ_INT(exporter_protocol_parse("GRPC"), REQUEST_BODY_GRPC);
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "http/xml");
 	T_EQ_INT(exporter_create(cfg, &ex), -EINVAL);
 	snprintf(cfg->exp_protocol, sizeof(cfg->exp_protocol), "HTTP/JSON");
@@ -394,12 +407,28 @@ static void test_signal_opts(void)
 	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
 	T_EQ_STR(lo->url, "http://localhost:4318/v1/logs");
 
-	/* Refusals name the signal. */
+	/* gRPC for one signal only: its target defaults to :4317 and the
+	 * method path; the other signal keeps OTLP/HTTP. */
 	snprintf(cfg->exp_logs.protocol, sizeof(cfg->exp_logs.protocol), "grpc");
-	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), -ENOTSUP);
-	T_EQ_STR(err, "logs: protocol 'grpc' is not supported yet");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), 0);
+	T_EQ_INT(lo->proto, REQUEST_BODY_GRPC);
+	T_EQ_STR(lo->url,
+		 "http://localhost:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export");
 	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), 0);
-	T_EQ_INT(exporter_create(cfg, &ex), -ENOTSUP);
+	T_ASSERT(mo->proto != REQUEST_BODY_GRPC);
+	snprintf(cfg->exp_metrics.endpoint, sizeof(cfg->exp_metrics.endpoint),
+		 "https://m.example:4317/some/path");
+	snprintf(cfg->exp_metrics.protocol, sizeof(cfg->exp_metrics.protocol), "grpc");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), 0);
+	T_EQ_STR(mo->url, "https://m.example:4317/"
+			  "opentelemetry.proto.collector.metrics.v1.MetricsService/Export");
+	cfg->exp_metrics.endpoint[0] = '\0';
+	cfg->exp_metrics.protocol[0] = '\0';
+	/* Refusals name the signal. */
+	snprintf(cfg->exp_logs.protocol, sizeof(cfg->exp_logs.protocol), "thrift");
+	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_LOGS, lo, err, sizeof(err)), -EINVAL);
+	T_EQ_STR(err, "logs: protocol 'thrift' is not http/protobuf, http/json or grpc");
+	T_EQ_INT(exporter_create(cfg, &ex), -EINVAL);
 	cfg->exp_logs.protocol[0] = '\0';
 	snprintf(cfg->exp_metrics.compression, sizeof(cfg->exp_metrics.compression), "lz4");
 	T_EQ_INT(exporter_signal_opts(cfg, SPOOL_SIG_METRICS, mo, err, sizeof(err)), -EINVAL);

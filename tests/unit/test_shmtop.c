@@ -162,6 +162,7 @@ static void test_status(void)
 	T_EQ_INT(e.pid, 1);
 	T_EQ_INT(e.updated_unix_ms, 5);
 	T_EQ_INT(e.last_http_status, 0);
+	T_EQ_INT(e.last_grpc_status, -1); /* absent */
 	T_EQ_STR(e.last_error, "bad?[2J");
 	T_EQ_INT(e.sent_records, 0);
 	T_EQ_INT(e.retries, 0);
@@ -179,6 +180,11 @@ static void test_status(void)
 	T_EQ_INT(e.last_auth_unix_ms, 9);
 	exporter_status_parse(&e, "", 0);
 	T_EQ_INT(e.present, 0);
+	exporter_status_parse(&e, "protocol=grpc\nlast_grpc_status=14\n", 34);
+	T_EQ_STR(e.protocol, "grpc");
+	T_EQ_INT(e.last_grpc_status, 14);
+	exporter_status_parse(&e, "last_grpc_status=99\n", 20);
+	T_EQ_INT(e.last_grpc_status, -1);
 }
 
 /* Writes a record header of n slots at position pos of ring k of seg2,
@@ -457,6 +463,7 @@ static void test_snapshot(void)
 		    "\"log_files_now\":2}");
 	T_HAS(json, "\"last_http_status\":200,\"last_error\":\"\",\"last_latency_ms\":3.5,"
 		    "\"sent_requests\":4,\"sent_records\":100,\"retries\":1");
+	T_HAS(json, "\"spool_bytes\":4096,\"last_grpc_status\":-1}");
 	json_valid(json);
 	free(json);
 	json = json_of(&cur, NULL);
