@@ -38,10 +38,10 @@
 // --raw-http2 serves with node's http2 module instead of grpc-js (see
 // rawCall), which adds "http:NNN" (HTTP status NNN, no grpc-status, as a
 // proxy in front of a gRPC server answers) and "gzip-partial:N" (the
-// partial success in a gzip-compressed response message).
-// A message compressed with an encoding grpc-js has no codec for (zstd)
-// never reaches the handler: grpc-js answers UNIMPLEMENTED itself, and
-// that call is not in OUT.requests.
+// partial success in a gzip-compressed response message), and it takes
+// zstd-compressed messages (fzstd), which grpc-js has no codec for.
+// Under grpc-js a zstd message never reaches the handler: grpc-js
+// answers UNIMPLEMENTED itself, and that call is not in OUT.requests.
 //
 // Read next: test_grpc.py, otlp_lines.js, receiver.js.
 'use strict';
@@ -119,10 +119,12 @@ const opts = parseArgs(process.argv.slice(2));
 let root;
 let grpc;
 let pbWriter;
+let fzstd;
 try {
 	root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
 	grpc = require('@grpc/grpc-js');
 	pbWriter = require('protobufjs/minimal').Writer;
+	fzstd = require('fzstd');
 } catch (e) {
 	process.stderr.write(`grpc_receiver.js: npm packages missing (run npm ci in tests/e2e): ${e.message}\n`);
 	process.exit(77);
@@ -289,7 +291,8 @@ function handler(sig) {
 // non-gRPC server would: it can answer a plain HTTP status without any
 // grpc-status ("http:NNN"), or an OK whose response message is gzip
 // compressed ("gzip-partial:N"), which grpc-js servers never send. The
-// request is unframed here (and gunzipped) and decoded by the same root.
+// request is unframed here (gunzipped, or zstd-decompressed by fzstd) and
+// decoded by the same root.
 function rawCall(stream, headers, body) {
 	const path = String(headers[':path'] || '');
 	const sig = path === SIG.logs.path ? 'logs' : path === SIG.metrics.path ? 'metrics' : null;
@@ -307,8 +310,11 @@ function rawCall(stream, headers, body) {
 		return fail(grpc.status.INTERNAL, 'bad message frame');
 	let msg = body.subarray(5);
 	if (body[0] === 1) {
-		if (th['grpc-encoding'] !== 'gzip') return fail(grpc.status.UNIMPLEMENTED, `encoding ${th['grpc-encoding']}`);
-		msg = zlib.gunzipSync(msg, { maxOutputLength: MAX_MSG });
+		const enc = th['grpc-encoding'];
+		if (enc === 'gzip') msg = zlib.gunzipSync(msg, { maxOutputLength: MAX_MSG });
+		else if (enc === 'zstd') msg = Buffer.from(fzstd.decompress(msg));
+		else return fail(grpc.status.UNIMPLEMENTED, `encoding ${enc}`);
+		if (msg.length > MAX_MSG) return fail(grpc.status.RESOURCE_EXHAUSTED, 'message too large');
 	}
 	const hdr = {};
 	for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && !(k in th)) hdr[k] = String(v);

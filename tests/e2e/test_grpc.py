@@ -32,6 +32,9 @@ MetricsService/Export, requests decoded by the OpenTelemetry JS packages.
             exporter drops the requests and counts every record
             (dropped_records), last_grpc_status 12 (also in shmtop --json),
             logged once.
+  zstd-raw  the same zstd requests to node's own http2 server
+            (--raw-http2), where fzstd decompresses and the OTLP root
+            decodes: logs and metrics arrive intact, grpc-encoding zstd.
   proxy     grpc_receiver.js --raw-http2 (node's http2 module where a
             proxy would stand): HTTP 503 without grpc-status twice, then a
             trailers-only UNAVAILABLE with RetryInfo 1 s: retried (the last
@@ -411,6 +414,27 @@ def case_zstd(args, figures):
     env.close()
 
 
+def case_zstd_raw(args, figures):
+    """zstd end to end: node's http2 server (--raw-http2) takes what
+    grpc-js cannot; fzstd decompresses, the OTLP root decodes."""
+    ini = h.metrics_ini("cumulative", 300)
+    ini["exporter"] = {"timeout_ms": str(TIMEOUT_MS), "headers": f"{HDR_NAME}={HDR_VALUE}"}
+    env = h.Env(args, "grpc-zstd-raw", compression="zstd", ini=ini, grpc=True,
+                receiver_args=["--raw-http2"])
+    mprocs = start_metrics(env, [4])
+    p = burst(env, "zraw")
+    t_exit = wait_metrics_producers(mprocs)
+    fig = check_burst(env, "zraw", p.pid)
+    mproblems, mcalls = metrics_check(env, "zstd-raw", mprocs, t_exit)
+    h.check(not mproblems and mcalls, f"zstd-raw metrics: {mproblems[:5] or 'no metrics calls'}")
+    calls = logs_calls(env)
+    problems = check_transport("zstd-raw", calls, "zstd")
+    h.check(calls and not problems, f"zstd-raw: {problems or 'no logs calls'}")
+    figures.append(f"zstd through raw HTTP/2 (fzstd + OTLP root): {fig}; {len(calls)} logs calls, "
+                   f"grpc-encoding zstd")
+    env.close()
+
+
 def case_tls(args, figures):
     cert_dir = tempfile.mkdtemp(prefix="shmlog-e2e-grpc-certs-")
     try:
@@ -454,6 +478,7 @@ def test(args):
     case_none(args, figures)
     case_proxy(args, figures)
     case_zstd(args, figures)
+    case_zstd_raw(args, figures)
     case_tls(args, figures)
     h.log("figures:")
     for f in figures:
