@@ -25,6 +25,9 @@ Checks, decoded by the OpenTelemetry JS packages (receiver.js):
 Phase 2. The precedence rules through --test (one request per signal):
 a per-signal key in the file loses to a generic variable, which loses to
 a per-signal key on the command line.
+Phase 3. Two transports at once: logs by OTLP/gRPC to grpc_receiver.js
+(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=grpc and _LOGS_ENDPOINT only), metrics by
+the file's http/protobuf to receiver.js; both intact.
 """
 import os
 import subprocess
@@ -242,10 +245,69 @@ def phase2(args, problems, figures):
     envb.close()
 
 
+def phase3(args, problems, figures):
+    """Two transports at once: logs by OTLP/gRPC (grpc-js decodes them)
+    chosen only by OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, metrics by the generic
+    http/protobuf to another receiver."""
+    ini = h.metrics_ini("cumulative", INTERVAL_MS)
+    env = h.Env(args, "otelenv-g", ini=ini, start_daemons=False, grpc=True)
+    envm = h.Env(args, "otelenv-gm", start_daemons=False)
+    env.ini["exporter"]["protocol"] = "http/protobuf"
+    env.ini["exporter"]["endpoint"] = f"http://127.0.0.1:{envm.port}"
+    env.write_ini()
+    otel = {"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"http://127.0.0.1:{env.port}"}
+    env.start_collector()
+    env.start_exporter(extra_env=otel)
+    sh = env.producer("shell", ["bash", os.path.join(h.WORKLOADS, "shell_loop.sh"), "oe3",
+                                str(N_LINES)], service="e2e-otelenv-g")
+    mres = os.path.join(env.tmp, "mp.result")
+    mp = env.metrics_producer([METRIC_ID, mres])
+    sh.wait(60)
+    mp.wait(60)
+    t_exit = time.time_ns()
+    expected_lines = h.expected_shell("oe3", N_LINES)
+    recs = env.wait_records(len(expected_lines), timeout=40,
+                            pred=lambda r: r["service"] == "e2e-otelenv-g", settle=1.0)
+    figs, probs = h.check_captured("grpc logs", recs, expected_lines)
+    problems += probs
+    results = h.read_kv(mres)
+    expected = {(mp.pid, name, ak): spec for (name, ak), spec in
+                h.expected_metrics(METRIC_ID, int(results.get("neg_refused", 0)) > 0).items()}
+    after = t_exit + 1_000_000_000
+
+    def done(pts):
+        by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
+        return all(k in by and int(by[k][-1]["time"]) >= after for k in expected)
+
+    pts, met = envm.wait_metrics(done, timeout=25)
+    if not met:
+        problems.append("grpc phase: not every series had a point after the producer exited")
+    by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
+    for k, spec in sorted(expected.items()):
+        problems += h.check_series(f"http metrics {k[1]} {k[2]}", by.get(k, []), spec,
+                                   "cumulative", {int(p["time"]) for p in pts})
+    lreq, mreq = env.requests(), envm.requests()
+    if not lreq or any(not q["path"].endswith("LogsService/Export") for q in lreq):
+        problems.append(f"grpc receiver: calls {[q['path'] for q in lreq][:5]}")
+    if not mreq or any(q["path"] != "/v1/metrics" or q["ctype"] != "application/x-protobuf"
+                       for q in mreq):
+        problems.append(f"http receiver: requests {[(q['path'], q['ctype']) for q in mreq][:5]}")
+    st = env.wait_status(lambda s: s.get("sent_requests", 0) > 0)
+    if st.get("protocol") != "grpc" or st.get("metrics_protocol") != "http/protobuf":
+        problems.append(f"exporter.status protocols {st.get('protocol')!r}, "
+                        f"{st.get('metrics_protocol')!r}")
+    figures.update({"grpc log records": len(recs), "grpc calls": len(lreq),
+                    "http metrics requests": len(mreq)})
+    env.close()
+    envm.close()
+
+
 def test(args):
     problems, figures = [], {}
     phase1(args, problems, figures)
     phase2(args, problems, figures)
+    phase3(args, problems, figures)
     h.log(f"figures: {figures}")
     if problems:
         for p in problems[:40]:
