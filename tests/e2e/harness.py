@@ -207,7 +207,7 @@ class Env:
             # every record as a producer's. The identity check stays on.
             "collector": {"schedule_delay_ms": "200", "audit_events": "false"},
             "exporter": {"compression": compression, "retry_initial_ms": "200",
-                         "retry_max_ms": "2000", "timeout_ms": "5000"},
+                         "retry_max_ms": "2000", "timeout_ms": "20000"},
             "log": {"level": "info"},
         }
         for sec, kv in (ini or {}).items():
