@@ -299,13 +299,22 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 			n--;
 			w->dropped_files++;
 			w->dropped_records += recs;
+			/* The first drop, then at every power of two: a spool
+			 * that stays full must not fill the log instead. */
+			if ((w->dropped_files & (w->dropped_files - 1)) != 0)
+				continue;
 			if (must_free)
-				LOGW("spool: %s is full: dropped the oldest request %s/%s (%u records)",
-				     w->dir, spool_signal_name(e[i].sig), e[i].name, recs);
+				LOGW("spool: %s is full: dropped the oldest request %s/%s (%u records; "
+				     "%llu requests, %llu records dropped so far)",
+				     w->dir, spool_signal_name(e[i].sig), e[i].name, recs,
+				     (unsigned long long)w->dropped_files,
+				     (unsigned long long)w->dropped_records);
 			else
-				LOGW("spool: over its budget of %llu bytes: dropped %s/%s (%u records)",
+				LOGW("spool: over its budget of %llu bytes: dropped %s/%s (%u records; "
+				     "%llu requests, %llu records dropped so far)",
 				     (unsigned long long)w->max_bytes, spool_signal_name(e[i].sig),
-				     e[i].name, recs);
+				     e[i].name, recs, (unsigned long long)w->dropped_files,
+				     (unsigned long long)w->dropped_records);
 		}
 	}
 	w->files = n;
