@@ -42,7 +42,7 @@
 /* Distinct transport errors remembered between two deliveries. */
 #define CONN_ERRS_MAX 16
 /* A failure's description: endpoint plus the server's message. */
-#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 64)
+#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 192)
 
 enum job_state {
 	JOB_FREE = 0,
@@ -715,10 +715,20 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 			 ri.message);
 	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->so[job->sig].shown,
 		 ri.message[0] ? ": " : "", ri.message);
-	if (retry_is_retryable(res->status))
+	if (retry_is_retryable(res->status)) {
 		retry_job(ex, job, res->status, res->retry_after, why, 0);
-	else
-		drop_job(ex, job, res->status, why);
+		return;
+	}
+	/* OTLP makes 413 permanent, and re-encoding a spooled request into
+	 * halves is not worth the risk of sending part of it twice: say how
+	 * to make the next requests fit. */
+	if (res->status == 413)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 " (request of %zu bytes; lower [collector] max_batch_bytes = %u or "
+			 "max_export_batch_size = %u)",
+			 job->body_len, ex->cfg->coll_max_batch_bytes,
+			 ex->cfg->coll_max_batch);
+	drop_job(ex, job, res->status, why);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */

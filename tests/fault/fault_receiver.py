@@ -24,8 +24,9 @@ errors   429 with Retry-After 3 (honoured: >= 3 s where the back-off would
          stall (the attempt ends at timeout_ms = 4 s and is retried, well
          before the stall would end; the stalled attempt is not delivered,
          so no duplicate), 400 and 413 (dropped, counted, one log line per
-         status for two drops each), partial success (rejected counted, the
-         rest accepted).
+         status for two drops each; the 413 line names max_batch_bytes: a
+         413 is not split), partial success (rejected counted, the rest
+         accepted).
 """
 import glob
 import os
@@ -257,6 +258,9 @@ def case_errors(args):
         figures.append(f"{code}: 2 requests, {acc['drops']['export']} records dropped, "
                        f"{len(lines)} log line")
         h.check(len(lines) == 1, f"{code}: {len(lines)} log lines for 2 drops: {lines}")
+        if code == 413:
+            # Not split (OTLP: permanent); the line says how to fit.
+            h.check("max_batch_bytes" in lines[0], f"413 line gives no hint: {lines[0]}")
 
     # Partial success: the receiver keeps all but 7; the exporter counts 7.
     pub = Published(env)
