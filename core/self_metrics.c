@@ -120,7 +120,8 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	      NULL, NULL);
 	level(c, "shmlog.spool.bytes", "By", "bytes in the spool", c->spool.bytes, now);
 	level(c, "shmlog.spool.files", "{file}", "requests in the spool", c->spool.files, now);
-	count(c, "shmlog.spool.dropped", "{request}", "requests dropped by the spool budget or a full disk",
+	count(c, "shmlog.spool.dropped", "{request}",
+	      "requests dropped by the spool budget or a full disk",
 	      c->spool.dropped_files, now, NULL, NULL);
 	count(c, "shmlog.spool.records.dropped", "{record}",
 	      "log records and data points in the requests the spool dropped",

@@ -304,14 +304,14 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 			if ((w->dropped_files & (w->dropped_files - 1)) != 0)
 				continue;
 			if (must_free)
-				LOGW("spool: %s is full: dropped the oldest request %s/%s (%u records; "
-				     "%llu requests, %llu records dropped so far)",
+				LOGW("spool: %s is full: dropped the oldest request %s/%s "
+				     "(%u records; %llu requests, %llu records dropped so far)",
 				     w->dir, spool_signal_name(e[i].sig), e[i].name, recs,
 				     (unsigned long long)w->dropped_files,
 				     (unsigned long long)w->dropped_records);
 			else
-				LOGW("spool: over its budget of %llu bytes: dropped %s/%s (%u records; "
-				     "%llu requests, %llu records dropped so far)",
+				LOGW("spool: over its budget of %llu bytes: dropped %s/%s "
+				     "(%u records; %llu requests, %llu records dropped so far)",
 				     (unsigned long long)w->max_bytes, spool_signal_name(e[i].sig),
 				     e[i].name, recs, (unsigned long long)w->dropped_files,
 				     (unsigned long long)w->dropped_records);

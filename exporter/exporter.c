@@ -726,8 +726,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 			 " (request of %zu bytes; lower [collector] max_batch_bytes = %u or "
 			 "max_export_batch_size = %u)",
-			 job->body_len, ex->cfg->coll_max_batch_bytes,
-			 ex->cfg->coll_max_batch);
+			 job->body_len, ex->cfg->coll_max_batch_bytes, ex->cfg->coll_max_batch);
 	drop_job(ex, job, res->status, why);
 }
 

@@ -44,7 +44,7 @@ MAX_MS = 4000
 TIMEOUT_MS = 4000
 # A retry may come later than its back-off on a loaded 2-core machine (the
 # loop wakes on time, the scheduler may not); never earlier.
-SLACK_MS = 1500
+SLACK_MS = 2500
 
 
 def last_n(env):
@@ -154,7 +154,9 @@ def case_outage(args):
     capped = gaps[5:]
     h.check(len(capped) >= 3 and min(capped) >= MAX_MS // 2 - 20,
             f"capped gaps below interval/2: {capped}")
-    h.check(len(set(gaps)) > len(gaps) // 2, f"no jitter: {gaps}")
+    # Jitter: at the cap a delay is 4000 ms only half the time, else in
+    # [2000, 4000): all of a dozen capped gaps >= 3.8 s means none.
+    h.check(min(capped) < MAX_MS * 95 // 100, f"no jitter at the cap: {capped}")
     h.check(reqs[reqs.index(r503[-1]) + 1]["status"] == 200, "the outage did not end in a 200")
 
     # The retry budget: 2.5 s per request, a receiver down for 8 s.
