@@ -13,3 +13,4 @@ shmlog_unit_test(test_multiline SOURCES unit/test_multiline.c ../shm/multiline.c
 	../shm/line_split.c)
 target_include_directories(test_multiline PRIVATE ${PROJECT_SOURCE_DIR}/shm)
 shmlog_unit_test(test_exc_parse SOURCES unit/test_exc_parse.c LIBS collector_core)
+shmlog_unit_test(test_spool_writer SOURCES unit/test_spool_writer.c LIBS collector_core otlp_proto)
