@@ -123,9 +123,13 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	count(c, "shmlog.spool.dropped", "{request}",
 	      "requests dropped by the spool budget or a full disk",
 	      c->spool.dropped_files, now, NULL, NULL);
+	/* Per signal: a log record and a data point are not the same unit. */
 	count(c, "shmlog.spool.records.dropped", "{record}",
-	      "log records and data points in the requests the spool dropped",
-	      c->spool.dropped_records, now, NULL, NULL);
+	      "log records or data points in the requests the spool dropped",
+	      c->spool.dropped_records_sig[SPOOL_SIG_LOGS], now, "signal", "logs");
+	count(c, "shmlog.spool.records.dropped", "{record}",
+	      "log records or data points in the requests the spool dropped",
+	      c->spool.dropped_records_sig[SPOOL_SIG_METRICS], now, "signal", "metrics");
 	count(c, "shmlog.spool.errors", "{error}", "spool writes that failed and were retried",
 	      c->spool.errors, now, NULL, NULL);
 	exporter_figures(c, now);

@@ -299,6 +299,7 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 			n--;
 			w->dropped_files++;
 			w->dropped_records += recs;
+			w->dropped_records_sig[e[i].sig] += recs;
 			/* The first drop, then at every power of two: a spool
 			 * that stays full must not fill the log instead. */
 			if ((w->dropped_files & (w->dropped_files - 1)) != 0)

@@ -44,7 +44,8 @@ struct spool_writer {
 	/* accounting */
 	uint64_t files, bytes;            /* in the spool at the last scan + since */
 	uint64_t written_files, written_records;
-	uint64_t dropped_files, dropped_records; /* deleted by the budget */
+	uint64_t dropped_files, dropped_records; /* deleted by the budget or a full disk */
+	uint64_t dropped_records_sig[SPOOL_SIG_NR]; /* dropped_records by signal */
 	uint64_t errors; /* failed write attempts (each retried) */
 };
 

@@ -23,7 +23,9 @@ disk     the spool on a 2 MiB tmpfs the test mounts (skipped with a clear
                         collector does not spin: its CPU time while stuck
                         is measured), nothing is lost, and everything
                         arrives once the filler is removed.
-         The collector's stop line reports the write errors it counted.
+         The collector's stop line and its shmlog.spool.errors /
+         shmlog.spool.records.dropped{signal=logs} metrics (flushed at
+         SIGTERM) report the write errors and drops it counted.
 Exit 77 only if nothing could be tested (not the case: budget always runs).
 """
 import os
@@ -104,6 +106,21 @@ def collector_stop_figures(env):
     return tuple(int(x) for x in m.groups())
 
 
+def agent_metric(env, name, **attrs):
+    """The last value of one of the agent's own metrics at the receiver,
+    waiting up to 15 s for it (after the collector's SIGTERM flush: not
+    wait_metrics(), which fails once the collector has exited)."""
+    def pts():
+        return [q for q in env.metrics() if q.get("name") == name
+                and all((q.get("attrs") or {}).get(k) == v for k, v in attrs.items())]
+    deadline = time.time() + 15
+    while not pts() and time.time() < deadline:
+        time.sleep(0.2)
+    got = pts()
+    h.check(got, f"no {name}{attrs} point arrived")
+    return got[-1].get("value")
+
+
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -126,8 +143,13 @@ def phase_budget(args, figures):
     errors, dfiles, drecs = collector_stop_figures(env)
     h.check(drecs == acc["drops"]["spool"], f"stop line says {drecs} records dropped, the "
             f"segment {acc['drops']['spool']}")
+    # The agent's own metric, flushed at SIGTERM and sent by the exporter.
+    val = agent_metric(env, "shmlog.spool.records.dropped", signal="logs")
+    h.check(val == drecs, f"shmlog.spool.records.dropped{{signal=logs}} = {val}, "
+            f"dropped {drecs}")
     figures.append(f"budget: {dfiles} requests / {drecs} records dropped (lines {first}..{last} "
-                   f"of {BUDGET_LINES + 3} missing, {nmiss}), {errors} write errors")
+                   f"of {BUDGET_LINES + 3} missing, {nmiss}), {errors} write errors, metric "
+                   f"shmlog.spool.records.dropped{{signal=logs}} = {val}")
     env.close()
 
 
@@ -209,8 +231,10 @@ def phase_disk(args, figures, mnt):
     h.check(acc["dropped_counted"] == 0, f"dropped {acc['drops']} with an empty spool")
     errors, dfiles, drecs = collector_stop_figures(env)
     h.check(errors >= 2, f"{errors} write errors counted, the disk was full twice")
-    figures.append(f"collector stop line: {errors} write errors, {dfiles} requests / {drecs} "
-                   "records dropped")
+    val = agent_metric(env, "shmlog.spool.errors")
+    h.check(val == errors, f"shmlog.spool.errors = {val}, the stop line says {errors}")
+    figures.append(f"collector stop line: {errors} write errors (shmlog.spool.errors {val}), "
+                   f"{dfiles} requests / {drecs} records dropped")
     env.close()
 
 

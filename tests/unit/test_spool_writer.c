@@ -98,6 +98,8 @@ int main(void)
 	T_EQ_INT(spool_writer_init(&w, &loop, dir, 3 * FILE_BYTES + 10, 1, on_done, NULL), 0);
 	T_EQ_INT(w.dropped_files, 2);
 	T_EQ_INT(w.dropped_records, 5);
+	T_EQ_INT(w.dropped_records_sig[SPOOL_SIG_LOGS], 5);
+	T_EQ_INT(w.dropped_records_sig[SPOOL_SIG_METRICS], 0);
 	T_ASSERT(exists(seq[0]) && !exists(seq[1]) && !exists(seq[2]));
 	T_ASSERT(exists(seq[3]) && exists(seq[4]));
 	T_EQ_INT(w.files, 3);
