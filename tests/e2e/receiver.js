@@ -7,7 +7,7 @@
 // with our own code, and writes what it received as JSON lines so that the
 // Python tests (harness.py) can count and compare records.
 //
-//   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
+//   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"] [--port N]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
 //                    [--plan-metrics] [--metrics-out FILE]
 //                    [--tls-cert PEM --tls-key PEM [--tls-ca PEM]
@@ -80,6 +80,7 @@ function parseArgs(argv) {
 			return argv[++i];
 		};
 		if (a === '--port-file') o.portFile = val();
+		else if (a === '--port') o.port = Number(val()); // a restarted receiver keeps its port
 		else if (a === '--out') o.out = val();
 		else if (a === '--plan') {
 			try {
@@ -716,7 +717,7 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 // Loopback only, never anything else.
-server.listen(0, '127.0.0.1', () => {
+server.listen(opts.port || 0, '127.0.0.1', () => {
 	const port = server.address().port;
 	const tmp = `${opts.portFile}.tmp-${process.pid}`;
 	fs.writeFileSync(tmp, `${port}\n`);

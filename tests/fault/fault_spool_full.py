@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """
 fault_spool_full.py: the spool cannot take more (CTest fault_spool_full).
-The receiver is down (503 to everything) while a producer writes; each
+The receiver is down (stopped: connections refused; on the tmpfs, 503 to
+everything) while a producer writes; each
 phase prints its ACCOUNT line and asserts delivered + dropped_counted ==
 published exactly, no duplicates, once the receiver is back.
 
@@ -129,14 +130,19 @@ def cpu_s(pid):
 
 def phase_budget(args, figures):
     env = h.Env(args, "fault-spool-budget", ini=ini(max_bytes="1m"))
-    env.set_plan("503@3600")
+    # The receiver down: connections refused until it comes back on its port.
+    port = env.port
+    env.receiver.stop()
+    os.unlink(os.path.join(env.tmp, "rx", "port"))
     pub = Published(env)
     p = burst(env, pub, "bud", BUDGET_LINES)
     wait_for(lambda: env.seg_counters().get("spool_dropped_records", 0) > 0, 30,
              "the spool budget dropped nothing", env)
     time.sleep(2)  # the collector spools the rest
     env.check_daemons()
-    env.set_plan("")
+    st = env.status()
+    h.check(st.get("last_http_status") == -1, f"the exporter saw no connection error: {st}")
+    env.start_receiver(extra=("--port", str(port)))
     acc = settle(env, pub, "spool-budget-1m")
     h.check(acc["drops"]["spool"] > 0, "spool budget: nothing dropped")
     nmiss, first, last = oldest_dropped(env, p.pid, "bud", BUDGET_LINES, "budget")
