@@ -246,7 +246,7 @@ static int entry_cmp(const void *a, const void *b)
 static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t must_free)
 {
 	struct spool_entry *e = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, kept;
 	uint64_t total = 0, freed = 0;
 
 	for (int s = SPOOL_SIG_LOGS; s < SPOOL_SIG_NR; s++) {
@@ -284,6 +284,7 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 		}
 		closedir(d);
 	}
+	kept = n;
 	if (n > 0 && (must_free || (w->max_bytes && total + incoming > w->max_bytes))) {
 		qsort(e, n, sizeof(*e), entry_cmp);
 		for (size_t i = 0; i < n; i++) {
@@ -296,7 +297,7 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 				continue; /* claimed by the exporter, or already gone */
 			total -= e[i].size;
 			freed += e[i].size;
-			n--;
+			kept--; /* not n: the loop still walks all n entries */
 			w->dropped_files++;
 			w->dropped_records += recs;
 			w->dropped_records_sig[e[i].sig] += recs;
@@ -318,7 +319,7 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t mu
 				     (unsigned long long)w->dropped_records);
 		}
 	}
-	w->files = n;
+	w->files = kept;
 	w->bytes = total;
 	free(e);
 }

@@ -130,6 +130,17 @@ int main(void)
 	T_ASSERT(!exists(seq[0]) && exists(seq[4]));
 	T_EQ_INT(w.files, 2);
 
+	/* One scan that must drop more than half of the files: all but the
+	 * newest go (the count of the walk must not shrink with each drop). */
+	for (i = 0; i < 5; i++)
+		T_EQ_INT(spool_write_file(dir, SPOOL_SIG_LOGS, payload, PAYLOAD, 1, &seq[i]), 0);
+	w.max_bytes = FILE_BYTES + 10;
+	spool_writer_tick(&w, 0);
+	T_EQ_INT(w.files, 1);
+	T_EQ_INT(w.bytes, FILE_BYTES);
+	T_ASSERT(exists(seq[4]) && !exists(seq[3]) && !exists(seq[0]));
+	T_EQ_INT(w.dropped_files, 10);
+
 	spool_writer_fini(&w);
 	loop_fini(&loop);
 	return 0;
