@@ -181,7 +181,7 @@ def case_outage(args):
     h.check(len(gave_up) == 1, f"{len(gave_up)} log lines for {st.get('dropped_requests')} "
             f"requests that ran out of retry budget: {gave_up[:3]}")
     figures.append(f"budget: dropped_requests={st.get('dropped_requests')} "
-                   f"dropped_records={st.get('dropped_records')}; log: {gave_up[0][-160:]}")
+                   f"dropped_records={st.get('dropped_records')}; log: ...{gave_up[0][gave_up[0].find('gave up'):][:90]}")
     h.log("figures: " + "; ".join(figures))
 
 
