@@ -509,11 +509,16 @@ int collector_run(struct collector *c)
 						spool_writer_tick(&c->spool, clock_ns(CLOCK_MONOTONIC));
 				}
 				publish_stats(c, clock_ns(CLOCK_REALTIME));
-				LOGI("collector: stopped: %llu records read, %llu spooled, %llu invalid, %llu abandoned",
+				LOGI("collector: stopped: %llu records read, %llu spooled, %llu "
+				     "invalid, %llu abandoned; spool: %llu write errors, %llu "
+				     "requests (%llu records) dropped",
 				     (unsigned long long)c->drain.records,
 				     (unsigned long long)c->records_spooled,
 				     (unsigned long long)c->drain.invalid,
-				     (unsigned long long)c->drain.abandoned);
+				     (unsigned long long)c->drain.abandoned,
+				     (unsigned long long)c->spool.errors,
+				     (unsigned long long)c->spool.dropped_files,
+				     (unsigned long long)c->spool.dropped_records);
 				return 0;
 			}
 			wait_ns = 0;

@@ -132,7 +132,17 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	      NULL, NULL);
 	level(c, "shmlog.spool.bytes", "By", "bytes in the spool", c->spool.bytes, now);
 	level(c, "shmlog.spool.files", "{file}", "requests in the spool", c->spool.files, now);
-	count(c, "shmlog.spool.dropped", "{request}", "requests dropped by the spool budget",
+	count(c, "shmlog.spool.dropped", "{request}",
+	      "requests dropped by the spool budget or a full disk",
 	      c->spool.dropped_files, now, NULL, NULL);
+	/* Per signal: a log record and a data point are not the same unit. */
+	count(c, "shmlog.spool.records.dropped", "{record}",
+	      "log records or data points in the requests the spool dropped",
+	      c->spool.dropped_records_sig[SPOOL_SIG_LOGS], now, "signal", "logs");
+	count(c, "shmlog.spool.records.dropped", "{record}",
+	      "log records or data points in the requests the spool dropped",
+	      c->spool.dropped_records_sig[SPOOL_SIG_METRICS], now, "signal", "metrics");
+	count(c, "shmlog.spool.errors", "{error}", "spool writes that failed and were retried",
+	      c->spool.errors, now, NULL, NULL);
 	exporter_figures(c, now);
 }

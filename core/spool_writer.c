@@ -8,7 +8,9 @@
  *
  * A failure anywhere cancels the rest of the chain (-ECANCELED); the
  * request is then retried from the start a second later, under a new
- * sequence number, while its records stay in the rings.
+ * sequence number, while its records stay in the rings. A full
+ * filesystem (ENOSPC, EDQUOT, a short write) also makes the next tick
+ * delete the oldest spooled requests, counted, to make room for it.
  */
 #include "spool_writer.h"
 
@@ -129,16 +131,32 @@ static void chain_done(struct spool_writer *w, struct spool_req *r)
 	r->fd = -1;
 	w->inflight--;
 	if (r->err) {
-		LOGW("spool: writing %s/%s/%s failed: %s; retrying in 1 s", w->dir,
-		     spool_signal_name(r->sig), r->final, strerror(-r->err));
+		/* Once per distinct error until a write succeeds again: a full
+		 * disk fails every request alike, every second. */
+		if (r->err != w->last_err)
+			LOGW("spool: writing %s/%s/%s failed: %s; retrying every second%s (counted "
+			     "in shmlog.spool.errors; logged again only for another error)",
+			     w->dir, spool_signal_name(r->sig), r->final, strerror(-r->err),
+			     r->err == -ENOSPC || r->err == -EDQUOT
+				 ? ", dropping the oldest requests to make room"
+				 : "");
+		w->last_err = r->err;
 		(void)unlinkat(w->dirfd[r->sig], r->tmp, 0);
 		(void)unlinkat(w->dirfd[r->sig], r->final, 0);
 		r->failed = 1;
 		w->errors++;
+		/* The spool is full however large its budget: like the budget,
+		 * give up the oldest requests rather than the newest, which
+		 * would be lost in the rings. The next tick deletes them. */
+		if (r->err == -ENOSPC || r->err == -EDQUOT)
+			w->need_room += sizeof(r->hdr) + r->payload.len;
 		if (!w->retry_at_ns)
 			w->retry_at_ns = mono_now() + 1000000000ull;
 		return;
 	}
+	if (w->last_err)
+		LOGI("spool: writing %s works again", w->dir);
+	w->last_err = 0;
 	r->done = 1;
 	w->files++;
 	w->bytes += sizeof(r->hdr) + r->payload.len;
@@ -154,7 +172,7 @@ static void op_done(void *arg, int res)
 
 	/* The first operation is the writev: its result is a byte count. */
 	if (r->ops_left == 4 && res >= 0 && (size_t)res != want)
-		res = -EIO; /* short write to a regular file: disk full */
+		res = -ENOSPC; /* short write to a regular file: disk full */
 	if (res < 0 && !r->err)
 		r->err = res;
 	if (--r->ops_left == 0)
@@ -219,29 +237,17 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct spool_entry *)a)->name, ((const struct spool_entry *)b)->name);
 }
 
-/* Records inside a spool file, from its header (0 if unreadable). */
-static uint32_t file_records(int dfd, const char *name)
-{
-	struct spool_file_hdr h;
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd == -1)
-		return 0;
-	n = pread(fd, &h, sizeof(h), 0);
-	close(fd);
-	if (n != (ssize_t)sizeof(h) || memcmp(h.sf_magic, SPOOL_MAGIC, 8) != 0)
-		return 0;
-	return h.sf_records;
-}
-
-/* Scans the spool; when over budget (plus `incoming` bytes), deletes the
- * oldest requests, counted. */
-static void scan_and_trim(struct spool_writer *w, uint64_t incoming)
+/*
+ * Scans the spool; deletes the oldest requests, counted, while it is over
+ * budget with `incoming` bytes more, and until at least `must_free` bytes
+ * are freed (a full filesystem). Files the exporter has claimed (sending,
+ * or waiting to retry) are skipped: their records are not lost.
+ */
+static void scan_and_trim(struct spool_writer *w, uint64_t incoming, uint64_t must_free)
 {
 	struct spool_entry *e = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t total = 0;
+	size_t n = 0, cap = 0, kept;
+	uint64_t total = 0, freed = 0;
 
 	for (int s = SPOOL_SIG_LOGS; s < SPOOL_SIG_NR; s++) {
 		int fd = dup(w->dirfd[s]);
@@ -278,21 +284,42 @@ static void scan_and_trim(struct spool_writer *w, uint64_t incoming)
 		}
 		closedir(d);
 	}
-	if (w->max_bytes && total + incoming > w->max_bytes && n > 0) {
+	kept = n;
+	if (n > 0 && (must_free || (w->max_bytes && total + incoming > w->max_bytes))) {
 		qsort(e, n, sizeof(*e), entry_cmp);
-		for (size_t i = 0; i < n && total + incoming > w->max_bytes; i++) {
-			uint32_t recs = file_records(w->dirfd[e[i].sig], e[i].name);
-			if (unlinkat(w->dirfd[e[i].sig], e[i].name, 0) != 0)
-				continue;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t recs;
+
+			if (freed >= must_free &&
+			    !(w->max_bytes && total + incoming > w->max_bytes))
+				break;
+			if (spool_drop_file(w->dirfd[e[i].sig], e[i].name, &recs) != 0)
+				continue; /* claimed by the exporter, or already gone */
 			total -= e[i].size;
-			n--;
+			freed += e[i].size;
+			kept--; /* not n: the loop still walks all n entries */
 			w->dropped_files++;
 			w->dropped_records += recs;
-			LOGW("spool: over its budget of %llu bytes: dropped %s (%u records)",
-			     (unsigned long long)w->max_bytes, e[i].name, recs);
+			w->dropped_records_sig[e[i].sig] += recs;
+			/* The first drop, then at every power of two: a spool
+			 * that stays full must not fill the log instead. */
+			if ((w->dropped_files & (w->dropped_files - 1)) != 0)
+				continue;
+			if (must_free)
+				LOGW("spool: %s is full: dropped the oldest request %s/%s "
+				     "(%u records; %llu requests, %llu records dropped so far)",
+				     w->dir, spool_signal_name(e[i].sig), e[i].name, recs,
+				     (unsigned long long)w->dropped_files,
+				     (unsigned long long)w->dropped_records);
+			else
+				LOGW("spool: over its budget of %llu bytes: dropped %s/%s "
+				     "(%u records; %llu requests, %llu records dropped so far)",
+				     (unsigned long long)w->max_bytes, spool_signal_name(e[i].sig),
+				     e[i].name, recs, (unsigned long long)w->dropped_files,
+				     (unsigned long long)w->dropped_records);
 		}
 	}
-	w->files = n;
+	w->files = kept;
 	w->bytes = total;
 	free(e);
 }
@@ -306,7 +333,7 @@ int spool_writer_submit(struct spool_writer *w, enum spool_signal sig, struct pb
 	if (payload->oom)
 		return -ENOMEM;
 	if (w->max_bytes && w->bytes + payload->len + 32 > w->max_bytes)
-		scan_and_trim(w, payload->len + 32);
+		scan_and_trim(w, payload->len + 32, 0);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -326,10 +353,14 @@ int spool_writer_submit(struct spool_writer *w, enum spool_signal sig, struct pb
 	ret = submit_chain(w, r);
 	if (ret) {
 		/* Keep it queued as failed: retried by the tick, in order. */
-		LOGW("spool: cannot create a file in %s: %s; retrying in 1 s", w->dir,
-		     strerror(-ret));
+		if (ret != w->last_err)
+			LOGW("spool: cannot create a file in %s: %s; retrying every second", w->dir,
+			     strerror(-ret));
+		w->last_err = ret;
 		r->failed = 1;
 		w->errors++;
+		if (ret == -ENOSPC || ret == -EDQUOT)
+			w->need_room += sizeof(r->hdr) + r->payload.len;
 		if (!w->retry_at_ns)
 			w->retry_at_ns = mono_now() + 1000000000ull;
 	}
@@ -343,16 +374,25 @@ int spool_writer_submit(struct spool_writer *w, enum spool_signal sig, struct pb
 
 void spool_writer_tick(struct spool_writer *w, uint64_t mono_ns)
 {
+	/* Room first (a full disk), then the retries that need it. */
+	scan_and_trim(w, 0, w->need_room);
+	w->need_room = 0;
 	if (w->retry_at_ns && mono_ns >= w->retry_at_ns) {
 		w->retry_at_ns = 0;
 		for (struct spool_req *r = w->head; r; r = r->next) {
+			int ret;
+
 			if (!r->failed)
 				continue;
-			if (submit_chain(w, r) != 0) {
+			ret = submit_chain(w, r);
+			if (ret != 0) {
 				r->failed = 1;
+				w->errors++;
+				w->last_err = ret;
+				if (ret == -ENOSPC || ret == -EDQUOT)
+					w->need_room += sizeof(r->hdr) + r->payload.len;
 				w->retry_at_ns = mono_ns + 1000000000ull;
 			}
 		}
 	}
-	scan_and_trim(w, 0);
 }

@@ -7,7 +7,10 @@
  * callback frees the ring slots its records came from (S3). A failed
  * write (disk full, I/O error) is retried every second; meanwhile the
  * rings keep the records. The byte budget ([spool] max_bytes) is kept by
- * deleting the oldest requests, counted. Collector thread only.
+ * deleting the oldest requests, counted, and so is a full filesystem
+ * (ENOSPC): the oldest requests make room for the new one. Files the
+ * exporter has claimed (spool_claim_file()) are never deleted. Collector
+ * thread only.
  */
 #ifndef CORE_SPOOL_WRITER_H
 #define CORE_SPOOL_WRITER_H
@@ -36,11 +39,14 @@ struct spool_writer {
 	struct spool_req *head, *tail; /* FIFO, oldest first */
 	uint32_t inflight;
 	uint64_t retry_at_ns;
+	uint64_t need_room; /* bytes to free at the next tick (disk full) */
+	int last_err;	    /* -errno of the last failed write, 0 after a success */
 	/* accounting */
 	uint64_t files, bytes;            /* in the spool at the last scan + since */
 	uint64_t written_files, written_records;
-	uint64_t dropped_files, dropped_records; /* deleted by the budget */
-	uint64_t errors;
+	uint64_t dropped_files, dropped_records; /* deleted by the budget or a full disk */
+	uint64_t dropped_records_sig[SPOOL_SIG_NR]; /* dropped_records by signal */
+	uint64_t errors; /* failed write attempts (each retried) */
 };
 
 int spool_writer_init(struct spool_writer *w, struct loop *loop, const char *dir,

@@ -43,7 +43,7 @@
 /* Distinct transport errors remembered between two deliveries. */
 #define CONN_ERRS_MAX 16
 /* A failure's description: endpoint plus the server's message. */
-#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 64)
+#define WHY_MAX (sizeof(((struct exporter_sig_opts *)0)->shown) + RESPONSE_MSG_MAX + 192)
 
 enum job_state {
 	JOB_FREE = 0,
@@ -58,6 +58,7 @@ struct job {
 	char name[SPOOL_SCAN_NAME_MAX];
 	char path[PATH_MAX];
 	uint32_t records; /* sf_records of the spool header */
+	int fd;		  /* the file, under a shared flock (spool_claim_file), or -1 */
 	void *body;	  /* wire bytes, owned */
 	size_t body_len;
 	unsigned attempt; /* retries so far */
@@ -299,8 +300,11 @@ void exporter_destroy(struct exporter *ex)
 	/* Transports before the bodies they may still point to. */
 	for (i = 0; i < ex->nhs; i++)
 		http_send_destroy(ex->hs_list[i]);
-	for (i = 0; ex->jobs && i < ex->njobs; i++)
+	for (i = 0; ex->jobs && i < ex->njobs; i++) {
 		free(ex->jobs[i].body);
+		if (ex->jobs[i].fd >= 0)
+			(void)close(ex->jobs[i].fd); /* read-only; drops the claim */
+	}
 	free(ex->jobs);
 	for (i = 0; i < SPOOL_SIG_NR; i++) {
 		spool_scan_free(&ex->lists[i]);
@@ -379,6 +383,8 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		ex->rnd = 1;
 	ex->njobs = cfg->exp_max_in_flight ? cfg->exp_max_in_flight : 1;
 	ex->jobs = calloc(ex->njobs, sizeof(*ex->jobs));
+	for (unsigned k = 0; ex->jobs && k < ex->njobs; k++)
+		ex->jobs[k].fd = -1;
 	if (!ex->jobs) {
 		ret = -ENOMEM;
 		goto err_destroy;
@@ -523,6 +529,14 @@ static void remove_file(struct exporter *ex, const char *path)
 		     strerror(errno));
 }
 
+/* Ends the claim; whoever unlinks the file does so before this. */
+static void job_unclaim(struct job *job)
+{
+	if (job->fd >= 0)
+		(void)close(job->fd); /* read-only: close cannot lose data */
+	job->fd = -1;
+}
+
 /*
  * Reads a spool file into job->body. Returns 1 when the job is ready, 0
  * when the file was skipped (gone or quarantined), -errno on a failure
@@ -539,9 +553,11 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	ret = spool_scan_path(job->path, sizeof(job->path), ex->cfg->spool_dir, sig, name);
 	if (ret < 0)
 		return ret;
-	ret = spool_read_file(job->path, &buf, &hdr, &payload, &plen);
-	if (ret == -ENOENT)
-		return 0;
+	/* Claimed until acknowledged or dropped: the collector's budget
+	 * never deletes (and counts as lost) what is being sent. */
+	ret = spool_claim_file(job->path, &job->fd, &buf, &hdr, &payload, &plen);
+	if (ret == -ENOENT || ret == -EBUSY)
+		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
 		quarantine(ex, sig, name,
 			   ret == -EBADMSG ? "corrupt spool file" : "oversized spool file");
@@ -553,6 +569,7 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	}
 	if (hdr.sf_signal != sig) {
 		free(buf);
+		job_unclaim(job);
 		quarantine(ex, sig, name, "spool file of another signal");
 		return 0;
 	}
@@ -563,6 +580,8 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	ret = request_body_build(ex->so[sig].proto, ex->cz[sig], sig, payload, plen, &job->body,
 				 &job->body_len);
 	free(buf);
+	if (ret < 0)
+		job_unclaim(job);
 	if (ret == -EBADMSG) {
 		quarantine(ex, sig, name, "payload is not a valid OTLP request");
 		return 0;
@@ -576,6 +595,7 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 
 static void job_free(struct job *job)
 {
+	job_unclaim(job);
 	free(job->body);
 	job->body = NULL;
 	job->body_len = 0;
@@ -780,10 +800,19 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 			 ri.message);
 	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->so[job->sig].shown,
 		 ri.message[0] ? ": " : "", ri.message);
-	if (retry_is_retryable(res->status))
+	if (retry_is_retryable(res->status)) {
 		retry_job(ex, job, res->status, res->retry_after, why, 0);
-	else
-		drop_job(ex, job, res->status, why);
+		return;
+	}
+	/* OTLP makes 413 permanent, and re-encoding a spooled request into
+	 * halves is not worth the risk of sending part of it twice: say how
+	 * to make the next requests fit. */
+	if (res->status == 413)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 " (request of %zu bytes; lower [collector] max_batch_bytes = %u or "
+			 "max_export_batch_size = %u)",
+			 job->body_len, ex->cfg->coll_max_batch_bytes, ex->cfg->coll_max_batch);
+	drop_job(ex, job, res->status, why);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -808,14 +837,14 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	void *buf = NULL;
 	char *json = NULL;
 	size_t plen, jlen;
-	int ret;
+	int fd, ret;
 
 	ret = spool_scan_path(path, sizeof(path), ex->cfg->spool_dir, sig, name);
 	if (ret < 0)
 		return ret;
-	ret = spool_read_file(path, &buf, &hdr, &payload, &plen);
-	if (ret == -ENOENT)
-		return 0;
+	ret = spool_claim_file(path, &fd, &buf, &hdr, &payload, &plen);
+	if (ret == -ENOENT || ret == -EBUSY)
+		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
 		quarantine(ex, sig, name,
 			   ret == -EBADMSG ? "corrupt spool file" : "oversized spool file");
@@ -828,6 +857,8 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	ret =
 	    hdr.sf_signal == sig ? json_encode_payload(sig, payload, plen, &json, &jlen) : -EBADMSG;
 	free(buf);
+	if (ret < 0)
+		(void)close(fd); /* read-only; ends the claim */
 	if (ret == -EBADMSG) {
 		quarantine(ex, sig, name, "payload is not a valid OTLP request");
 		return 0;
@@ -836,6 +867,8 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 		return ret;
 	ret = file_out_append(ex->cfg->spool_dir, sig, json, jlen);
 	free(json);
+	if (ret < 0)
+		(void)close(fd);
 	if (ret < 0) {
 		ex->st.last_http_status = -1;
 		status_set_error(&ex->st, "out file: %s", strerror(-ret));
@@ -843,6 +876,7 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 		return ret;
 	}
 	remove_file(ex, path);
+	(void)close(fd); /* after the unlink: see spool_claim_file() */
 	ex->st.sent_requests++;
 	ex->st.sent_records += hdr.sf_records;
 	return 0;

@@ -132,7 +132,7 @@ static const struct config_key config_keys[] = {
     {"spool", "dir", CFG_STR, 0, "", 0, 0, FIELD(spool_dir), NULL,
      "spool directory; empty: " CONFIG_SPOOL_BASE "<namespace>"},
     {"spool", "max_bytes", CFG_SIZE, 0, "1073741824", 1u << 20, UINT64_MAX, FIELD(spool_max_bytes),
-     NULL, "spool budget; the oldest requests are dropped beyond it"},
+     NULL, "spool budget; the oldest requests are dropped beyond it (also on a full disk)"},
 
     {"collector", "schedule_delay_ms", CFG_U32, 0, "1000", 1, 3600000,
      FIELD(coll_schedule_delay_ms), NULL, "longest wait before a partial batch is written"},

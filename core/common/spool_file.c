@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -378,14 +379,47 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-int spool_read_file(const char *path, void **buf, struct spool_file_hdr *hdr, const void **payload,
-		    size_t *plen)
+/* Reads and validates the file open on fd (see spool_read_file()). */
+static int read_fd(int fd, void **buf, struct spool_file_hdr *hdr, const void **payload,
+		   size_t *plen)
 {
 	unsigned char head[SPOOL_HDR_SIZE];
 	struct spool_file_hdr h;
 	struct stat st;
 	void *data = NULL;
 	size_t size;
+	int ret;
+
+	*buf = NULL;
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SPOOL_HDR_SIZE)
+		return -EBADMSG;
+	if ((uint64_t)st.st_size > SPOOL_MAX_PAYLOAD + SPOOL_HDR_SIZE) {
+		/* Too big to load: the header alone says which error it is. */
+		ret = read_full(fd, head, sizeof(head), 0);
+		if (ret == 0)
+			ret = spool_hdr_check(head, (uint64_t)st.st_size, &h);
+		return ret == 0 ? -EBADMSG : ret; /* 0: unreachable, sf_len was bounded */
+	}
+	size = (size_t)st.st_size;
+	data = malloc(size);
+	if (!data)
+		return -ENOMEM;
+	ret = read_full(fd, data, size, 0);
+	if (ret == 0)
+		ret = spool_file_parse(data, size, hdr, payload, plen);
+	if (ret < 0) {
+		free(data);
+		return ret;
+	}
+	*buf = data;
+	return 0;
+}
+
+int spool_read_file(const char *path, void **buf, struct spool_file_hdr *hdr, const void **payload,
+		    size_t *plen)
+{
 	int fd, ret;
 
 	*buf = NULL;
@@ -393,40 +427,72 @@ int spool_read_file(const char *path, void **buf, struct spool_file_hdr *hdr, co
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1)
 		return -errno;
+	ret = read_fd(fd, buf, hdr, payload, plen);
+	(void)close(fd); /* read-only: close cannot lose data */
+	return ret;
+}
+
+int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_file_hdr *hdr,
+		     const void **payload, size_t *plen)
+{
+	struct stat st;
+	int fd, ret;
+
+	*buf = NULL;
+	*fd_out = -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto out_close;
+	}
+	/* Opened before the collector's unlink, locked after it: gone. */
 	if (fstat(fd, &st) == -1) {
 		ret = -errno;
 		goto out_close;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SPOOL_HDR_SIZE) {
-		ret = -EBADMSG;
+	if (st.st_nlink == 0) {
+		ret = -ENOENT;
 		goto out_close;
 	}
-	if ((uint64_t)st.st_size > SPOOL_MAX_PAYLOAD + SPOOL_HDR_SIZE) {
-		/* Too big to load: the header alone says which error it is. */
-		ret = read_full(fd, head, sizeof(head), 0);
-		if (ret == 0)
-			ret = spool_hdr_check(head, (uint64_t)st.st_size, &h);
-		if (ret == 0)
-			ret = -EBADMSG; /* unreachable: sf_len was bounded above */
-		goto out_close;
-	}
-	size = (size_t)st.st_size;
-	data = malloc(size);
-	if (!data) {
-		ret = -ENOMEM;
-		goto out_close;
-	}
-	ret = read_full(fd, data, size, 0);
+	ret = read_fd(fd, buf, hdr, payload, plen);
 	if (ret < 0)
-		goto out_free;
-	ret = spool_file_parse(data, size, hdr, payload, plen);
-	if (ret < 0)
-		goto out_free;
-	*buf = data;
-	goto out_close;
+		goto out_close;
+	*fd_out = fd;
+	return 0;
 
-out_free:
-	free(data);
+out_close:
+	(void)close(fd); /* read-only: close cannot lose data */
+	return ret;
+}
+
+int spool_drop_file(int dirfd, const char *name, uint32_t *records)
+{
+	struct spool_file_hdr h;
+	ssize_t n;
+	int fd, ret = 0;
+
+	*records = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto out_close;
+	}
+	/* The header's count, trusted only as far as its own CRC says. */
+	n = pread(fd, &h, sizeof(h), 0);
+	if (n == (ssize_t)sizeof(h) && memcmp(h.sf_magic, SPOOL_MAGIC, 8) == 0 &&
+	    crc32c(0, &h, SPOOL_HDR_CRC_LEN) == le32toh(h.sf_hdr_crc))
+		*records = le32toh(h.sf_records);
+	/* Unlinked while the lock is held, so an exporter that opened it
+	 * meanwhile sees st_nlink == 0 once it gets its lock. */
+	if (unlinkat(dirfd, name, 0) == -1)
+		ret = -errno;
+	if (ret < 0)
+		*records = 0;
+
 out_close:
 	(void)close(fd); /* read-only: close cannot lose data */
 	return ret;

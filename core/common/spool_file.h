@@ -15,6 +15,12 @@
  * <seq>.pb: a reader never sees a partial file. The reader treats every
  * byte as hostile: spool_file_parse() checks magic, version, signal,
  * length against the real size, and both CRCs.
+ *
+ * Claims: the exporter holds a shared flock(2) on every file it is
+ * sending or waiting to retry (spool_claim_file()); the collector deletes
+ * a file for the byte budget only under an exclusive, non-blocking lock
+ * (spool_drop_file()). So a request is either dropped and counted by the
+ * collector or sent by the exporter, never both.
  */
 #ifndef CORE_COMMON_SPOOL_FILE_H
 #define CORE_COMMON_SPOOL_FILE_H
@@ -99,5 +105,27 @@ int spool_write_file(const char *dir, enum spool_signal sig, const void *payload
  * -ENOENT, -EBADMSG, -EMSGSIZE, -ENOMEM, or another -errno. */
 int spool_read_file(const char *path, void **buf, struct spool_file_hdr *hdr,
 		    const void **payload, size_t *plen);
+
+/*
+ * The exporter's read: spool_read_file() under a shared flock(2) that
+ * stays held while *fd_out is open, so that spool_drop_file() leaves the
+ * file alone. The caller unlinks the file (when acknowledged or dropped)
+ * before it closes *fd_out, never after. On success *fd_out is the open
+ * descriptor and *buf is malloc'd (caller frees both). -EBUSY: the
+ * collector is deleting it right now (treat as gone); -ENOENT (also when
+ * it was unlinked between open and lock), -EBADMSG, -EMSGSIZE, -ENOMEM, or
+ * another -errno; *fd_out is -1 on failure.
+ */
+int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_file_hdr *hdr,
+		     const void **payload, size_t *plen);
+
+/*
+ * The collector's budget delete: takes an exclusive flock(2) without
+ * waiting, reads the record count from the header (0 when the header is
+ * not valid) into *records, unlinks dirfd/name and closes. 0 when it was
+ * deleted (and *records are the ones lost); -EBUSY when the exporter has
+ * it claimed (nothing done); -ENOENT or another -errno (*records 0).
+ */
+int spool_drop_file(int dirfd, const char *name, uint32_t *records);
 
 #endif

@@ -7,7 +7,7 @@
 // with our own code, and writes what it received as JSON lines so that the
 // Python tests (harness.py) can count and compare records.
 //
-//   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
+//   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"] [--port N]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
 //                    [--plan-metrics] [--metrics-out FILE]
 //                    [--tls-cert PEM --tls-key PEM [--tls-ca PEM]
@@ -49,7 +49,9 @@
 // "NNN:date" (Retry-After as an HTTP-date at least 2 s ahead), "400"
 // (google.rpc.Status body), "partial:N" (200 + partial_success rejected N),
 // "reset" (socket destroyed, no answer), "stall:S" (answer 200 after S s).
-// Any entry may end in "*K" to repeat it K times ("503*3"). POST
+// Any entry may end in "*K" to repeat it K times ("503*3"). "NNN@S" (or
+// "NNN:R@S" with Retry-After R) answers NNN to every request for S seconds
+// from the first request it answers, then the plan goes on ("503@60"). POST
 // /_control/plan with a plan as body replaces the plan (tests use it
 // between phases; it is not a request of the log).
 // With --plan-metrics the plan also applies to metrics requests.
@@ -84,6 +86,7 @@ function parseArgs(argv) {
 			return argv[++i];
 		};
 		if (a === '--port-file') o.portFile = val();
+		else if (a === '--port') o.port = Number(val()); // a restarted receiver keeps its port
 		else if (a === '--out') o.out = val();
 		else if (a === '--plan') {
 			try {
@@ -121,13 +124,16 @@ function parsePlan(s) {
 		}
 		let ent;
 		let mm;
-		if ((mm = /^partial:(\d+)$/.exec(e))) ent = { kind: 'partial', n: Number(mm[1]) };
+		if ((mm = /^(\d{3})(?::(\d+|date))?@(\d+(?:\.\d+)?)$/.exec(e)))
+			ent = { kind: 'status', code: Number(mm[1]), retryAfter: mm[2], forS: Number(mm[3]) };
+		else if ((mm = /^partial:(\d+)$/.exec(e))) ent = { kind: 'partial', n: Number(mm[1]) };
 		else if (e === 'reset') ent = { kind: 'reset' };
 		else if ((mm = /^stall:(\d+(?:\.\d+)?)$/.exec(e))) ent = { kind: 'stall', s: Number(mm[1]) };
 		else if ((mm = /^(\d{3})(?::(\d+|date))?$/.exec(e)))
 			ent = { kind: 'status', code: Number(mm[1]), retryAfter: mm[2] };
 		else throw new Error(`bad plan entry '${e}'`);
-		for (let k = 0; k < rep; k++) plan.push(ent);
+		// Timed entries get their own object each: each keeps its start.
+		for (let k = 0; k < rep; k++) plan.push(ent.forS !== undefined ? Object.assign({}, ent) : ent);
 	}
 	return plan;
 }
@@ -399,10 +405,17 @@ function handle(req, res, body, tArrive) {
 
 	let ent = { kind: 'status', code: 200 };
 	if (sig === 'logs' || opts.planMetrics) {
+		// A timed entry holds its place until its time is over.
+		while (planIdx < opts.plan.length && opts.plan[planIdx].forS !== undefined) {
+			const t = opts.plan[planIdx];
+			if (t.t0 === undefined) t.t0 = tArrive;
+			if (tArrive - t.t0 < t.forS * 1000) break;
+			planIdx++;
+		}
 		if (planIdx < opts.plan.length) ent = opts.plan[planIdx];
-		planIdx++;
+		if (ent.forS === undefined) planIdx++;
 	}
-	info.plan = ent.kind === 'status' ? String(ent.code) : ent.kind;
+	info.plan = ent.kind === 'status' ? String(ent.code) + (ent.forS !== undefined ? `@${ent.forS}` : '') : ent.kind;
 
 	const ok = (rejected) => {
 		const R = SIG[sig].resp;
@@ -528,7 +541,7 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
 // Loopback only, never anything else.
-server.listen(0, '127.0.0.1', () => {
+server.listen(opts.port || 0, '127.0.0.1', () => {
 	const port = server.address().port;
 	const tmp = `${opts.portFile}.tmp-${process.pid}`;
 	fs.writeFileSync(tmp, `${port}\n`);

@@ -339,6 +339,25 @@ async function main() {
 		assert.strictEqual(reqs2[reqs2.length - 1].hdr['x-api-key'], 'k1');
 		assert.strictEqual(readLines(out + '.rejected').length, rej.length + 2);
 
+		// A timed entry: 503 (Retry-After 1) for 0.6 s from its first answer, then the plan goes on.
+		r = await post(port, '/_control/plan', {}, Buffer.from('503:1@0.6,429'));
+		assert.strictEqual(r.status, 204);
+		const tTimed = Date.now();
+		for (let k = 0; k < 3; k++) {
+			r = await post(port, '/v1/logs', ct, body1);
+			if (Date.now() - tTimed < 500) {
+				assert.strictEqual(r.status, 503);
+				assert.strictEqual(r.headers['retry-after'], '1');
+			}
+		}
+		await new Promise((res) => setTimeout(res, 700));
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 429);
+		r = await post(port, '/v1/logs', ct, body1);
+		assert.strictEqual(r.status, 200);
+		const timed = readLines(out + '.requests').slice(-5);
+		assert.strictEqual(timed[0].plan, '503@0.6');
+
 		// SIGTERM: clean exit.
 		rx.kill('SIGTERM');
 		const t1 = Date.now();

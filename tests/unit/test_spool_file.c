@@ -5,7 +5,10 @@
  * flipped bytes, lying length fields, wrong magic, short, FIFOs). Every
  * corrupt image must give -EBADMSG (or -EMSGSIZE for a valid header that
  * announces too much) and never crash; run it under ASan to prove the
- * second half. Works in a mkdtemp directory that it removes.
+ * second half. Also the claim protocol between the exporter
+ * (spool_claim_file) and the collector's budget (spool_drop_file): a
+ * claimed file is never deleted, a deleted one is never claimed. Works in
+ * a mkdtemp directory that it removes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -400,6 +403,64 @@ static void test_read_hostile_files(void)
 	T_ASSERT(read_back(path) < 0);
 }
 
+static void test_claim_and_drop(void)
+{
+	char path[PATH_MAX], dirpath[PATH_MAX], payload[300];
+	struct spool_file_hdr hdr;
+	const void *p;
+	uint32_t recs = 99;
+	uint64_t seq = 0;
+	void *buf;
+	size_t plen;
+	int dfd, fd, fd2, early;
+
+	memset(payload, 'x', sizeof(payload));
+	xsnprintf(dirpath, sizeof(dirpath), "%s/logs", spool);
+	dfd = open(dirpath, O_RDONLY | O_DIRECTORY);
+	T_ASSERT(dfd >= 0);
+	T_EQ_INT(spool_write_file(spool, SPOOL_SIG_LOGS, payload, sizeof(payload), 7, &seq), 0);
+	T_EQ_INT(spool_path(path, sizeof(path), spool, SPOOL_SIG_LOGS, seq), 0);
+
+	/* Claimed by the exporter: the budget must leave it and count nothing. */
+	T_EQ_INT(spool_claim_file(path, &fd, &buf, &hdr, &p, &plen), 0);
+	T_ASSERT(fd >= 0);
+	T_EQ_INT(plen, sizeof(payload));
+	T_EQ_INT(hdr.sf_records, 7);
+	free(buf);
+	T_EQ_INT(spool_drop_file(dfd, strrchr(path, '/') + 1, &recs), -EBUSY);
+	T_EQ_INT(recs, 0);
+	T_EQ_INT(access(path, F_OK), 0);
+	/* Two claims (a restarted exporter next to a dying one) coexist. */
+	T_EQ_INT(spool_claim_file(path, &fd2, &buf, &hdr, &p, &plen), 0);
+	free(buf);
+	close(fd2);
+	close(fd);
+
+	/* Unclaimed: deleted, its records reported once. */
+	early = open(path, O_RDONLY); /* an exporter that opened it just before */
+	T_ASSERT(early >= 0);
+	T_EQ_INT(spool_drop_file(dfd, strrchr(path, '/') + 1, &recs), 0);
+	T_EQ_INT(recs, 7);
+	T_EQ_INT(access(path, F_OK), -1);
+	T_EQ_INT(spool_claim_file(path, &fd, &buf, &hdr, &p, &plen), -ENOENT);
+	T_EQ_INT(fd, -1);
+	T_ASSERT(buf == NULL);
+	T_EQ_INT(spool_drop_file(dfd, strrchr(path, '/') + 1, &recs), -ENOENT);
+	T_EQ_INT(recs, 0);
+	close(early);
+
+	/* A file whose header lies is still deleted, but counts 0 records. */
+	T_EQ_INT(spool_write_file(spool, SPOOL_SIG_LOGS, payload, sizeof(payload), 5, &seq), 0);
+	T_EQ_INT(spool_path(path, sizeof(path), spool, SPOOL_SIG_LOGS, seq), 0);
+	fd = open(path, O_WRONLY);
+	T_ASSERT(fd >= 0);
+	T_EQ_INT(pwrite(fd, "\xff", 1, 12), 1); /* sf_records, header CRC now wrong */
+	close(fd);
+	T_EQ_INT(spool_drop_file(dfd, strrchr(path, '/') + 1, &recs), 0);
+	T_EQ_INT(recs, 0);
+	close(dfd);
+}
+
 int main(void)
 {
 	xsnprintf(tmpdir, sizeof(tmpdir), "%s/test_spool_file.XXXXXX",
@@ -420,5 +481,6 @@ int main(void)
 	T_RUN(test_flipped_bytes);
 	T_RUN(test_lying_header);
 	T_RUN(test_read_hostile_files);
+	T_RUN(test_claim_and_drop);
 	return 0;
 }
