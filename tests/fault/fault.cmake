@@ -1,0 +1,40 @@
+# Fault tests (issue 4): producers killed and stopped, partial records,
+# daemons killed, a hostile receiver, a full disk. Each is a Python script
+# on tests/e2e/harness.py that prints ACCOUNT lines (tests/fault/
+# accounting.py) and checks delivered + counted drops == published.
+# Label `fault`; exit 77 (skip) only without tests/e2e/node_modules.
+set(FAULT_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+if(NOT TARGET shmlog)
+	return()
+endif()
+add_executable(fault_writer ${FAULT_DIR}/workloads/fault_writer.c)
+target_link_libraries(fault_writer PRIVATE shmlog shm_seg)
+set_target_properties(fault_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+
+find_program(SHMLOG_NODE node)
+find_program(SHMLOG_PYTHON3 python3)
+if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3)
+	message(STATUS "fault tests: node or python3 not found, not registered")
+	return()
+endif()
+
+# shmlog_fault_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): as
+# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus --fault-writer; the
+# harness stops itself 15 s before TIMEOUT so that it can still clean up.
+function(shmlog_fault_test name script timeout)
+	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
+	math(EXPR deadline "${timeout} - 15")
+	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/${script}
+		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
+		--fault-writer $<TARGET_FILE:fault_writer> --deadline ${deadline} ${T_ARGS})
+	if(NOT T_PROCESSORS)
+		set(T_PROCESSORS 1)
+	endif()
+	set_tests_properties(${name} PROPERTIES LABELS fault TIMEOUT ${timeout}
+		SKIP_RETURN_CODE 77 PROCESSORS ${T_PROCESSORS})
+endfunction()
+
+shmlog_fault_test(fault_producer_kill fault_producer_kill.py 180 PROCESSORS 2)
+shmlog_fault_test(fault_producer_stop fault_producer_stop.py 120)
+shmlog_fault_test(fault_partial_record fault_partial_record.py 90)
