@@ -324,12 +324,24 @@ static void export_metrics(struct collector *c, uint64_t now)
 
 static void once_a_second(struct collector *c, uint64_t mono)
 {
+	uint64_t np;
+
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
 		c->cursors[k] = c->drain.rings[k].cursor;
 		c->heads[k] = drain_head(&c->drain, k);
 	}
 	producers_gc(&c->prod, c->cursors, c->heads, drain_claimed_by, &c->drain);
 	spool_writer_tick(&c->spool, mono);
+	/* Producers that found the producer table full count their records
+	 * there; say so once per burst (the count is a metric too). */
+	np = shm_load_relaxed(&c->seg.hdr->sh_drop_noprod);
+	if (np != c->noprod_seen) {
+		if (c->noprod_seen == 0 || np < c->noprod_seen)
+			LOGW("collector: producer table full ([shm] max_producers = %u): "
+			     "records dropped, counted in shmlog.records.dropped.unregistered",
+			     c->seg.max_producers);
+		c->noprod_seen = np;
+	}
 }
 
 static void on_wake(void *arg, int res)

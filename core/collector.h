@@ -45,6 +45,7 @@ struct collector {
 	int stop;
 	uint64_t next_gc_ns;
 	uint64_t records_spooled;
+	uint64_t noprod_seen;     /* sh_drop_noprod when it was last logged */
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);

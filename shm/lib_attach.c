@@ -214,8 +214,15 @@ static void try_attach(uint64_t now)
 	}
 	a->ino = seg_inode(a->seg.name);
 	if (register_producer(a)) {
+		struct lib_att *np = shm_load_acquire(&lib.noprod); /* as below */
+
 		lib_debug("producer table full in %s", lib.ns);
-		goto err_detach;
+		if (np && np->ino == a->ino)
+			goto err_detach; /* counting in that mapping already */
+		/* Keep this mapping to count what we refuse (lib_begin()). The
+		 * one of a replaced segment stays mapped: see lib.noprod. */
+		shm_store_release(&lib.noprod, a);
+		goto err_wait;
 	}
 	a->epoch = ++lib.epochs;
 	shm_store_relaxed(&lib.next_check_ns, now + CHECK_NS);
@@ -225,12 +232,14 @@ static void try_attach(uint64_t now)
 	 * stays mapped: a thread may be writing through it right now. */
 	shm_store_release(&lib.cur, a);
 	shm_store_release(&lib.status, LIB_ATTACHED);
+	shm_store_release(&lib.noprod, NULL);
 	return;
 
 err_detach:
 	seg_detach(&a->seg);
 err_free:
 	free(a);
+err_wait:
 	lib.next_try_ns = now + RETRY_NS;
 	if (shm_load_relaxed(&lib.status) != LIB_ATTACHED)
 		shm_store_release(&lib.status, LIB_WAITING);

@@ -59,6 +59,11 @@ struct lib_state {
 	int exiting;         /* destructor ran: stdio lines are no longer buffered */
 	char ns[65];
 	uint64_t errors;     /* setup errors (kept for SHMLOG_DEBUG) */
+	/* A segment we mapped but could not register in (producer table
+	 * full): while unattached, each refused record is counted in its
+	 * sh_drop_noprod. Release store / acquire load; never unmapped (a
+	 * thread may be counting through it). NULL once attached. */
+	struct lib_att *noprod;
 };
 
 extern struct lib_state lib LIB_HIDDEN;

@@ -20,8 +20,9 @@ Definitions (tests/fault/README.md says the same):
               `abandoned` (sh_abandoned), shown beside the rest.
   delivered   records the receiver decoded (the OpenTelemetry JS packages in
               receiver.js), unique by their body; the rest are duplicates.
-  dropped_counted  what the agent counted as lost: ring (sum of rh_drops:
-              ring full; includes refused API calls' -ENOBUFS), dict
+  dropped_counted  what the agent counted as lost: ring (dropped by the
+              producer: the rings' rh_drops, ring full, and sh_drop_noprod,
+              producer table full; both are -ENOBUFS to an API call), dict
               (sh_dict_full: metric registrations refused), spool
               (sh_spool_dropped_records), export (exporter.status
               dropped_records + rejected_records), invalid (sh_invalid).
@@ -77,7 +78,8 @@ def set_quit(path):
 
 
 class Published:
-    """What the producers published: turns per fault_writer tag."""
+    """What the producers published: turns per fault_writer tag (or per
+    tag of any producer that wrote fw_body(tag, 0 .. n - 1): add_known)."""
 
     def __init__(self):
         self.done = {}       # tag -> turns whose call returned (all published)
@@ -95,6 +97,11 @@ class Published:
             self.inflight[tag] = done
         return st
 
+    def add_known(self, tag, n):
+        """A producer that ran to its end and wrote turns 0 .. n - 1."""
+        self.done[tag] = n
+        self.refused[tag] = 0
+
     def match(self, body):
         """(tag, i) of a well-formed body of ours, else None."""
         m = _FW_RE.fullmatch(body or "")
@@ -110,7 +117,8 @@ def agent_drops(env):
     """The agent's own loss counters, by cause (segment and exporter.status)."""
     seg = env.seg_counters()
     st = env.status()
-    d = {"ring": seg.get("ring_drops", 0), "dict": seg.get("dict_full", 0),
+    d = {"ring": seg.get("ring_drops", 0) + seg.get("drop_noprod", 0),
+         "dict": seg.get("dict_full", 0),
          "spool": seg.get("spool_dropped_records", 0),
          "export": int(st.get("dropped_records", 0) or 0) + int(st.get("rejected_records", 0) or 0),
          "invalid": seg.get("invalid", 0)}
