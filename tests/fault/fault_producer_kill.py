@@ -6,7 +6,7 @@ two steady producers write (CTest fault_producer_kill).
 
 Every victim is a fault_writer (workloads/fault_writer.c) writing flat out,
 alternately API records and captured write(1) lines of 1 to 11 slots, at
-most 200 turns, pinned to one CPU or the other. It is SIGKILLed at a random
+most 120 turns (0.3 ms of sleep after each 100), pinned to one CPU or the other. It is SIGKILLed at a random
 point: a tenth of them 0-3 ms after the start (before or while attaching
 and registering), the rest once its state file says it began a random turn
 (mid-record or between records; a few once it is done). Two steady
@@ -34,7 +34,7 @@ import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
 
 KILLS = 1000
-VICTIM_TURNS = 200
+VICTIM_TURNS = 120
 
 
 def extra_args(ap):
@@ -67,7 +67,7 @@ def test(args):
 
     steady = []
     for k, c in enumerate(cpus[:2]):
-        p, st = writer(env, f"st{k}", [0, 100000], cpu=c, name=f"steady{k}")
+        p, st = writer(env, f"st{k}", [0, 200000], cpu=c, name=f"steady{k}")
         steady.append((f"st{k}", p, st))
     for tag, p, st in steady:
         s = wait_state(st, lambda s: s["attached"], 15)

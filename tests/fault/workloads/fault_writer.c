@@ -20,6 +20,12 @@
  *     and half of the body "fw TAG partial ...") and calls _exit(0) or
  *     SIGKILLs itself: a producer that dies holding a partly written
  *     record. claim_ring and claim_pos tell the test where.
+ *   fault_writer stop-in-claim TAG STATE BEFORE AFTER
+ *     BEFORE turns as seq writes them (flat out), then turn BEFORE by
+ *     hand the same way: claimed, half copied, then SIGSTOP to itself
+ *     while it holds the claim; once continued (SIGCONT), the rest copied
+ *     and published (the record is the ordinary "fw TAG BEFORE ..."), then
+ *     AFTER more turns as seq writes them, and exit.
  *
  * STATE is a file this program maps MAP_SHARED: a struct fw_state that
  * the test reads while the program runs and after it was SIGKILLed (the
@@ -123,7 +129,8 @@ static struct fw_state *map_state(const char *path)
 	return st;
 }
 
-static int seq(const char *tag, const char *state, uint64_t max, long pace_us, int wait_quit)
+static int seq(const char *tag, const char *state, uint64_t first, uint64_t max, long pace_us,
+	       int wait_quit)
 {
 	char line[FW_PAYLOAD_MAX + 128];
 	struct fw_state *st = map_state(state);
@@ -140,7 +147,7 @@ static int seq(const char *tag, const char *state, uint64_t max, long pace_us, i
 		return 3;
 	}
 	atomic_store_explicit(&st->attached, 1, memory_order_relaxed);
-	for (uint64_t i = 0; max == 0 || i < max; i++) {
+	for (uint64_t i = first; max == 0 || i < max; i++) {
 		int len, ret = 0;
 
 		if (atomic_load_explicit(&st->quit, memory_order_relaxed))
@@ -197,76 +204,143 @@ static int find_owner(const struct seg *s, uint32_t *producer, uint32_t *pgen)
 	return -ENOENT;
 }
 
-static int partial(int kill_self, const char *tag, const char *state, uint64_t before)
+/* A record claimed by hand through the ring protocol (ring_write.h), as
+ * the library's record path does it, but in steps the caller chooses. */
+struct hand_claim {
+	struct seg s;
+	struct shm_ring_hdr *r;
+	unsigned char rec[SHM_ABI_SLOT_SIZE * 16];
+	uint64_t pos;
+	uint32_t n, owner;
+	size_t len;
+};
+
+/* Claims, on this CPU's ring, a log record whose body is the body_len
+ * bytes at body (at most 16 slots in all), and encodes it in hc->rec;
+ * nothing copied yet. Notes the claim in st. */
+static int hand_claim(struct hand_claim *hc, struct fw_state *st, const char *body,
+		      size_t body_len)
 {
-	unsigned char rec[8 * SHM_ABI_SLOT_SIZE];
+	const char *ns = getenv("SHMLOG_NAMESPACE");
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
-	struct fw_state *st;
-	struct shm_ring_hdr *r;
-	const char *ns = getenv("SHMLOG_NAMESPACE");
-	uint32_t producer, pgen, n = 8, ring;
-	size_t len = sizeof(rec) - 20, body_len = len - sizeof(rh) - sizeof(lh);
-	uint64_t pos;
-	struct seg s;
+	uint32_t producer, pgen, ring;
 	int owner, ret, cpu;
 
-	ret = seq(tag, state, before, 0, 0);
-	if (ret)
-		return ret;
-	st = map_state(state);
-	if (!st || !ns || seg_attach(&s, ns, 1) != 0) {
+	hc->len = sizeof(rh) + sizeof(lh) + body_len;
+	if (hc->len > sizeof(hc->rec) || !ns || seg_attach(&hc->s, ns, 1) != 0) {
 		fprintf(stderr, "fault_writer: cannot map the segment of %s\n", ns ? ns : "?");
-		return 2;
+		return -EINVAL;
 	}
-	owner = find_owner(&s, &producer, &pgen);
+	owner = find_owner(&hc->s, &producer, &pgen);
 	if (owner < 0) {
 		fprintf(stderr, "fault_writer: no thread entry of mine\n");
-		return 2;
+		return owner;
 	}
-	cpu = sched_getcpu();
-	ring = cpu >= 0 ? (uint32_t)cpu % s.nrings : 0;
-	r = seg_ring(&s, ring);
-	ret = ring_claim(&s, r, n, (uint32_t)owner, &pos);
-	if (ret) {
-		fprintf(stderr, "fault_writer: claim failed: %d\n", ret);
-		return 2;
-	}
-	atomic_store(&st->claim_pos, pos);
-	atomic_store(&st->claim_ring, ring);
-	atomic_store(&st->claimed, 1);
 	memset(&rh, 0, sizeof(rh));
 	memset(&lh, 0, sizeof(lh));
 	rh.rec_type = SHM_REC_LOG;
 	rh.rec_severity = SHMLOG_SEV_INFO;
-	rh.rec_len = (uint32_t)len;
+	rh.rec_len = (uint32_t)hc->len;
 	rh.rec_producer = (uint16_t)producer;
 	rh.rec_pgen = (uint16_t)pgen;
 	rh.rec_time_ns = (uint64_t)time(NULL) * 1000000000ull;
 	lh.lg_body_len = (uint16_t)body_len;
-	memcpy(rec, &rh, sizeof(rh));
-	memcpy(rec + sizeof(rh), &lh, sizeof(lh));
-	snprintf((char *)rec + sizeof(rh) + sizeof(lh), sizeof(rec) - sizeof(rh) - sizeof(lh),
-		 "fw %s partial ", tag);
-	for (size_t k = sizeof(rh) + sizeof(lh) + strlen("fw  partial ") + strlen(tag);
-	     k < sizeof(rec); k++)
-		rec[k] = 'P';
+	memcpy(hc->rec, &rh, sizeof(rh));
+	memcpy(hc->rec + sizeof(rh), &lh, sizeof(lh));
+	memcpy(hc->rec + sizeof(rh) + sizeof(lh), body, body_len);
+	hc->n = (uint32_t)((hc->len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE);
+	hc->owner = (uint32_t)owner;
+	cpu = sched_getcpu();
+	ring = cpu >= 0 ? (uint32_t)cpu % hc->s.nrings : 0;
+	hc->r = seg_ring(&hc->s, ring);
+	/* A full ring (the writes before were flat out): wait for room. */
+	for (int k = 0; k < 10000; k++) {
+		ret = ring_claim(&hc->s, hc->r, hc->n, hc->owner, &hc->pos);
+		if (ret != -ENOBUFS && ret != -EAGAIN)
+			break;
+		sleep_us(1000);
+	}
+	if (ret) {
+		fprintf(stderr, "fault_writer: claim failed: %d\n", ret);
+		return ret;
+	}
+	atomic_store(&st->claim_pos, hc->pos);
+	atomic_store(&st->claim_ring, ring);
+	atomic_store(&st->claimed, 1);
+	return 0;
+}
+
+/* partial-exit, partial-kill: dies with half of an 8-slot record copied. */
+static int partial(int kill_self, const char *tag, const char *state, uint64_t before)
+{
+	static struct hand_claim hc;
+	char body[8 * SHM_ABI_SLOT_SIZE - 20 - 32];
+	struct fw_state *st;
+	int len, ret;
+
+	ret = seq(tag, state, 0, before, 0, 0);
+	if (ret)
+		return ret;
+	st = map_state(state);
+	if (!st)
+		return 2;
+	len = snprintf(body, sizeof(body), "fw %s partial ", tag);
+	memset(body + len, 'P', sizeof(body) - (size_t)len);
+	if (hand_claim(&hc, st, body, sizeof(body)))
+		return 2;
 	/* Half of it: the slots after the fourth keep whatever they held. */
-	ring_copy(&s, r, pos, 0, rec, 4 * SHM_ABI_SLOT_SIZE);
+	ring_copy(&hc.s, hc.r, hc.pos, 0, hc.rec, 4 * SHM_ABI_SLOT_SIZE);
 	if (kill_self)
 		kill(getpid(), SIGKILL);
 	_exit(0);
 }
 
+/* stop-in-claim: turns 0 .. before - 1 as seq writes them, then turn
+ * `before` by hand: claimed, half copied, SIGSTOP to itself; once
+ * continued, the rest copied and published; then `after` more turns. */
+static int stop_in_claim(const char *tag, const char *state, uint64_t before, uint64_t after)
+{
+	static struct hand_claim hc;
+	char body[FW_PAYLOAD_MAX + 128];
+	struct fw_state *st;
+	size_t half;
+	int len, ret;
+
+	ret = seq(tag, state, 0, before, 0, 0);
+	if (ret)
+		return ret;
+	st = map_state(state);
+	if (!st)
+		return 2;
+	len = fw_line(body, sizeof(body), tag, before);
+	if (len < 0)
+		return 2;
+	atomic_store(&st->started, before + 1);
+	if (hand_claim(&hc, st, body, (size_t)len))
+		return 2;
+	half = hc.len / 2;
+	ring_copy(&hc.s, hc.r, hc.pos, 0, hc.rec, half);
+	raise(SIGSTOP); /* the test continues us after its 10 s */
+	ring_copy(&hc.s, hc.r, hc.pos, half, hc.rec + half, hc.len - half);
+	ring_publish(&hc.s, hc.r, hc.pos, hc.n, hc.owner);
+	atomic_fetch_add_explicit(&st->ok, 1, memory_order_relaxed);
+	atomic_store(&st->done, before + 1);
+	return seq(tag, state, before + 1, before + 1 + after, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && argc <= 7 && strcmp(argv[1], "seq") == 0)
-		return seq(argv[2], argv[3], argc > 4 ? strtoull(argv[4], NULL, 10) : 0,
+		return seq(argv[2], argv[3], 0, argc > 4 ? strtoull(argv[4], NULL, 10) : 0,
 			   argc > 5 ? atol(argv[5]) : 0, argc > 6 && strcmp(argv[6], "hold") == 0);
 	if (argc == 5 && (strcmp(argv[1], "partial-exit") == 0 ||
 			  strcmp(argv[1], "partial-kill") == 0))
 		return partial(argv[1][8] == 'k', argv[2], argv[3], strtoull(argv[4], NULL, 10));
+	if (argc == 6 && strcmp(argv[1], "stop-in-claim") == 0)
+		return stop_in_claim(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+				     strtoull(argv[5], NULL, 10));
 	fprintf(stderr, "usage: fault_writer seq TAG STATE [MAX [PACE_US [hold]]] |"
-		" partial-exit|partial-kill TAG STATE BEFORE\n");
+		" partial-exit|partial-kill TAG STATE BEFORE | stop-in-claim TAG STATE BEFORE AFTER\n");
 	return 2;
 }
