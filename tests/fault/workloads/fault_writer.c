@@ -76,9 +76,9 @@ struct fw_state {
 	_Atomic uint64_t refused;   /* 48 */
 	_Atomic uint32_t finished;  /* 56: 1 after the last turn */
 	_Atomic uint32_t last_err;  /* 60: -errno of the last refused call */
-	_Atomic uint64_t claim_pos; /* 64: partial-*: position of the claim */
+	_Atomic uint64_t claim_pos; /* 64: partial-*, stop-in-claim: the claim */
 	_Atomic uint32_t claim_ring; /* 72: partial-*: its ring */
-	_Atomic uint32_t claimed;   /* 76: partial-*: 1 once the claim is held */
+	_Atomic uint32_t claimed;   /* 76: 1 once the claim is held */
 	uint64_t pad[6];
 };
 _Static_assert(sizeof(struct fw_state) == 128, "fw_state layout");
@@ -341,6 +341,7 @@ int main(int argc, char **argv)
 		return stop_in_claim(argv[2], argv[3], strtoull(argv[4], NULL, 10),
 				     strtoull(argv[5], NULL, 10));
 	fprintf(stderr, "usage: fault_writer seq TAG STATE [MAX [PACE_US [hold]]] |"
-		" partial-exit|partial-kill TAG STATE BEFORE | stop-in-claim TAG STATE BEFORE AFTER\n");
+		" partial-exit|partial-kill TAG STATE BEFORE |"
+		" stop-in-claim TAG STATE BEFORE AFTER\n");
 	return 2;
 }
