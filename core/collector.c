@@ -410,6 +410,8 @@ static void export_metrics(struct collector *c, uint64_t now)
 
 static void once_a_second(struct collector *c, uint64_t mono)
 {
+	uint64_t np;
+
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
 		c->cursors[k] = c->drain.rings[k].cursor;
 		c->heads[k] = drain_head(&c->drain, k);
@@ -424,6 +426,16 @@ static void once_a_second(struct collector *c, uint64_t mono)
 			c->heads[k] = c->drain.rings[k].invalid; /* scratch */
 		audit_tick(&c->audit, c->heads, have ? &st : NULL, clock_ns(CLOCK_REALTIME),
 			   mono);
+	}
+	/* Producers that found the producer table full count their records
+	 * there; say so once per burst (the count is a metric too). */
+	np = shm_load_relaxed(&c->seg.hdr->sh_drop_noprod);
+	if (np != c->noprod_seen) {
+		if (c->noprod_seen == 0 || np < c->noprod_seen)
+			LOGW("collector: producer table full ([shm] max_producers = %u): "
+			     "records dropped, counted in shmlog.records.dropped.unregistered",
+			     c->seg.max_producers);
+		c->noprod_seen = np;
 	}
 }
 

@@ -59,6 +59,7 @@ struct collector {
 	 * records only. */
 	uint32_t *aq;
 	size_t aq_head, aq_len, aq_cap;
+	uint64_t noprod_seen;     /* sh_drop_noprod when it was last logged */
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);

@@ -103,6 +103,9 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 	      c->audit.suppressed, now, NULL, NULL);
 	count(c, "shmlog.records.spooled", "{record}", "records written to the spool",
 	      c->records_spooled, now, NULL, NULL);
+	count(c, "shmlog.records.dropped.unregistered", "{record}",
+	      "records dropped, producer table full", shm_load_relaxed(&h->sh_drop_noprod), now,
+	      NULL, NULL);
 	for (uint32_t k = 0; k < c->seg.nrings; k++) {
 		snprintf(idx, sizeof(idx), "%u", k);
 		count(c, "shmlog.records.dropped", "{record}", "records dropped, ring full",

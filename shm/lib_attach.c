@@ -214,10 +214,19 @@ static void try_attach(uint64_t now)
 	}
 	a->ino = seg_inode(a->seg.name);
 	if (register_producer(a)) {
+		struct lib_att *np = shm_load_acquire(&lib.noprod); /* pairs with the stores below */
+
 		lib_debug("producer table full in %s", lib.ns);
-		goto err_detach;
+		if (np && np->ino == a->ino)
+			goto err_detach; /* counting in that mapping already */
+		/* Keep this mapping to count what we refuse (lib_begin()). The
+		 * one of a replaced segment stays mapped: see lib.noprod. */
+		a->older = np;
+		shm_store_release(&lib.noprod, a);
+		goto err_wait;
 	}
 	a->epoch = ++lib.epochs;
+	a->older = shm_load_relaxed(&lib.noprod); /* we are its only writer (attach_busy) */
 	shm_store_relaxed(&lib.next_check_ns, now + CHECK_NS);
 	lib_debug("attached to %s as producer %u", lib.ns, a->producer);
 	/* Pairs with the acquire loads in lib_ready(): the attachment is
@@ -225,12 +234,14 @@ static void try_attach(uint64_t now)
 	 * stays mapped: a thread may be writing through it right now. */
 	shm_store_release(&lib.cur, a);
 	shm_store_release(&lib.status, LIB_ATTACHED);
+	shm_store_release(&lib.noprod, NULL); /* after: no refusal goes uncounted */
 	return;
 
 err_detach:
 	seg_detach(&a->seg);
 err_free:
 	free(a);
+err_wait:
 	lib.next_try_ns = now + RETRY_NS;
 	if (shm_load_relaxed(&lib.status) != LIB_ATTACHED)
 		shm_store_release(&lib.status, LIB_WAITING);

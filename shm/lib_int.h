@@ -45,6 +45,7 @@ struct lib_att {
 	uint32_t pgen;     /* its pe_gen */
 	uint32_t epoch;    /* unique per attachment and fork: stale TLS check */
 	uint64_t ino;      /* inode of the segment: detect replacement */
+	struct lib_att *older; /* a lib.noprod this one superseded */
 };
 
 struct lib_state {
@@ -59,6 +60,13 @@ struct lib_state {
 	int exiting;         /* destructor ran: stdio lines are no longer buffered */
 	char ns[65];
 	uint64_t errors;     /* setup errors (kept for SHMLOG_DEBUG) */
+	/* The last segment we mapped but could not register in (producer
+	 * table full): while not attached, each refused record is counted
+	 * in its sh_drop_noprod. Release store / acquire load; never
+	 * unmapped (a thread may be counting through it): the one it
+	 * replaces, or the last one when we attach (then NULL), stays
+	 * reachable through ->older. */
+	struct lib_att *noprod;
 };
 
 extern struct lib_state lib LIB_HIDDEN;

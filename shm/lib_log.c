@@ -87,6 +87,24 @@ int lib_begin(struct lib_att **a, uint64_t *now)
 
 	*now = lib_now_ns();
 	owner = lib_ready(a);
+	if (owner == -ENOTCONN) {
+		/* A collector is there but its producer table was full: at
+		 * attach (lib.noprod), or at a fork child's first record (the
+		 * inherited attachment has no producer). Count the record. */
+		struct lib_att *np;
+
+		if (shm_load_acquire(&lib.status) == LIB_ATTACHED) { /* as in lib_ready() */
+			np = shm_load_acquire(&lib.cur);
+			if (shm_load_acquire(&np->producer) != LIB_NO_PRODUCER)
+				np = NULL; /* refused for another reason */
+		} else {
+			np = shm_load_acquire(&lib.noprod); /* pairs with try_attach() */
+		}
+		if (np) {
+			shm_add_relaxed(&np->seg.hdr->sh_drop_noprod, 1);
+			return -ENOBUFS;
+		}
+	}
 	if (owner < 0)
 		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
 	if (*now >= shm_load_relaxed(&lib.next_check_ns))

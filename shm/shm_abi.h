@@ -67,7 +67,7 @@
 
 #define SHM_ABI_MAGIC 0x4c4d4853u /* "SHML" little-endian */
 #define SHM_ABI_MAJOR 1
-#define SHM_ABI_MINOR 1 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB */
+#define SHM_ABI_MINOR 2 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB; 1.2: sh_drop_noprod */
 #define SHM_ABI_ENDIAN 0x01020304u
 #define SHM_ABI_SLOT_SIZE 64
 #define SHM_ABI_HDR_SIZE 4096
@@ -116,7 +116,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
  *   56 sh_prod_off    64 sh_thr_off         72 sh_ring_off   80 sh_ring_stride
  *   88 sh_epoch       96 sh_create_ns      104 sh_max_instruments
  *  108 sh_max_series 112 sh_inst_off       120 sh_series_off
- *  128 collector line (heartbeat, counters, dictionary refusals)
+ *  128 collector line (heartbeat, counters, dictionary refusals, sh_drop_noprod)
  *  256 sh_wake (futex word, its own line)
  *  320 sh_spool_dir[256]
  *  576 sh_max_cells  584 sh_cells_off  592 reserved to 4096
@@ -165,6 +165,8 @@ struct shm_seg_hdr {
 	uint64_t sh_lag_ns;          /* age of the oldest record not yet spooled */
 	uint64_t sh_dict_full;       /* producers, atomic add: registrations refused, full */
 	uint64_t sh_overflow;        /* collector: measurements put in overflow series */
+	uint64_t sh_drop_noprod;     /* producers, atomic add relaxed (1.2): records
+				      * refused because the producer table was full */
 
 	/* 1 while the collector sleeps and wants a wake-up: a producer
 	 * whose record fills a ring past SHM_WAKE_FILL CASes it to 0 and
@@ -218,6 +220,7 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_dict_full) == 216, "sh_dict_full"
 _Static_assert(offsetof(struct shm_seg_hdr, sh_overflow) == 224, "sh_overflow");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_wake) == 256, "sh_wake");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dir) == 320, "sh_spool_dir");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_drop_noprod) == 232, "sh_drop_noprod");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_max_cells) == 576, "sh_max_cells");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_cells_off) == 584, "sh_cells_off");
 

@@ -78,7 +78,8 @@ struct shmlog_attr {
  * attrs: nattrs entries or NULL.
  * Returns 0 when the record is in a ring;
  *   -ENOTCONN  no collector (library inert), record not kept;
- *   -ENOBUFS   ring full: record dropped and counted;
+ *   -ENOBUFS   ring full, or no room for this process in the producer
+ *              or thread table: record dropped and counted;
  *   -EMSGSIZE  attributes too large: record dropped and counted;
  *   -EINVAL    bad argument (severity out of range, NULL body with len).
  */
@@ -139,7 +140,8 @@ int shmlog_instrument(const char *name, const char *unit, const char *descriptio
  */
 int shmlog_series(int instrument, const struct shmlog_attr *attrs, size_t nattrs);
 
-/* Hot path. Return 0, -ENOBUFS (ring full: dropped and counted),
+/* Hot path. Return 0, -ENOBUFS (ring, producer or thread table full:
+ * dropped and counted),
  * -EINVAL (not that kind of series, or a negative counter increment),
  * -ENOTCONN. */
 int shmlog_add(int series, double value);    /* counter, up-down counter */

@@ -525,6 +525,7 @@ class Env:
         when the segment is gone: records_in, invalid, abandoned,
         spool_dropped_records, dict_full (metric registrations refused,
         dictionary full), overflow (measurements put in overflow series),
+        drop_noprod (records refused, producer table full; ABI 1.2),
         max_instruments, max_series, ring_drops."""
         try:
             with open(self.seg_path(), "rb") as f:
@@ -541,6 +542,7 @@ class Env:
                     "spool_dropped_records": struct.unpack_from("<Q", hdr, 200)[0],
                     "dict_full": struct.unpack_from("<Q", hdr, 216)[0],
                     "overflow": struct.unpack_from("<Q", hdr, 224)[0],
+                    "drop_noprod": struct.unpack_from("<Q", hdr, 232)[0],
                     "max_instruments": struct.unpack_from("<I", hdr, 104)[0],
                     "max_series": struct.unpack_from("<I", hdr, 108)[0],
                     "ring_drops": 0,

@@ -1,22 +1,45 @@
-# Fault tests (issue 4): the real daemons against faults -- a receiver that
-# is down, throttles, resets, stalls or refuses; a full spool disk -- each
-# printing ACCOUNT lines and asserting delivered + dropped_counted ==
-# published (tests/fault/accounting.py). Python scripts over
-# tests/e2e/harness.py, run through shmlog_e2e_test() (e2e.cmake), with
-# the label fault instead of e2e.
+# Fault tests (issue 4): producers killed and stopped, partial records,
+# daemons killed, a receiver that is down, throttles, resets, stalls or
+# refuses, a full disk. Each is a Python script
+# on tests/e2e/harness.py that prints ACCOUNT lines (tests/fault/
+# accounting.py) and checks delivered + counted drops == published.
+# Label `fault`; exit 77 (skip) only without tests/e2e/node_modules.
 set(FAULT_DIR ${CMAKE_CURRENT_LIST_DIR})
 
-if(NOT COMMAND shmlog_e2e_test OR NOT TARGET e2e_api_producer)
-	message(STATUS "fault tests: the e2e helper is not available, not registered")
+if(NOT TARGET shmlog)
+	return()
+endif()
+add_executable(fault_writer ${FAULT_DIR}/workloads/fault_writer.c)
+target_link_libraries(fault_writer PRIVATE shmlog shm_seg)
+set_target_properties(fault_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+
+find_program(SHMLOG_NODE node)
+find_program(SHMLOG_PYTHON3 python3)
+if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3)
+	message(STATUS "fault tests: node or python3 not found, not registered")
 	return()
 endif()
 
-# shmlog_fault_test(NAME SCRIPT TIMEOUT [ARGS ...]): a script of tests/fault.
+# shmlog_fault_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): as
+# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus --fault-writer; the
+# harness stops itself 15 s before TIMEOUT so that it can still clean up.
 function(shmlog_fault_test name script timeout)
-	shmlog_e2e_test(${name} ../fault/${script} ${timeout} ${ARGN})
-	set_tests_properties(${name} PROPERTIES LABELS fault)
+	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
+	math(EXPR deadline "${timeout} - 15")
+	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/${script}
+		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
+		--fault-writer $<TARGET_FILE:fault_writer> --deadline ${deadline} ${T_ARGS})
+	if(NOT T_PROCESSORS)
+		set(T_PROCESSORS 1)
+	endif()
+	set_tests_properties(${name} PROPERTIES LABELS fault TIMEOUT ${timeout}
+		SKIP_RETURN_CODE 77 PROCESSORS ${T_PROCESSORS})
 endfunction()
 
+shmlog_fault_test(fault_producer_kill fault_producer_kill.py 180 PROCESSORS 2)
+shmlog_fault_test(fault_producer_stop fault_producer_stop.py 120)
+shmlog_fault_test(fault_partial_record fault_partial_record.py 90)
+shmlog_fault_test(fault_producer_table fault_producer_table.py 90)
 shmlog_fault_test(fault_receiver_outage fault_receiver.py 150 ARGS --case outage)
 shmlog_fault_test(fault_receiver_errors fault_receiver.py 150 ARGS --case errors)
 shmlog_fault_test(fault_spool_full fault_spool_full.py 150)

@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
-from accounting import Published, account, print_account  # noqa: E402
+from accounting_body import Published, account, print_account  # noqa: E402
 
 INITIAL_MS = 250
 MAX_MS = 4000
@@ -289,6 +289,6 @@ def test(args):
 if __name__ == "__main__":
     def extra(ap):
         ap.add_argument("--case", required=True, choices=("outage", "errors"))
-        ap.add_argument("--fault-producer", default=None)  # fault.cmake may pass it; unused
+        ap.add_argument("--fault-writer", default=None)  # fault.cmake may pass it; unused
 
     h.main(test, extra_args=extra)

@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 BUDGET_LINES = 20000
-from accounting import Published, account, print_account  # noqa: E402
+from accounting_body import Published, account, print_account  # noqa: E402
 
 
 def ini(**spool):
@@ -270,6 +270,6 @@ def test(args):
 
 if __name__ == "__main__":
     def extra(ap):
-        ap.add_argument("--fault-producer", default=None)  # fault.cmake may pass it; unused
+        ap.add_argument("--fault-writer", default=None)  # fault.cmake may pass it; unused
 
     h.main(test, extra_args=extra)

@@ -9,7 +9,9 @@
  * across requests is not an OTLP guarantee: requests travel in parallel);
  * every refused call was reported to its writer (-ENOBUFS) and counted in
  * the ring; and a claim whose owner is dead is skipped without wedging
- * the ring.
+ * the ring. Then, in a segment whose producer table is full, every
+ * record is refused with -ENOBUFS and counted in sh_drop_noprod, and the
+ * library attaches by itself once an entry is free (ABI 1.2).
  *
  * The library attaches in its constructor, so the test creates the
  * segment and re-executes itself with SHMLOG_NAMESPACE set.
@@ -257,6 +259,52 @@ static int phase2(const char *ns)
 	return 0;
 }
 
+/* The producer table is full (every entry names pid 1, READY): records
+ * are refused and counted; once an entry is freed, they are kept. */
+static int phase_noprod(const char *ns)
+{
+	struct timespec ts = { 1, 200000000 };
+	int ret = 0;
+
+	T_EQ_INT(seg_attach(&seg, ns, 1), 0);
+	T_ASSERT(!shmlog_attached());
+	for (int i = 0; i < 10; i++)
+		T_EQ_INT(shmlog_log(SHMLOG_SEV_INFO, NULL, "refused", 7, NULL, 0), -ENOBUFS);
+	T_EQ_INT(shmlog_logf(SHMLOG_SEV_INFO, "refused %d", 11), -ENOBUFS);
+	T_EQ_INT(shm_load_relaxed(&seg.hdr->sh_drop_noprod), 11);
+	fprintf(stderr, "producer table full: 11 records refused, sh_drop_noprod %llu\n",
+		(unsigned long long)shm_load_relaxed(&seg.hdr->sh_drop_noprod));
+	/* Free one entry: within a retry interval (1 s) the library takes it. */
+	shm_store_release(&seg_producer(&seg, 3)->pe_claim, 0);
+	nanosleep(&ts, NULL);
+	for (int i = 0; i < 10 && (ret = shmlog_log(SHMLOG_SEV_INFO, NULL, "kept", 4, NULL, 0)); i++)
+		nanosleep(&ts, NULL);
+	T_EQ_INT(ret, 0);
+	T_ASSERT(shmlog_attached());
+	T_EQ_INT(SHM_PE_CLAIM_PID(shm_load_acquire(&seg_producer(&seg, 3)->pe_claim)),
+		 (uint32_t)getpid());
+	T_EQ_INT(shm_load_relaxed(&seg.hdr->sh_drop_noprod), 11);
+	seg_detach(&seg);
+	return 0;
+}
+
+static int run_phase(char **argv, const char *name, const char *phase)
+{
+	int status;
+	pid_t pid = fork();
+
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		setenv("SHMLOG_NAMESPACE", name, 1);
+		setenv("SHMLOG_STDIO", "off", 1);
+		execl("/proc/self/exe", argv[0], phase, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	T_ASSERT(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
 int main(int argc, char **argv)
 {
 	struct seg_geometry g = { .nrings = 2, .ring_slots = 1024, .max_producers = 16,
@@ -265,23 +313,25 @@ int main(int argc, char **argv)
 	const char *ns = getenv("SHMLOG_NAMESPACE");
 	char name[64];
 	int reused, status;
-	pid_t pid;
 
 	if (argc > 1 && strcmp(argv[1], "phase2") == 0 && ns)
 		return phase2(ns);
+	if (argc > 1 && strcmp(argv[1], "noprod") == 0 && ns)
+		return phase_noprod(ns);
 	snprintf(name, sizeof(name), "test-ring-%d", (int)getpid());
 	T_EQ_INT(seg_create(&seg, name, &g, 0600, &reused), 0);
 	seg_detach(&seg);
-	pid = fork();
-	T_ASSERT(pid >= 0);
-	if (pid == 0) {
-		setenv("SHMLOG_NAMESPACE", name, 1);
-		setenv("SHMLOG_STDIO", "off", 1);
-		execl("/proc/self/exe", argv[0], "phase2", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, &status, 0);
+	status = run_phase(argv, name, "phase2");
 	(void)seg_unlink(name);
-	T_ASSERT(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	if (status)
+		return status;
+
+	snprintf(name, sizeof(name), "test-ring-np-%d", (int)getpid());
+	T_EQ_INT(seg_create(&seg, name, &g, 0600, &reused), 0);
+	for (uint32_t i = 0; i < seg.max_producers; i++)
+		shm_store_release(&seg_producer(&seg, i)->pe_claim, SHM_PE_CLAIM(1, SHM_PE_READY));
+	seg_detach(&seg);
+	status = run_phase(argv, name, "noprod");
+	(void)seg_unlink(name);
+	return status;
 }

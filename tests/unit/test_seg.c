@@ -44,6 +44,7 @@ static void print_layout(FILE *out)
 	F(shm_seg_hdr, sh_spool_bytes); F(shm_seg_hdr, sh_spool_dropped);
 	F(shm_seg_hdr, sh_spool_dropped_records); F(shm_seg_hdr, sh_lag_ns);
 	F(shm_seg_hdr, sh_dict_full); F(shm_seg_hdr, sh_overflow);
+	F(shm_seg_hdr, sh_drop_noprod);
 	F(shm_seg_hdr, sh_wake); F(shm_seg_hdr, sh_spool_dir);
 	fprintf(out, "shm_producer %zu\n", sizeof(struct shm_producer));
 	F(shm_producer, pe_claim); F(shm_producer, pe_gen); F(shm_producer, pe_pid);
