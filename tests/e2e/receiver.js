@@ -9,12 +9,14 @@
 //
 //   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
-//                    [--plan-metrics] [--metrics-out FILE]
+//                    [--plan-metrics] [--metrics-out FILE] [--compact]
 //                    [--tls-cert PEM --tls-key PEM [--tls-ca PEM]
 //                     [--require-client-cert]]
 //
 // Files written:
-//   OUT            one line per accepted log record (see recordLine())
+//   OUT            one line per accepted log record (see recordLine());
+//                  with --compact only {req, pid, body, time} (the fault
+//                  tests' millions of records)
 //   OUT.rejected   one line per record of a failed/refused request (+status)
 //   OUT.requests   one line per request: n, status, records, timings...
 //   OUT.metrics    (or --metrics-out FILE) one line per data point of an
@@ -90,6 +92,7 @@ function parseArgs(argv) {
 		else if (a === '--metrics-path') o.metricsPath = val();
 		else if (a === '--plan-metrics') o.planMetrics = true;
 		else if (a === '--metrics-out') o.metricsOut = val();
+		else if (a === '--compact') o.compact = true;
 		else if (a === '--tls-cert') o.tlsCert = val();
 		else if (a === '--tls-key') o.tlsKey = val();
 		else if (a === '--tls-ca') o.tlsCa = val();
@@ -322,6 +325,15 @@ function logLines(reqN, msg, enc, ctype) {
 		const res = flatten(rl.resource && rl.resource.attributes);
 		for (const sl of rl.scopeLogs || []) {
 			for (const lr of sl.logRecords || []) {
+				if (opts.compact) {
+					lines.push({
+						req: reqN,
+						pid: res['process.pid'] === undefined ? null : Number(res['process.pid']),
+						body: anyValue(lr.body),
+						time: lr.timeUnixNano || '0',
+					});
+					continue;
+				}
 				lines.push({
 					req: reqN,
 					service: res['service.name'] === undefined ? null : res['service.name'],
