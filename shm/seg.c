@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -151,6 +152,38 @@ static int map_fd(int fd, size_t len, int writable, void **out)
 	return 0;
 }
 
+/* Says in s->replaced what the segment of size bytes at hdr is, when it
+ * cannot be reused. */
+static void describe_stale(struct seg *s, const struct shm_seg_hdr *h, size_t size,
+			   const struct seg_geometry *g)
+{
+	uint32_t magic = h->sh_magic;
+
+	if (magic != SHM_ABI_MAGIC) {
+		snprintf(s->replaced, sizeof(s->replaced), "bad magic 0x%08x (%zu bytes)", magic,
+			 size);
+	} else if (h->sh_abi_major != SHM_ABI_MAJOR || h->sh_endian != SHM_ABI_ENDIAN) {
+		snprintf(s->replaced, sizeof(s->replaced), "ABI %u.%u%s (this collector: %d.%d)",
+			 h->sh_abi_major, h->sh_abi_minor,
+			 h->sh_endian != SHM_ABI_ENDIAN ? ", other byte order" : "", SHM_ABI_MAJOR,
+			 SHM_ABI_MINOR);
+	} else if (shm_load_acquire(&h->sh_state) != SHM_SEG_READY) {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "never finished (state %u): its collector died while creating it",
+			 shm_load_relaxed(&h->sh_state));
+	} else if (seg_validate(s, h, size)) {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "corrupt or truncated (%zu bytes, header says %llu)", size,
+			 (unsigned long long)h->sh_seg_size);
+	} else {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "other geometry (%u rings of %u slots, %u producers; configured: %u of "
+			 "%u, %u)",
+			 s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
+			 g->max_producers);
+	}
+}
+
 static int try_reuse(struct seg *s, const struct seg_geometry *g)
 {
 	struct stat st;
@@ -158,11 +191,30 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 	int fd, ret;
 
 	fd = shm_open(s->name, O_RDWR | O_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size < SHM_ABI_HDR_SIZE ||
-	    st.st_uid != geteuid()) {
+	if (fd == -1) {
+		ret = -errno;
+		if (ret != -ENOENT)
+			snprintf(s->replaced, sizeof(s->replaced), "cannot be opened: %s",
+				 strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) == -1) {
+		ret = -errno;
 		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced), "cannot be examined: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced), "owned by uid %u, not this user",
+			 (unsigned)st.st_uid);
+		return -EPROTO;
+	}
+	if ((size_t)st.st_size < SHM_ABI_HDR_SIZE) {
+		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced), "truncated: %lld bytes, not even a header",
+			 (long long)st.st_size);
 		return -EPROTO;
 	}
 	ret = map_fd(fd, st.st_size, 1, &p);
@@ -175,6 +227,7 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 	 * whose build finished is complete. */
 	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY ||
 	    seg_validate(s, s->hdr, s->size) || !same_geometry(s, g)) {
+		describe_stale(s, s->hdr, s->size, g);
 		seg_detach(s);
 		return -EPROTO;
 	}
@@ -205,7 +258,9 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	/* Build under a temporary name and rename into place would be ideal,
 	 * but POSIX shm has no rename: unlink and create exclusively; the
 	 * header stays SHM_SEG_INIT until everything is in place. */
-	(void)shm_unlink(s->name); /* absent or of another ABI: either is fine */
+	/* Absent, or one that cannot be reused (s->replaced says why). */
+	if (shm_unlink(s->name) == -1 && errno != ENOENT)
+		return -errno;
 	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0666);
 	if (fd == -1)
 		return -errno;

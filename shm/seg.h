@@ -44,6 +44,10 @@ struct seg {
 	uint64_t ring_off;
 	uint64_t ring_stride;
 	char name[80]; /* "/shmlog-<ns>" for shm_open */
+	/* seg_create(): what was found under the name and replaced (or, on
+	 * -EEXIST/-EACCES/-EPERM, could not be removed), "" when the name
+	 * was free or the segment was reused. For the collector's log. */
+	char replaced[160];
 };
 
 /* "/shmlog-<ns>"; -EINVAL when the namespace is empty, too long, or has
@@ -58,7 +62,10 @@ uint64_t seg_size(const struct seg_geometry *g);
  * same ABI major and geometry, it is reused as is (its rings hold records
  * not yet spooled) and *reused = 1. Otherwise (absent, other ABI, other
  * geometry, or never finished) it is replaced by a fresh one, mode 0600
- * (plus group/other bits of mode), and *reused = 0. -errno on failure.
+ * (plus group/other bits of mode), *reused = 0, and s->replaced says what
+ * the old one was ("ABI 2.0", "bad magic 0x...", "truncated: ..."). One
+ * that cannot be removed (another user's) is left alone: -EACCES or
+ * -EPERM, s->replaced says whose it is. -errno on failure.
  */
 int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsigned mode,
 	       int *reused);

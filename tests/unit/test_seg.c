@@ -117,6 +117,7 @@ static void test_create_attach_reuse(void)
 
 	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_EQ_INT(a.replaced[0], 0); /* nothing was there */
 	T_EQ_INT(a.nrings, 3);
 	T_EQ_INT(a.slots, 1024);
 	T_EQ_INT(a.shift, 10);
@@ -128,12 +129,14 @@ static void test_create_attach_reuse(void)
 	seg_detach(&a);
 	T_EQ_INT(seg_create(&c, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 1);
+	T_EQ_INT(c.replaced[0], 0);
 	T_EQ_INT(seg_ring(&c, 2)->rh_tail, 77);
 	seg_detach(&c);
 	/* another geometry: replaced, fresh */
 	g.ring_slots = 2048;
 	T_EQ_INT(seg_create(&c, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_ASSERT(strstr(c.replaced, "other geometry (3 rings of 1024 slots"));
 	T_EQ_INT(seg_ring(&c, 2)->rh_tail, 0);
 	seg_detach(&c);
 }
@@ -168,8 +171,34 @@ static void test_refused(void)
 	a.hdr->sh_abi_major = 99;
 	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_ASSERT(strstr(b.replaced, "ABI 99."));
 	T_EQ_INT(b.hdr->sh_abi_major, SHM_ABI_MAJOR);
 	seg_detach(&b);
+	seg_detach(&a);
+	/* bad magic, a truncated one, one never finished: each replaced, said */
+	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
+	a.hdr->sh_magic = 0xdeadbeef;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_ASSERT(strstr(b.replaced, "bad magic 0xdeadbeef"));
+	seg_detach(&a);
+	b.hdr->sh_state = SHM_SEG_INIT;
+	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
+	T_ASSERT(strstr(a.replaced, "never finished"));
+	seg_detach(&b);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/dev/shm/shmlog-%s", ns);
+		T_EQ_INT(truncate(path, 8192), 0);
+		T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+		T_ASSERT(strstr(b.replaced, "corrupt or truncated (8192 bytes"));
+		seg_detach(&b);
+		T_EQ_INT(truncate(path, 100), 0);
+		T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+		T_ASSERT(strstr(b.replaced, "truncated: 100 bytes"));
+		T_EQ_INT(reused, 0);
+		seg_detach(&b);
+	}
 	seg_detach(&a);
 	T_EQ_INT(seg_attach(&b, "no-such-namespace-xyz", 0), -ENOENT);
 	T_EQ_INT(seg_attach(&b, "bad/name", 0), -EINVAL);
