@@ -334,6 +334,7 @@ int seg_attach(struct seg *s, const char *ns, int writable)
 {
 	struct stat st;
 	void *p = NULL;
+	uint32_t magic;
 	int fd, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -358,6 +359,15 @@ int seg_attach(struct seg *s, const char *ns, int writable)
 		return ret;
 	s->hdr = p;
 	s->size = st.st_size;
+	/* A header still all zero is being built (seg_create() writes the
+	 * magic before READY); any other magic, or our magic with another
+	 * major, is refused now: it will never become READY for us. */
+	magic = s->hdr->sh_magic;
+	if ((magic != 0 && magic != SHM_ABI_MAGIC) ||
+	    (magic == SHM_ABI_MAGIC && s->hdr->sh_abi_major != SHM_ABI_MAJOR)) {
+		seg_detach(s);
+		return -EPROTO;
+	}
 	/* Pairs with the release store of SHM_SEG_READY in seg_create(). */
 	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY) {
 		seg_detach(s);

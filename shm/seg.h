@@ -72,8 +72,10 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 
 /*
  * Producer / shmtop: maps an existing READY segment read-write (writable
- * = 1) or read-only. -ENOENT: no segment; -EAGAIN: still being built;
- * -EPROTO: other ABI major or a header that does not validate.
+ * = 1) or read-only. -ENOENT: no segment; -EAGAIN: still being built
+ * (empty, or a header not yet READY whose magic is ours or still zero);
+ * -EPROTO: another magic, other ABI major or a header that does not
+ * validate.
  * Async-signal-unsafe (shm_open, mmap); never logs.
  */
 int seg_attach(struct seg *s, const char *ns, int writable);

@@ -164,6 +164,14 @@ static void test_refused(void)
 	a.hdr->sh_ring_slots = 1024;
 	a.hdr->sh_state = SHM_SEG_INIT;
 	T_EQ_INT(seg_attach(&b, ns, 1), -EAGAIN);
+	a.hdr->sh_magic = 0; /* still zero: being built */
+	T_EQ_INT(seg_attach(&b, ns, 1), -EAGAIN);
+	a.hdr->sh_magic = 0x4b4e554a; /* junk is junk whatever its state */
+	T_EQ_INT(seg_attach(&b, ns, 1), -EPROTO);
+	a.hdr->sh_magic = SHM_ABI_MAGIC;
+	a.hdr->sh_abi_major = SHM_ABI_MAJOR + 1;
+	T_EQ_INT(seg_attach(&b, ns, 1), -EPROTO);
+	a.hdr->sh_abi_major = SHM_ABI_MAJOR;
 	a.hdr->sh_state = SHM_SEG_READY;
 	T_EQ_INT(seg_attach(&b, ns, 1), 0);
 	seg_detach(&b);
