@@ -138,6 +138,7 @@ def test(args):
 
     pts, met_q = env.wait_metrics(quarantined_metric, timeout=15)
     time.sleep(1.0)
+    st = env.status()
     env.check_daemons()
     problems = []
     a = accounting.account(env, published, "spool_corrupt", tally=tally)
