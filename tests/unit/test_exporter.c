@@ -215,10 +215,25 @@ static void test_file_mode(void)
 	T_ASSERT(strstr(status, "\nquarantined_files=1\n"));
 	free(status);
 
-	/* nothing left: a second --once run delivers nothing and succeeds */
+	/* nothing left: a second --once run delivers nothing and succeeds;
+	 * the counters are the spool's totals, continued from the file */
 	exporter_destroy(ex);
 	ex = NULL;
 	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_status(ex)->sent_requests, 3);
+	T_EQ_INT(exporter_status(ex)->sent_records, 3);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 1);
+	put_file(dir, "logs/00000000000000000009.pb", "corrupt too");
+	T_EQ_INT(exporter_run(ex, NULL, 1), 1);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 2);
+	exporter_destroy(ex);
+	/* and the file says so */
+	status = slurp(dir, "exporter.status");
+	T_ASSERT(status && strstr(status, "\nquarantined_files=2\n"));
+	free(status);
+	ex = NULL;
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 2);
 	T_EQ_INT(exporter_run(ex, NULL, 1), 0);
 	exporter_destroy(ex);
 	free(cfg);
