@@ -6,7 +6,9 @@
  * at once after a request is dropped or a file quarantined, and at exit.
  * The counters are totals of the spool, not of one exporter process: a
  * restarted exporter continues those the last one wrote
- * (status_carry()). Keys, in order:
+ * (status_carry()); after a SIGKILL the sent_* and retries counts lack
+ * what the last second added, the losses (dropped_*, quarantined_files)
+ * lack nothing. Keys, in order:
  *   pid, updated_unix_ms, endpoint (credentials and query removed),
  *   protocol, compression, last_http_status (0 none yet, -1 connection
  *   error), last_error, last_latency_ms, sent_requests, sent_records,
