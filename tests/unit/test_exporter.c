@@ -456,7 +456,7 @@ static void test_body_check(void)
 	    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
 	static const unsigned char group[] = { 0x0a, 0x02, 0x0b, 0x0c };  /* group in field 1 */
 	static const unsigned char field2[] = { 0x12, 0x00 };             /* top-level field 2 */
-	static const unsigned char longlen[] = { 0x0a, 0x05, 0x0a, 0x10 }; /* inner length past end */
+	static const unsigned char longlen[] = { 0x0a, 0x02, 0x0a, 0x10 }; /* inner length past end */
 	static const unsigned char badvar[] = { 0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
 						0xff, 0xff, 0xff, 0xff, 0xff };
 	uint8_t buf[512], junk[300];
