@@ -36,7 +36,8 @@ int request_body_check(const void *payload, size_t len);
  * Builds the body for signal sig into a malloc'd *out (*outlen), which the
  * caller frees. cz selects the compression (NULL = none).
  * Returns 0, -EBADMSG when the payload is not a request
- * (request_body_check(); for JSON: it does not decode), -EINVAL, -ENOMEM, -EIO (compression failed).
+ * (request_body_check(); for JSON: it does not decode), -EINVAL, -ENOMEM, -EIO (compression
+ * failed).
  */
 int request_body_build(enum request_body_proto proto, struct compress *cz, int sig,
 		       const void *payload, size_t len, void **out, size_t *outlen);

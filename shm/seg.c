@@ -213,8 +213,8 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 	}
 	if ((size_t)st.st_size < SHM_ABI_HDR_SIZE) {
 		close(fd);
-		snprintf(s->replaced, sizeof(s->replaced), "truncated: %lld bytes, not even a header",
-			 (long long)st.st_size);
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "truncated: %lld bytes, not even a header", (long long)st.st_size);
 		return -EPROTO;
 	}
 	ret = map_fd(fd, st.st_size, 1, &p);

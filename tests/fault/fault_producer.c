@@ -31,7 +31,7 @@ struct fp_counts {
 
 static void fp_sleep_us(long us)
 {
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -54,7 +54,7 @@ static void fp_result(const char *path, const struct fp_counts *c, int done)
 
 int main(int argc, char **argv)
 {
-	struct fp_counts c = { 0 };
+	struct fp_counts c = {0};
 	const char *tag, *result;
 	long n, pace_us;
 	char body[128];
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 1000 && !shmlog_attached(); i++)
 		fp_sleep_us(10000);
 	for (long i = 0; i < n; i++) {
-		struct shmlog_attr attrs[1] = { SHMLOG_INT("fk.i", i) };
+		struct shmlog_attr attrs[1] = {SHMLOG_INT("fk.i", i)};
 		int len = snprintf(body, sizeof(body), "fk %s %08ld", tag, i);
 		int ret = shmlog_log(SHMLOG_SEV_INFO, "INFO", body, (size_t)len, attrs, 1);
 

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "exporter.h"
-#include "request_body.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "request_body.h"
 #include "spool_file.h"
 #include "spool_scan.h"
 #include "test_help.h"
@@ -451,14 +451,14 @@ static void test_body_check(void)
 	Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
 	Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
 	    OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-	Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[2] = { &rl, &rl };
+	Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[2] = {&rl, &rl};
 	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
 	    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-	static const unsigned char group[] = { 0x0a, 0x02, 0x0b, 0x0c };  /* group in field 1 */
-	static const unsigned char field2[] = { 0x12, 0x00 };             /* top-level field 2 */
-	static const unsigned char longlen[] = { 0x0a, 0x02, 0x0a, 0x10 }; /* inner length past end */
-	static const unsigned char badvar[] = { 0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
-						0xff, 0xff, 0xff, 0xff, 0xff };
+	static const unsigned char group[] = {0x0a, 0x02, 0x0b, 0x0c};	 /* group in field 1 */
+	static const unsigned char field2[] = {0x12, 0x00};		 /* top-level field 2 */
+	static const unsigned char longlen[] = {0x0a, 0x02, 0x0a, 0x10}; /* inner length past end */
+	static const unsigned char badvar[] = {0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
+					       0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint8_t buf[512], junk[300];
 	void *out = NULL;
 	size_t n, outlen;
@@ -492,9 +492,9 @@ static void test_body_check(void)
 	T_EQ_INT(request_body_build(REQUEST_BODY_PROTOBUF, NULL, SPOOL_SIG_LOGS, junk, sizeof(junk),
 				    &out, &outlen),
 		 -EBADMSG);
-	T_EQ_INT(request_body_build(REQUEST_BODY_PROTOBUF, NULL, SPOOL_SIG_LOGS, buf, n, &out,
-				    &outlen),
-		 0);
+	T_EQ_INT(
+	    request_body_build(REQUEST_BODY_PROTOBUF, NULL, SPOOL_SIG_LOGS, buf, n, &out, &outlen),
+	    0);
 	T_EQ_INT(outlen, n);
 	T_ASSERT(memcmp(out, buf, n) == 0);
 	free(out);
