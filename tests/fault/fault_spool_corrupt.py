@@ -23,6 +23,8 @@ collector are started again: each bad file is moved to quarantine/ and
 counted (exporter.status quarantined_files, the self metric
 shmlog.exporter.requests{outcome=quarantined}, one log line each), every
 good record is delivered exactly once, and the exporter never exits.
+Twice: with protocol http/protobuf (payloads sent as they are, after
+request_body_check()) and http/json (payloads decoded and re-encoded).
 """
 import os
 import struct
@@ -55,9 +57,11 @@ def header(signal, records, payload_len, payload_crc):
     return raw + struct.pack("<I", crc32c(raw))
 
 
-def test(args):
+def run(args, protocol, problems):
+    label = "spool_corrupt " + protocol
     env = h.Env(args, "spoolbad", start_daemons=False,
-                ini={"collector": {"max_export_batch_size": "500"}})
+                ini={"collector": {"max_export_batch_size": "500"},
+                     "exporter": {"protocol": protocol}})
     exe = args.fault_producer or os.path.join(env.build, "tests", "fault", "fault_producer")
     h.check(os.path.exists(exe), f"{exe} is missing: build the project first")
     env.start_collector()
@@ -140,8 +144,8 @@ def test(args):
     time.sleep(1.0)
     st = env.status()
     env.check_daemons()
-    problems = []
-    a = accounting.account(env, published, "spool_corrupt", tally=tally)
+    n0 = len(problems)
+    a = accounting.account(env, published, label, tally=tally)
     problems += a["problems"]
     qdir = os.path.join(env.spool, "quarantine")
     q = sorted(os.listdir(qdir)) if os.path.isdir(qdir) else []
@@ -167,12 +171,20 @@ def test(args):
     if len(lines) != len(placed):
         problems.append(f"{len(lines)} quarantine lines in the exporter's log, expected "
                         f"{len(placed)}")
-    h.log(f"QUARANTINE spool_corrupt: placed={len(placed)} quarantined_files="
+    h.log(f"QUARANTINE {label}: placed={len(placed)} quarantined_files="
           f"{st.get('quarantined_files')} in_dir={len(q)} self_metric={'yes' if met_q else 'no'} "
           f"log_lines={len(lines)} sent_requests={st.get('sent_requests')} "
           f"sent_records={st.get('sent_records')}")
     for ln in lines[:len(placed)]:
         h.log("  exporter: " + ln[-160:])
+    problems[n0:] = [f"{protocol}: {p}" for p in problems[n0:]]
+    env.close()
+
+
+def test(args):
+    problems = []
+    for protocol in ("http/protobuf", "http/json"):
+        run(args, protocol, problems)
     if problems:
         for p in problems[:30]:
             h.log("  problem: " + p)
