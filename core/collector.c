@@ -116,6 +116,11 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 			     cfg->shm_namespace, strerror(-ret));
 		return ret;
 	}
+	if (reused && c->seg.kept[0])
+		LOGW("collector: continuing with /dev/shm%s in its own geometry, %s; the "
+		     "configured one applies at a start that finds no live producer and no "
+		     "record in it",
+		     c->seg.name, c->seg.kept);
 	if (!reused && c->seg.replaced[0])
 		LOGW("collector: replaced the stale segment /dev/shm%s: %s", c->seg.name,
 		     c->seg.replaced);

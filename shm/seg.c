@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -184,8 +185,44 @@ static void describe_stale(struct seg *s, const struct shm_seg_hdr *h, size_t si
 	}
 }
 
+/*
+ * Whether the validated segment s still holds what replacing it would
+ * lose without a count: a producer whose process is alive (it writes into
+ * the old segment until it notices the new one), or a ring with a record
+ * at its tail (records from the tail on are not yet in a spool file, and
+ * the first one starts at the tail). Says what in why.
+ */
+static int seg_busy(const struct seg *s, char *why, size_t len)
+{
+	uint32_t live = 0, rings = 0;
+
+	for (uint32_t i = 0; i < s->max_producers; i++) {
+		uint64_t claim = shm_load_acquire(&seg_producer(s, i)->pe_claim);
+		uint32_t pid = SHM_PE_CLAIM_PID(claim);
+
+		/* A pid that is someone else's now counts as alive: keeping a
+		 * segment is the safe side. */
+		if (SHM_PE_CLAIM_STATE(claim) == SHM_PE_READY && pid &&
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			live++;
+	}
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		struct shm_ring_hdr *r = seg_ring(s, k);
+		uint64_t tail = shm_load_acquire(&r->rh_tail);
+		uint64_t w = shm_load_acquire(&seg_ring_ctl(s, r)[tail & (s->slots - 1)]);
+
+		rings += SHM_CTL_STATE(w) != SHM_CTL_FREE;
+	}
+	if (!live && !rings)
+		return 0;
+	snprintf(why, len, "%u live producers, %u rings with records not yet spooled", live,
+		 rings);
+	return 1;
+}
+
 static int try_reuse(struct seg *s, const struct seg_geometry *g)
 {
+	char why[96];
 	struct stat st;
 	void *p = NULL;
 	int fd, ret;
@@ -226,7 +263,21 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 	/* Pairs with the release store of SHM_SEG_READY below: a segment
 	 * whose build finished is complete. */
 	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY ||
-	    seg_validate(s, s->hdr, s->size) || !same_geometry(s, g)) {
+	    seg_validate(s, s->hdr, s->size)) {
+		describe_stale(s, s->hdr, s->size, g);
+		seg_detach(s);
+		return -EPROTO;
+	}
+	if (!same_geometry(s, g)) {
+		/* Another geometry (the configuration changed): replace it only
+		 * when that loses nothing; otherwise go on in its geometry. */
+		if (seg_busy(s, why, sizeof(why))) {
+			snprintf(s->kept, sizeof(s->kept),
+				 "%u rings of %u slots, %u producers (configured: %u of %u, %u): %s",
+				 s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
+				 g->max_producers, why);
+			return 0;
+		}
 		describe_stale(s, s->hdr, s->size, g);
 		seg_detach(s);
 		return -EPROTO;

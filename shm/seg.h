@@ -48,6 +48,10 @@ struct seg {
 	 * -EEXIST/-EACCES/-EPERM, could not be removed), "" when the name
 	 * was free or the segment was reused. For the collector's log. */
 	char replaced[160];
+	/* seg_create(): set when an existing segment of another geometry was
+	 * reused in its own geometry because replacing it would lose records
+	 * (live producers, records not yet spooled): which, and why. */
+	char kept[192];
 };
 
 /* "/shmlog-<ns>"; -EINVAL when the namespace is empty, too long, or has
@@ -60,7 +64,10 @@ uint64_t seg_size(const struct seg_geometry *g);
 /*
  * Collector: opens the segment of namespace ns. If one exists with the
  * same ABI major and geometry, it is reused as is (its rings hold records
- * not yet spooled) and *reused = 1. Otherwise (absent, other ABI, other
+ * not yet spooled) and *reused = 1. One of another geometry that still
+ * has a live producer or a record not yet released is reused too, in its
+ * own geometry (s->nrings, s->slots... are its values; s->kept says why),
+ * because replacing it would lose those records. Otherwise (absent, other ABI, other
  * geometry, or never finished) it is replaced by a fresh one, mode 0600
  * (plus group/other bits of mode), *reused = 0, and s->replaced says what
  * the old one was ("ABI 2.0", "bad magic 0x...", "truncated: ..."). One

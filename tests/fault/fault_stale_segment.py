@@ -10,7 +10,10 @@ Four cases, each with its own namespace:
   truncated       a real segment (its collector SIGKILLed) cut to 8 KiB
   never-finished  a real segment whose state went back to INIT (a collector
                   that died while creating it)
-For each: shmtop --once and --json exit 1 with one line that names the
+and a fifth: a valid segment of another geometry (the configuration's
+ring_slots changed) with a producer writing into it while no collector
+runs: kept in its geometry, nothing lost, until a start finds it idle.
+For the four: shmtop --once and --json exit 1 with one line that names the
 problem; a producer started before the collector stays inert (the library
 refuses the segment and retries once a second); the collector replaces the
 segment and says so in one line of its log (shm/seg.h); a producer started
@@ -145,10 +148,67 @@ def run_case(args, case, problems):
     env.close()
 
 
+def geometry_case(args, problems):
+    """A valid segment of another geometry (ring_slots changed in the
+    configuration) with a producer writing into it while its collector is
+    down: the new collector goes on in the old geometry (replacing it would
+    lose the records in its rings and those the producer writes until it
+    notices), says so in one line, and every record arrives; a later start
+    that finds it idle applies the configured geometry."""
+    env = h.Env(args, "stale-geometry", ini={"shm": {"ring_slots": "16384"}})
+    exe = args.fault_producer or os.path.join(env.build, "tests", "fault", "fault_producer")
+    res = os.path.join(env.tmp, "g.result")
+    p = env.producer("geom", [exe, "g", str(5 * N), "20000", res], service="e2e-stale",
+                     stdio="off")
+    time.sleep(1.0)
+    env.collector.kill9()
+    time.sleep(0.8)
+    env.ini["shm"]["ring_slots"] = "65536"
+    env.write_ini()
+    env.start_collector()
+    rc = p.wait(60)
+    if rc != 0:
+        problems.append(f"geometry: producer exited {rc}")
+    r = h.read_kv(res)
+    published = r.get("ok", 0) + r.get("enobufs", 0)
+    tally = accounting.Tally(env)
+    deadline = time.time() + 30
+    while time.time() < deadline and tally.update().delivered < published:
+        env.check_daemons()
+        time.sleep(0.2)
+    time.sleep(0.5)
+    acc = accounting.account(env, published, "stale_segment other-geometry", allow_dups=True,
+                             tally=tally)
+    problems += acc["problems"]
+    kept = [ln for ln in env.collector.log_text().splitlines() if "own geometry" in ln]
+    if len(kept) != 1 or "rings of 16384 slots" not in kept[0]:
+        problems.append(f"geometry: collector lines about keeping the segment {kept}")
+    # idle now: a restart applies the configured geometry
+    env.collector.stop()
+    ino = os.stat(env.seg_path()).st_ino
+    env.start_collector()
+    deadline = time.time() + 10
+    while os.stat(env.seg_path()).st_ino == ino and time.time() < deadline:
+        env.check_daemons()
+        time.sleep(0.02)
+    env.wait_segment()
+    rc, out = shmtop(env, "--json")
+    slots = json.loads(out).get("segment", {}).get("ring_slots") if rc == 0 else None
+    repl = [ln for ln in env.collector.log_text().splitlines() if "stale segment" in ln]
+    if len(repl) != 1 or "other geometry" not in repl[0] or slots != 65536:
+        problems.append(f"geometry: idle restart: {repl}, shmtop slots {slots}; collector: "
+                        f"{env.collector.log_text()[-600:]!r}")
+    h.log(f"other-geometry: {kept[0].split('collector: ', 1)[-1] if kept else None!r}; "
+          f"idle restart: {repl[0].split('collector: ', 1)[-1] if repl else None!r}, "
+          f"shmtop slots {slots}")
+    env.close()
+
+
 def test(args):
     problems = []
     for case in CASES:
         run_case(args, case, problems)
+    geometry_case(args, problems)
     if problems:
         for p in problems[:30]:
             h.log("  problem: " + p)

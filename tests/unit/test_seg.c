@@ -138,6 +138,34 @@ static void test_create_attach_reuse(void)
 	T_EQ_INT(reused, 0);
 	T_ASSERT(strstr(c.replaced, "other geometry (3 rings of 1024 slots"));
 	T_EQ_INT(seg_ring(&c, 2)->rh_tail, 0);
+	T_EQ_INT(c.kept[0], 0);
+	/* another geometry, but a record not yet spooled at a ring's tail:
+	 * kept in its own geometry, the record with it */
+	seg_ring(&c, 1)->rh_tail = 5;
+	seg_ring_ctl(&c, seg_ring(&c, 1))[5] = SHM_CTL_MAKE(1, SHM_CTL_PUBLISHED, 1, 3);
+	g.ring_slots = 4096;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 1);
+	T_EQ_INT(b.slots, 2048);
+	T_ASSERT(strstr(b.kept, "3 rings of 2048 slots"));
+	T_ASSERT(strstr(b.kept, "0 live producers, 1 rings with records not yet spooled"));
+	T_EQ_INT(b.replaced[0], 0);
+	seg_detach(&b);
+	/* released: nothing is lost, replaced */
+	seg_ring_ctl(&c, seg_ring(&c, 1))[5] = SHM_CTL_MAKE(1, SHM_CTL_FREE, 0, 0);
+	seg_ring(&c, 1)->rh_tail = 6;
+	/* but a live producer (this process) keeps it too */
+	seg_producer(&c, 7)->pe_claim = SHM_PE_CLAIM(getpid(), SHM_PE_READY);
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 1);
+	T_ASSERT(strstr(b.kept, "1 live producers, 0 rings"));
+	seg_detach(&b);
+	seg_producer(&c, 7)->pe_claim = 0;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 0);
+	T_EQ_INT(b.slots, 4096);
+	T_EQ_INT(b.kept[0], 0);
+	seg_detach(&b);
 	seg_detach(&c);
 }
 
