@@ -9,9 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -215,8 +215,7 @@ static int seg_busy(const struct seg *s, char *why, size_t len)
 	}
 	if (!live && !rings)
 		return 0;
-	snprintf(why, len, "%u live producers, %u rings with records not yet spooled", live,
-		 rings);
+	snprintf(why, len, "%u live producers, %u rings with records not yet spooled", live, rings);
 	return 1;
 }
 
@@ -272,10 +271,11 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 		/* Another geometry (the configuration changed): replace it only
 		 * when that loses nothing; otherwise go on in its geometry. */
 		if (seg_busy(s, why, sizeof(why))) {
-			snprintf(s->kept, sizeof(s->kept),
-				 "%u rings of %u slots, %u producers (configured: %u of %u, %u): %s",
-				 s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
-				 g->max_producers, why);
+			snprintf(
+			    s->kept, sizeof(s->kept),
+			    "%u rings of %u slots, %u producers (configured: %u of %u, %u): %s",
+			    s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
+			    g->max_producers, why);
 			return 0;
 		}
 		describe_stale(s, s->hdr, s->size, g);
