@@ -28,7 +28,8 @@ Asserts:
   - metrics continue: every series of every metrics producer has one start
     time across the collector restarts and ends at its exact total (points
     the exporter sent twice are removed first, and counted); the agent's
-    own cumulative counters never go back within one series;
+    own cumulative counters never go back within one start time (a
+    restarted collector samples them afresh: a reset, new start time);
   - the daemons never exit by themselves.
 """
 import collections
