@@ -155,10 +155,23 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 		g.nrings = 1;
 	ret = seg_create(&c->seg, cfg->shm_namespace, &g, 0600, &reused);
 	if (ret) {
-		LOGE("collector: cannot create the segment for namespace '%s': %s",
-		     cfg->shm_namespace, strerror(-ret));
+		if (c->seg.replaced[0])
+			LOGE("collector: cannot replace /dev/shm%s (%s): %s; remove it or use "
+			     "another [shm] namespace",
+			     c->seg.name, c->seg.replaced, strerror(-ret));
+		else
+			LOGE("collector: cannot create the segment for namespace '%s': %s",
+			     cfg->shm_namespace, strerror(-ret));
 		return ret;
 	}
+	if (reused && c->seg.kept[0])
+		LOGW("collector: continuing with /dev/shm%s in its own geometry, %s; the "
+		     "configured one applies at a start that finds no live producer and no "
+		     "record in it",
+		     c->seg.name, c->seg.kept);
+	if (!reused && c->seg.replaced[0])
+		LOGW("collector: replaced the stale segment /dev/shm%s: %s", c->seg.name,
+		     c->seg.replaced);
 	LOGI("collector: %s segment %s: %u rings of %u slots, %llu bytes",
 	     reused ? "continuing with" : "created", c->seg.name, c->seg.nrings, c->seg.slots,
 	     (unsigned long long)c->seg.size);

@@ -399,6 +399,7 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		ret = status_init(&ex->st, cfg->spool_dir, shown, "file/json", "none");
 		if (ret < 0)
 			goto err_destroy;
+		status_carry(&ex->st, cfg->spool_dir);
 		*out = ex;
 		return 0;
 	}
@@ -415,6 +416,7 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	status_set_metrics(&ex->st, mo->url,
 			   request_body_proto_name(mo->proto),
 			   compress_name(mo->ck));
+	status_carry(&ex->st, cfg->spool_dir);
 	*out = ex;
 	return 0;
 
@@ -517,6 +519,9 @@ static void quarantine(struct exporter *ex, int sig, const char *name, const cha
 		return;
 	}
 	ex->st.quarantined_files++;
+	/* Now, not at the next tick: a killed exporter must not forget a
+	 * loss it counted (the file is gone from the queue already). */
+	(void)status_write(&ex->st, now_ms());
 	ex->failed = 1; /* --once: quarantined is not delivered */
 	LOGW("exporter: %s/%s: %s; moved to %s/quarantine", spool_signal_name(sig), name, why,
 	     ex->cfg->spool_dir);
@@ -619,6 +624,7 @@ static void drop_job(struct exporter *ex, struct job *job, long code, const char
 	remove_file(ex, job->path);
 	ex->st.dropped_requests++;
 	ex->st.dropped_records += job->records;
+	(void)status_write(&ex->st, now_ms()); /* as in quarantine() */
 	ex->failed = 1;
 	/* Once per status code: a receiver that rejects everything must not
 	 * turn the exporter's log into a second copy of the data. */

@@ -28,11 +28,21 @@ const char *request_body_content_type(enum request_body_proto proto);
 const char *request_body_proto_name(enum request_body_proto proto);
 
 /*
+ * Checks that payload (len bytes) has the wire structure of an
+ * Export*ServiceRequest: only field 1, length-delimited, each one a
+ * well-formed message whose fields 1 and 2 (resource, scope_*) are
+ * well-formed messages too. A CRC shows that a spool file is what its
+ * writer wrote; this shows that the writer wrote a request. Does not
+ * decode values. 0, or -EBADMSG.
+ */
+int request_body_check(const void *payload, size_t len);
+
+/*
  * Builds the body for signal sig into a malloc'd *out (*outlen), which the
  * caller frees. cz selects the compression (NULL = none).
- * Returns 0, -EBADMSG when proto is JSON and the payload does not decode
- * as a request, -EINVAL, -ENOMEM, -EIO (compression failed), -EMSGSIZE
- * (gRPC: over 4 GiB).
+ * Returns 0, -EBADMSG when the payload is not a request
+ * (request_body_check(); for JSON: it does not decode), -EINVAL, -ENOMEM,
+ * -EIO (compression failed), -EMSGSIZE (gRPC: over 4 GiB).
  */
 int request_body_build(enum request_body_proto proto, struct compress *cz, int sig,
 		       const void *payload, size_t len, void **out, size_t *outlen);

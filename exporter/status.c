@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "exporter_status.h"
 
 int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 		const char *protocol, const char *compression)
@@ -32,6 +33,31 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 	status_set_metrics(st, endpoint, protocol, compression);
 	st->last_grpc_status = -1;
 	return 0;
+}
+
+void status_carry(struct status *st, const char *spool_dir)
+{
+	struct exporter_status old;
+	int i;
+
+	if (exporter_status_read(spool_dir, &old) != 0 || !old.present)
+		return;
+	st->sent_requests = old.sent_requests;
+	st->sent_records = old.sent_records;
+	st->retries = old.retries;
+	st->dropped_requests = old.dropped_requests;
+	st->dropped_records = old.dropped_records;
+	st->rejected_records = old.rejected_records;
+	st->quarantined_files = old.quarantined_files;
+	if (old.latency_nbounds != STATUS_LATENCY_NBOUNDS ||
+	    old.latency_nbuckets != STATUS_LATENCY_NBOUNDS + 1)
+		return;
+	for (i = 0; i < STATUS_LATENCY_NBOUNDS; i++)
+		if (old.latency_bounds[i] != status_latency_bounds[i])
+			return;
+	memcpy(st->latency_buckets, old.latency_buckets, sizeof(st->latency_buckets));
+	st->latency_count = old.latency_count;
+	st->latency_sum = old.latency_sum;
 }
 
 void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,

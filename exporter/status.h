@@ -2,8 +2,13 @@
 /*
  * <spool>/exporter.status: the exporter's counters and last outcome, for
  * shmtop and operators. The file is "key=value\n" lines, replaced
- * atomically (write a temporary file, rename), at most once per second
- * and at exit. Keys, in order:
+ * atomically (write a temporary file, rename), at most once per second,
+ * at once after a request is dropped or a file quarantined, and at exit.
+ * The counters are totals of the spool, not of one exporter process: a
+ * restarted exporter continues those the last one wrote
+ * (status_carry()); after a SIGKILL the sent_* and retries counts lack
+ * what the last second added, the losses (dropped_*, quarantined_files)
+ * lack nothing. Keys, in order:
  *   pid, updated_unix_ms, endpoint (credentials and query removed),
  *   protocol (http/protobuf, http/json, grpc, file/json), compression,
  *   last_http_status (0 none yet, -1 connection error), last_grpc_status
@@ -70,6 +75,12 @@ void status_latency(struct status *st, double ms);
  * here. Returns 0 or -ENAMETOOLONG. */
 int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 		const char *protocol, const char *compression);
+
+/* Continues the counters of the status file in spool_dir that an earlier
+ * exporter wrote: sent_*, retries, dropped_*, rejected_records,
+ * quarantined_files, and the latency histogram when its bounds are ours.
+ * Nothing when there is none or it does not parse. */
+void status_carry(struct status *st, const char *spool_dir);
 
 /* Sets the metrics_* fields (status_init() copies the logs ones there);
  * endpoint is redacted here. */

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -151,18 +153,104 @@ static int map_fd(int fd, size_t len, int writable, void **out)
 	return 0;
 }
 
+/* Says in s->replaced what the segment of size bytes at hdr is, when it
+ * cannot be reused. */
+static void describe_stale(struct seg *s, const struct shm_seg_hdr *h, size_t size,
+			   const struct seg_geometry *g)
+{
+	uint32_t magic = h->sh_magic;
+
+	if (magic != SHM_ABI_MAGIC) {
+		snprintf(s->replaced, sizeof(s->replaced), "bad magic 0x%08x (%zu bytes)", magic,
+			 size);
+	} else if (h->sh_abi_major != SHM_ABI_MAJOR || h->sh_endian != SHM_ABI_ENDIAN) {
+		snprintf(s->replaced, sizeof(s->replaced), "ABI %u.%u%s (this collector: %d.%d)",
+			 h->sh_abi_major, h->sh_abi_minor,
+			 h->sh_endian != SHM_ABI_ENDIAN ? ", other byte order" : "", SHM_ABI_MAJOR,
+			 SHM_ABI_MINOR);
+	} else if (shm_load_acquire(&h->sh_state) != SHM_SEG_READY) {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "never finished (state %u): its collector died while creating it",
+			 shm_load_relaxed(&h->sh_state));
+	} else if (seg_validate(s, h, size)) {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "corrupt or truncated (%zu bytes, header says %llu)", size,
+			 (unsigned long long)h->sh_seg_size);
+	} else {
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "other geometry (%u rings of %u slots, %u producers; configured: %u of "
+			 "%u, %u)",
+			 s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
+			 g->max_producers);
+	}
+}
+
+/*
+ * Whether the validated segment s still holds what replacing it would
+ * lose without a count: a producer whose process is alive (it writes into
+ * the old segment until it notices the new one), or a ring with a record
+ * at its tail (records from the tail on are not yet in a spool file, and
+ * the first one starts at the tail). Says what in why.
+ */
+static int seg_busy(const struct seg *s, char *why, size_t len)
+{
+	uint32_t live = 0, rings = 0;
+
+	for (uint32_t i = 0; i < s->max_producers; i++) {
+		uint64_t claim = shm_load_acquire(&seg_producer(s, i)->pe_claim);
+		uint32_t pid = SHM_PE_CLAIM_PID(claim);
+
+		/* A pid that is someone else's now counts as alive: keeping a
+		 * segment is the safe side. */
+		if (SHM_PE_CLAIM_STATE(claim) == SHM_PE_READY && pid &&
+		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			live++;
+	}
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		struct shm_ring_hdr *r = seg_ring(s, k);
+		uint64_t tail = shm_load_acquire(&r->rh_tail);
+		uint64_t w = shm_load_acquire(&seg_ring_ctl(s, r)[tail & (s->slots - 1)]);
+
+		rings += SHM_CTL_STATE(w) != SHM_CTL_FREE;
+	}
+	if (!live && !rings)
+		return 0;
+	snprintf(why, len, "%u live producers, %u rings with records not yet spooled", live, rings);
+	return 1;
+}
+
 static int try_reuse(struct seg *s, const struct seg_geometry *g)
 {
+	char why[96];
 	struct stat st;
 	void *p = NULL;
 	int fd, ret;
 
 	fd = shm_open(s->name, O_RDWR | O_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size < SHM_ABI_HDR_SIZE ||
-	    st.st_uid != geteuid()) {
+	if (fd == -1) {
+		ret = -errno;
+		if (ret != -ENOENT)
+			snprintf(s->replaced, sizeof(s->replaced), "cannot be opened: %s",
+				 strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) == -1) {
+		ret = -errno;
 		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced), "cannot be examined: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced), "owned by uid %u, not this user",
+			 (unsigned)st.st_uid);
+		return -EPROTO;
+	}
+	if ((size_t)st.st_size < SHM_ABI_HDR_SIZE) {
+		close(fd);
+		snprintf(s->replaced, sizeof(s->replaced),
+			 "truncated: %lld bytes, not even a header", (long long)st.st_size);
 		return -EPROTO;
 	}
 	ret = map_fd(fd, st.st_size, 1, &p);
@@ -174,7 +262,23 @@ static int try_reuse(struct seg *s, const struct seg_geometry *g)
 	/* Pairs with the release store of SHM_SEG_READY below: a segment
 	 * whose build finished is complete. */
 	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY ||
-	    seg_validate(s, s->hdr, s->size) || !same_geometry(s, g)) {
+	    seg_validate(s, s->hdr, s->size)) {
+		describe_stale(s, s->hdr, s->size, g);
+		seg_detach(s);
+		return -EPROTO;
+	}
+	if (!same_geometry(s, g)) {
+		/* Another geometry (the configuration changed): replace it only
+		 * when that loses nothing; otherwise go on in its geometry. */
+		if (seg_busy(s, why, sizeof(why))) {
+			snprintf(
+			    s->kept, sizeof(s->kept),
+			    "%u rings of %u slots, %u producers (configured: %u of %u, %u): %s",
+			    s->nrings, s->slots, s->max_producers, g->nrings, g->ring_slots,
+			    g->max_producers, why);
+			return 0;
+		}
+		describe_stale(s, s->hdr, s->size, g);
 		seg_detach(s);
 		return -EPROTO;
 	}
@@ -205,7 +309,9 @@ int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsi
 	/* Build under a temporary name and rename into place would be ideal,
 	 * but POSIX shm has no rename: unlink and create exclusively; the
 	 * header stays SHM_SEG_INIT until everything is in place. */
-	(void)shm_unlink(s->name); /* absent or of another ABI: either is fine */
+	/* Absent, or one that cannot be reused (s->replaced says why). */
+	if (shm_unlink(s->name) == -1 && errno != ENOENT)
+		return -errno;
 	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0666);
 	if (fd == -1)
 		return -errno;
@@ -279,6 +385,7 @@ int seg_attach(struct seg *s, const char *ns, int writable)
 {
 	struct stat st;
 	void *p = NULL;
+	uint32_t magic;
 	int fd, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -303,6 +410,15 @@ int seg_attach(struct seg *s, const char *ns, int writable)
 		return ret;
 	s->hdr = p;
 	s->size = st.st_size;
+	/* A header still all zero is being built (seg_create() writes the
+	 * magic before READY); any other magic, or our magic with another
+	 * major, is refused now: it will never become READY for us. */
+	magic = s->hdr->sh_magic;
+	if ((magic != 0 && magic != SHM_ABI_MAGIC) ||
+	    (magic == SHM_ABI_MAGIC && s->hdr->sh_abi_major != SHM_ABI_MAJOR)) {
+		seg_detach(s);
+		return -EPROTO;
+	}
 	/* Pairs with the release store of SHM_SEG_READY in seg_create(). */
 	if (shm_load_acquire(&s->hdr->sh_state) != SHM_SEG_READY) {
 		seg_detach(s);

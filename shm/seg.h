@@ -44,6 +44,14 @@ struct seg {
 	uint64_t ring_off;
 	uint64_t ring_stride;
 	char name[80]; /* "/shmlog-<ns>" for shm_open */
+	/* seg_create(): what was found under the name and replaced (or, on
+	 * -EEXIST/-EACCES/-EPERM, could not be removed), "" when the name
+	 * was free or the segment was reused. For the collector's log. */
+	char replaced[160];
+	/* seg_create(): set when an existing segment of another geometry was
+	 * reused in its own geometry because replacing it would lose records
+	 * (live producers, records not yet spooled): which, and why. */
+	char kept[192];
 };
 
 /* "/shmlog-<ns>"; -EINVAL when the namespace is empty, too long, or has
@@ -56,17 +64,25 @@ uint64_t seg_size(const struct seg_geometry *g);
 /*
  * Collector: opens the segment of namespace ns. If one exists with the
  * same ABI major and geometry, it is reused as is (its rings hold records
- * not yet spooled) and *reused = 1. Otherwise (absent, other ABI, other
+ * not yet spooled) and *reused = 1. One of another geometry that still
+ * has a live producer or a record not yet released is reused too, in its
+ * own geometry (s->nrings, s->slots... are its values; s->kept says why),
+ * because replacing it would lose those records. Otherwise (absent, other ABI, other
  * geometry, or never finished) it is replaced by a fresh one, mode 0600
- * (plus group/other bits of mode), and *reused = 0. -errno on failure.
+ * (plus group/other bits of mode), *reused = 0, and s->replaced says what
+ * the old one was ("ABI 2.0", "bad magic 0x...", "truncated: ..."). One
+ * that cannot be removed (another user's) is left alone: -EACCES or
+ * -EPERM, s->replaced says whose it is. -errno on failure.
  */
 int seg_create(struct seg *s, const char *ns, const struct seg_geometry *g, unsigned mode,
 	       int *reused);
 
 /*
  * Producer / shmtop: maps an existing READY segment read-write (writable
- * = 1) or read-only. -ENOENT: no segment; -EAGAIN: still being built;
- * -EPROTO: other ABI major or a header that does not validate.
+ * = 1) or read-only. -ENOENT: no segment; -EAGAIN: still being built
+ * (empty, or a header not yet READY whose magic is ours or still zero);
+ * -EPROTO: another magic, other ABI major or a header that does not
+ * validate.
  * Async-signal-unsafe (shm_open, mmap); never logs.
  */
 int seg_attach(struct seg *s, const char *ns, int writable);

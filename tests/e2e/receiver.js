@@ -9,12 +9,14 @@
 //
 //   node receiver.js --port-file F --out OUT [--plan "503,429:2,200"] [--port N]
 //                    [--logs-path /custom/logs] [--metrics-path /custom/m]
-//                    [--plan-metrics] [--metrics-out FILE]
+//                    [--plan-metrics] [--metrics-out FILE] [--compact]
 //                    [--tls-cert PEM --tls-key PEM [--tls-ca PEM]
 //                     [--require-client-cert]]
 //
 // Files written:
-//   OUT            one line per accepted log record (see recordLine())
+//   OUT            one line per accepted log record (see recordLine());
+//                  with --compact only {req, pid, body, time} (the fault
+//                  tests' millions of records)
 //   OUT.rejected   one line per record of a failed/refused request (+status)
 //   OUT.requests   one line per request: n, status, records, timings...
 //   OUT.metrics    (or --metrics-out FILE) one line per data point of an
@@ -99,6 +101,7 @@ function parseArgs(argv) {
 		else if (a === '--metrics-path') o.metricsPath = val();
 		else if (a === '--plan-metrics') o.planMetrics = true;
 		else if (a === '--metrics-out') o.metricsOut = val();
+		else if (a === '--compact') o.compact = true;
 		else if (a === '--tls-cert') o.tlsCert = val();
 		else if (a === '--tls-key') o.tlsKey = val();
 		else if (a === '--tls-ca') o.tlsCa = val();
@@ -401,7 +404,7 @@ function handle(req, res, body, tArrive) {
 	}
 	info.records = countRecords(sig, msg);
 	if (sig === 'metrics') info.empty_metrics = emptyMetrics(msg);
-	const lines = sig === 'logs' ? logLines(n, msg, enc, ctype) : sig === 'metrics' ? metricLines(n, msg, enc, ctype) : [];
+	const lines = sig === 'logs' ? logLines(n, msg, enc, ctype, opts.compact) : sig === 'metrics' ? metricLines(n, msg, enc, ctype) : [];
 
 	let ent = { kind: 'status', code: 200 };
 	if (sig === 'logs' || opts.planMetrics) {

@@ -1,9 +1,10 @@
-# Fault tests (issue 4): producers killed and stopped, partial records,
-# daemons killed, a receiver that is down, throttles, resets, stalls or
-# refuses, a full disk. Each is a Python script
-# on tests/e2e/harness.py that prints ACCOUNT lines (tests/fault/
-# accounting.py) and checks delivered + counted drops == published.
-# Label `fault`; exit 77 (skip) only without tests/e2e/node_modules.
+# Fault tests (issue 4): producers killed and stopped, partial records, a
+# full producer table; daemons SIGKILLed and restarted, stale segments,
+# corrupt spool files; a receiver that is down, throttles, resets, stalls
+# or refuses; a full spool disk. Each is a Python script on
+# tests/e2e/harness.py that prints ACCOUNT lines and checks delivered +
+# counted drops == published. Label `fault`; exit 77 (skip) only without
+# tests/e2e/node_modules.
 set(FAULT_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 if(NOT TARGET shmlog)
@@ -12,23 +13,30 @@ endif()
 add_executable(fault_writer ${FAULT_DIR}/workloads/fault_writer.c)
 target_link_libraries(fault_writer PRIVATE shmlog shm_seg)
 set_target_properties(fault_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+add_executable(fault_producer ${FAULT_DIR}/fault_producer.c)
+target_include_directories(fault_producer PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+target_link_libraries(fault_producer PRIVATE shmlog)
+set_target_properties(fault_producer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
 
 find_program(SHMLOG_NODE node)
 find_program(SHMLOG_PYTHON3 python3)
-if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3)
-	message(STATUS "fault tests: node or python3 not found, not registered")
+if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3 OR NOT TARGET e2e_api_producer)
+	message(STATUS "fault tests: node, python3 or the e2e workloads missing, not registered")
 	return()
 endif()
 
 # shmlog_fault_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): as
-# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus --fault-writer; the
+# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus the fault workloads; the
 # harness stops itself 15 s before TIMEOUT so that it can still clean up.
 function(shmlog_fault_test name script timeout)
 	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
 	math(EXPR deadline "${timeout} - 15")
 	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/${script}
 		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
-		--fault-writer $<TARGET_FILE:fault_writer> --deadline ${deadline} ${T_ARGS})
+		--api-producer $<TARGET_FILE:e2e_api_producer>
+		--metrics-producer $<TARGET_FILE:e2e_metrics_producer>
+		--fault-writer $<TARGET_FILE:fault_writer>
+		--fault-producer $<TARGET_FILE:fault_producer> --deadline ${deadline} ${T_ARGS})
 	if(NOT T_PROCESSORS)
 		set(T_PROCESSORS 1)
 	endif()
@@ -40,6 +48,9 @@ shmlog_fault_test(fault_producer_kill fault_producer_kill.py 180 PROCESSORS 2)
 shmlog_fault_test(fault_producer_stop fault_producer_stop.py 120)
 shmlog_fault_test(fault_partial_record fault_partial_record.py 90)
 shmlog_fault_test(fault_producer_table fault_producer_table.py 90)
+shmlog_fault_test(fault_daemon_kill fault_daemon_kill.py 240 PROCESSORS 2)
+shmlog_fault_test(fault_stale_segment fault_stale_segment.py 120)
+shmlog_fault_test(fault_spool_corrupt fault_spool_corrupt.py 120)
 shmlog_fault_test(fault_receiver_outage fault_receiver.py 150 ARGS --case outage)
 shmlog_fault_test(fault_receiver_errors fault_receiver.py 150 ARGS --case errors)
 shmlog_fault_test(fault_spool_full fault_spool_full.py 150)

@@ -38,7 +38,6 @@ VICTIM_TURNS = 120
 
 
 def extra_args(ap):
-    ap.add_argument("--fault-writer", required=True)
     ap.add_argument("--kills", type=int, default=KILLS)
 
 

@@ -289,6 +289,5 @@ def test(args):
 if __name__ == "__main__":
     def extra(ap):
         ap.add_argument("--case", required=True, choices=("outage", "errors"))
-        ap.add_argument("--fault-writer", default=None)  # fault.cmake may pass it; unused
 
     h.main(test, extra_args=extra)

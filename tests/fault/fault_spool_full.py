@@ -270,6 +270,6 @@ def test(args):
 
 if __name__ == "__main__":
     def extra(ap):
-        ap.add_argument("--fault-writer", default=None)  # fault.cmake may pass it; unused
+        pass  # --fault-writer, --fault-producer: harness.parse_args()
 
     h.main(test, extra_args=extra)

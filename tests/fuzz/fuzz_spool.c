@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: spool_file_parse() on any bytes (a spool file another
- * process wrote, possibly truncated or corrupt). */
+ * process wrote, possibly truncated or corrupt), and request_body_check()
+ * on the payload (the exporter's structure check before it sends one). */
 #include <stdlib.h>
 
+#include "request_body.h"
 #include "spool_file.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -17,5 +19,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	    ((const unsigned char *)payload < data || plen > size ||
 	     (const unsigned char *)payload + plen > data + size))
 		abort(); /* a payload outside the input */
+	(void)request_body_check(data, size);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "exporter.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "request_body.h"
 #include "spool_file.h"
 #include "spool_scan.h"
 #include "test_help.h"
@@ -219,10 +220,25 @@ static void test_file_mode(void)
 	T_ASSERT(strstr(status, "\nauth_failures=0\nlast_auth_status=0\n"));
 	free(status);
 
-	/* nothing left: a second --once run delivers nothing and succeeds */
+	/* nothing left: a second --once run delivers nothing and succeeds;
+	 * the counters are the spool's totals, continued from the file */
 	exporter_destroy(ex);
 	ex = NULL;
 	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_status(ex)->sent_requests, 3);
+	T_EQ_INT(exporter_status(ex)->sent_records, 3);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 1);
+	put_file(dir, "logs/00000000000000000009.pb", "corrupt too");
+	T_EQ_INT(exporter_run(ex, NULL, 1), 1);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 2);
+	exporter_destroy(ex);
+	/* and the file says so */
+	status = slurp(dir, "exporter.status");
+	T_ASSERT(status && strstr(status, "\nquarantined_files=2\n"));
+	free(status);
+	ex = NULL;
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_status(ex)->quarantined_files, 2);
 	T_EQ_INT(exporter_run(ex, NULL, 1), 0);
 	exporter_destroy(ex);
 	free(cfg);
@@ -453,8 +469,73 @@ static void test_signal_opts(void)
 	rm_spool(dir);
 }
 
+/* request_body_check(): what http/protobuf sends as is must have the wire
+ * structure of a request; bytes with a valid spool CRC but foreign
+ * content are refused (then quarantined). */
+static void test_body_check(void)
+{
+	Opentelemetry__Proto__Common__V1__AnyValue body =
+	    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	Opentelemetry__Proto__Logs__V1__LogRecord rec =
+	    OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+	Opentelemetry__Proto__Logs__V1__LogRecord *recp = &rec;
+	Opentelemetry__Proto__Logs__V1__ScopeLogs sl =
+	    OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+	Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
+	Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
+	    OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+	Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[2] = {&rl, &rl};
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+	    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+	static const unsigned char group[] = {0x0a, 0x02, 0x0b, 0x0c};	 /* group in field 1 */
+	static const unsigned char field2[] = {0x12, 0x00};		 /* top-level field 2 */
+	static const unsigned char longlen[] = {0x0a, 0x02, 0x0a, 0x10}; /* inner length past end */
+	static const unsigned char badvar[] = {0x0a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
+					       0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t buf[512], junk[300];
+	void *out = NULL;
+	size_t n, outlen;
+
+	body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+	body.string_value = "hello";
+	rec.body = &body;
+	rec.time_unix_nano = 1234567890123456789ull;
+	sl.log_records = &recp;
+	sl.n_log_records = 1;
+	rl.scope_logs = &slp;
+	rl.n_scope_logs = 1;
+	req.resource_logs = rlp;
+	req.n_resource_logs = 2;
+	n = opentelemetry__proto__collector__logs__v1__export_logs_service_request__pack(&req, buf);
+	T_ASSERT(n > 10);
+	T_EQ_INT(request_body_check(buf, n), 0);
+	T_EQ_INT(request_body_check(buf, 0), 0); /* an empty request is a request */
+	/* Cut anywhere but between the two resource_logs: truncated. */
+	for (size_t cut = 1; cut < n; cut++)
+		T_EQ_INT(request_body_check(buf, cut), cut == n / 2 ? 0 : -EBADMSG);
+	T_EQ_INT(request_body_check(group, sizeof(group)), -EBADMSG);
+	T_EQ_INT(request_body_check(field2, sizeof(field2)), -EBADMSG);
+	T_EQ_INT(request_body_check(longlen, sizeof(longlen)), -EBADMSG);
+	T_EQ_INT(request_body_check(badvar, sizeof(badvar)), -EBADMSG);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 11);
+	T_EQ_INT(request_body_check(junk, sizeof(junk)), -EBADMSG);
+	T_EQ_INT(request_body_check("this is not a spool file\n", 25), -EBADMSG);
+	/* request_body_build() refuses it for http/protobuf, as for JSON. */
+	T_EQ_INT(request_body_build(REQUEST_BODY_PROTOBUF, NULL, SPOOL_SIG_LOGS, junk, sizeof(junk),
+				    &out, &outlen),
+		 -EBADMSG);
+	T_EQ_INT(
+	    request_body_build(REQUEST_BODY_PROTOBUF, NULL, SPOOL_SIG_LOGS, buf, n, &out, &outlen),
+	    0);
+	T_EQ_INT(outlen, n);
+	T_ASSERT(memcmp(out, buf, n) == 0);
+	free(out);
+}
+
 int main(void)
 {
+	T_RUN(test_body_check);
 	T_RUN(test_file_mode);
 	T_RUN(test_scan_order);
 	T_RUN(test_create_checks);

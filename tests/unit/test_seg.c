@@ -118,6 +118,7 @@ static void test_create_attach_reuse(void)
 
 	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_EQ_INT(a.replaced[0], 0); /* nothing was there */
 	T_EQ_INT(a.nrings, 3);
 	T_EQ_INT(a.slots, 1024);
 	T_EQ_INT(a.shift, 10);
@@ -129,13 +130,43 @@ static void test_create_attach_reuse(void)
 	seg_detach(&a);
 	T_EQ_INT(seg_create(&c, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 1);
+	T_EQ_INT(c.replaced[0], 0);
 	T_EQ_INT(seg_ring(&c, 2)->rh_tail, 77);
 	seg_detach(&c);
 	/* another geometry: replaced, fresh */
 	g.ring_slots = 2048;
 	T_EQ_INT(seg_create(&c, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_ASSERT(strstr(c.replaced, "other geometry (3 rings of 1024 slots"));
 	T_EQ_INT(seg_ring(&c, 2)->rh_tail, 0);
+	T_EQ_INT(c.kept[0], 0);
+	/* another geometry, but a record not yet spooled at a ring's tail:
+	 * kept in its own geometry, the record with it */
+	seg_ring(&c, 1)->rh_tail = 5;
+	seg_ring_ctl(&c, seg_ring(&c, 1))[5] = SHM_CTL_MAKE(1, SHM_CTL_PUBLISHED, 1, 3);
+	g.ring_slots = 4096;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 1);
+	T_EQ_INT(b.slots, 2048);
+	T_ASSERT(strstr(b.kept, "3 rings of 2048 slots"));
+	T_ASSERT(strstr(b.kept, "0 live producers, 1 rings with records not yet spooled"));
+	T_EQ_INT(b.replaced[0], 0);
+	seg_detach(&b);
+	/* released: nothing is lost, replaced */
+	seg_ring_ctl(&c, seg_ring(&c, 1))[5] = SHM_CTL_MAKE(1, SHM_CTL_FREE, 0, 0);
+	seg_ring(&c, 1)->rh_tail = 6;
+	/* but a live producer (this process) keeps it too */
+	seg_producer(&c, 7)->pe_claim = SHM_PE_CLAIM(getpid(), SHM_PE_READY);
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 1);
+	T_ASSERT(strstr(b.kept, "1 live producers, 0 rings"));
+	seg_detach(&b);
+	seg_producer(&c, 7)->pe_claim = 0;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_EQ_INT(reused, 0);
+	T_EQ_INT(b.slots, 4096);
+	T_EQ_INT(b.kept[0], 0);
+	seg_detach(&b);
 	seg_detach(&c);
 }
 
@@ -162,6 +193,14 @@ static void test_refused(void)
 	a.hdr->sh_ring_slots = 1024;
 	a.hdr->sh_state = SHM_SEG_INIT;
 	T_EQ_INT(seg_attach(&b, ns, 1), -EAGAIN);
+	a.hdr->sh_magic = 0; /* still zero: being built */
+	T_EQ_INT(seg_attach(&b, ns, 1), -EAGAIN);
+	a.hdr->sh_magic = 0x4b4e554a; /* junk is junk whatever its state */
+	T_EQ_INT(seg_attach(&b, ns, 1), -EPROTO);
+	a.hdr->sh_magic = SHM_ABI_MAGIC;
+	a.hdr->sh_abi_major = SHM_ABI_MAJOR + 1;
+	T_EQ_INT(seg_attach(&b, ns, 1), -EPROTO);
+	a.hdr->sh_abi_major = SHM_ABI_MAJOR;
 	a.hdr->sh_state = SHM_SEG_READY;
 	T_EQ_INT(seg_attach(&b, ns, 1), 0);
 	seg_detach(&b);
@@ -169,8 +208,34 @@ static void test_refused(void)
 	a.hdr->sh_abi_major = 99;
 	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
 	T_EQ_INT(reused, 0);
+	T_ASSERT(strstr(b.replaced, "ABI 99."));
 	T_EQ_INT(b.hdr->sh_abi_major, SHM_ABI_MAJOR);
 	seg_detach(&b);
+	seg_detach(&a);
+	/* bad magic, a truncated one, one never finished: each replaced, said */
+	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
+	a.hdr->sh_magic = 0xdeadbeef;
+	T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+	T_ASSERT(strstr(b.replaced, "bad magic 0xdeadbeef"));
+	seg_detach(&a);
+	b.hdr->sh_state = SHM_SEG_INIT;
+	T_EQ_INT(seg_create(&a, ns, &g, 0600, &reused), 0);
+	T_ASSERT(strstr(a.replaced, "never finished"));
+	seg_detach(&b);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/dev/shm/shmlog-%s", ns);
+		T_EQ_INT(truncate(path, 8192), 0);
+		T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+		T_ASSERT(strstr(b.replaced, "corrupt or truncated (8192 bytes"));
+		seg_detach(&b);
+		T_EQ_INT(truncate(path, 100), 0);
+		T_EQ_INT(seg_create(&b, ns, &g, 0600, &reused), 0);
+		T_ASSERT(strstr(b.replaced, "truncated: 100 bytes"));
+		T_EQ_INT(reused, 0);
+		seg_detach(&b);
+	}
 	seg_detach(&a);
 	T_EQ_INT(seg_attach(&b, "no-such-namespace-xyz", 0), -ENOENT);
 	T_EQ_INT(seg_attach(&b, "bad/name", 0), -EINVAL);
