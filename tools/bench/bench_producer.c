@@ -82,7 +82,7 @@
 #define PEER_N 200000
 #define ATTACH_WAIT_S 10
 #define DRAIN_WAIT_S 10
-#define DRAIN_CYCLES 20 /* timed drain cycles, after one of warm-up */
+#define DRAIN_CYCLES 20 /* timed drain cycles, after one of warm-up ($BENCH_DRAIN_CYCLES) */
 #define DRAIN_SPARE 256 /* slots per ring left free in a drain cycle */
 
 enum op { OP_LOG, OP_ADD, OP_REC };
@@ -753,7 +753,9 @@ static int wait_records_in(uint64_t target)
 static void run_drain(struct drain_res *res, int log)
 {
 	int nthr = view.nrings >= 2 && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-	uint64_t cycles = DRAIN_CYCLES + 1, cpu_ns = 0, tick_ns = 0, wall_ns = 0;
+	const char *cy = getenv("BENCH_DRAIN_CYCLES"); /* run.sh --smoke: fewer */
+	uint64_t cycles = (cy && atoi(cy) > 0 ? (uint64_t)atoi(cy) : DRAIN_CYCLES) + 1;
+	uint64_t cpu_ns = 0, tick_ns = 0, wall_ns = 0;
 	struct drain_thr t[2];
 	pthread_barrier_t bar;
 	double *rates;
