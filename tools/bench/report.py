@@ -281,8 +281,10 @@ def print_table(res):
     w("collector CPU with 2 attached idle producers: %.3f %% of a core" %
       res["collector_idle_cpu_percent"])
     s = res["syscalls"]
-    w("system calls of a producer writing %s records after attach: %s (whole process, "
-      "attach and exit included: %s)" % (s["records"], s["syscalls"], s["process_total"])
+    w("system calls of a producer writing %s records after attach: %s %s (whole process, "
+      "attach and exit included: %s)" % (
+          s["records"], s["syscalls"],
+          json.dumps(s.get("names", {}), sort_keys=True).replace('"', ""), s["process_total"])
       if s else "system calls: n/a")
     w("")
     w("end to end: 2 producer processes -> collector -> exporter -> loopback OTLP/HTTP "

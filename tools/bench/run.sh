@@ -19,6 +19,9 @@
 #                             as user nobody when we are root, so that it
 #                             never meets the system's session daemon);
 #   spdlog_file, spdlog_null  bench_spdlog, async logger.
+# What the consumers of these cases write (our spool, the LTTng trace, the
+# spdlog file) goes to tmpfs (/dev/shm), so that no case is measured
+# against this machine's disk.
 # Then, once: the collector's CPU over BENCH_IDLE_S with 2 attached, idle
 # producers; the system calls of a producer writing 1,000,000 records
 # (strace -c -f from outside); BENCH_E2E_REPS end-to-end runs each with zstd
@@ -164,12 +167,12 @@ lttng_start_daemon() {
 	local home=$TMP/lttng _
 	command -v lttng-sessiond >/dev/null && command -v lttng >/dev/null &&
 		[ -x "$BUILD/bin/bench_lttng" ] || { say "lttng or bench_lttng missing: no LTTng case"; return 0; }
-	mkdir -p "$home"
+	mkdir -p "$home" "$FAST/lttng"
 	LT_AS=(env HOME="$home" LTTNG_HOME="$home")
 	if [ "$(id -u)" = 0 ]; then
 		# As root the daemon would use the system's /var/run/lttng.
-		chmod 711 "$TMP"
-		chown nobody "$home"
+		chmod 711 "$TMP" "$FAST"
+		chown nobody "$home" "$FAST/lttng"
 		LT_AS=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "${LT_AS[@]}")
 	fi
 	cp "$BUILD/bin/bench_lttng" "$home/bench_lttng"
@@ -187,7 +190,7 @@ run_lttng() { # REP
 	local r=$1 home=$TMP/lttng disc
 	[ "$LT_OK" = 1 ] || return 0
 	{
-		"${LT_AS[@]}" lttng create bench --output="$home/trace"
+		"${LT_AS[@]}" lttng create bench --output="$FAST/lttng/trace"
 		"${LT_AS[@]}" lttng enable-channel -u ch --discard --subbuf-size=4M --num-subbuf=8
 		"${LT_AS[@]}" lttng enable-event -u -c ch 'shmlog_bench:*'
 		"${LT_AS[@]}" lttng start
@@ -198,7 +201,7 @@ run_lttng() { # REP
 	disc=$("${LT_AS[@]}" lttng list bench 2>/dev/null | sed -n 's/.*Discarded events: *\([0-9]*\).*/\1/p' |
 		awk '{ s += $1 } END { print s + 0 }')
 	"${LT_AS[@]}" lttng destroy bench >>"$TMP/lttng.log" 2>&1 || true
-	rm -rf "$home/trace" 2>/dev/null || "${LT_AS[@]}" rm -rf "$home/trace"
+	rm -rf "$FAST/lttng/trace"
 	[ -f "$OUT/lttng.$r.json" ] &&
 		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["discarded"]=int(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))' \
 			"$OUT/lttng.$r.json" "$disc"
@@ -237,8 +240,8 @@ for r in $(seq "$REPS"); do
 	run_case floor "$r" "$BUILD/bin/bench_write" --floor "$N"
 	run_lttng "$r"
 	if [ -x "$BUILD/bin/bench_spdlog" ]; then
-		run_case spdlog_file "$r" "$BUILD/bin/bench_spdlog" "$N" file "$TMP/spdlog.log"
-		rm -f "$TMP/spdlog.log"
+		run_case spdlog_file "$r" "$BUILD/bin/bench_spdlog" "$N" file "$FAST/spdlog.log"
+		rm -f "$FAST/spdlog.log"
 		run_case spdlog_null "$r" "$BUILD/bin/bench_spdlog" "$N" null
 	fi
 done
@@ -279,16 +282,23 @@ if command -v strace >/dev/null; then
 	start_collector
 	if producer strace -f -qq -o "$TMP/strace.txt" "$BUILD/bin/bench_producer" \
 		--syscalls "$SYSC_N" >"$TMP/syscalls.out" 2>"$TMP/producer.log"; then
-		# Lines between each "bench-start" and its "bench-stop" marker.
+		# Calls between each "bench-start" and its "bench-stop" marker (an
+		# unfinished call and its "resumed" line count once).
 		SYSC=$(awk '/PR_SET_NAME, "bench-start"/ { on = 1; next }
 			/PR_SET_NAME, "bench-stop"/ { on = 0; next }
-			on { n++ } END { print n + 0 }' "$TMP/strace.txt")
+			on && !/resumed>/ { n++ } END { print n + 0 }' "$TMP/strace.txt")
 		MARKS=$(grep -c 'PR_SET_NAME, "bench-start"' "$TMP/strace.txt" || true)
+		# Which calls: {"name": count, ...} between the markers.
+		NAMES=$(awk '/PR_SET_NAME, "bench-start"/ { on = 1; next }
+			/PR_SET_NAME, "bench-stop"/ { on = 0; next }
+			on && !/resumed>/ { sub(/^[0-9]+ +/, ""); sub(/\(.*/, ""); n[$0]++ }
+			END { s = ""; for (k in n) { s = s sprintf("%s\"%s\":%d", s == "" ? "" : ",", k, n[k]) }
+			      print "{" s "}" }' "$TMP/strace.txt")
 		# And the whole process's summary (strace -c -f), attach included.
 		producer strace -c -f -o "$TMP/strace-c.txt" "$BUILD/bin/bench_producer" \
 			--syscalls "$SYSC_N" >/dev/null 2>&1 || true
 		TOTAL=$(awk '$NF == "total" { print $4 }' "$TMP/strace-c.txt" 2>/dev/null)
-		echo "{\"records\":$SYSC_N,\"syscalls\":$SYSC,\"bursts\":$MARKS," \
+		echo "{\"records\":$SYSC_N,\"syscalls\":$SYSC,\"bursts\":$MARKS,\"names\":$NAMES," \
 			"\"process_total\":${TOTAL:-0},\"producer\":$(cat "$TMP/syscalls.out")}" \
 			>"$OUT/syscalls.json"
 	else
