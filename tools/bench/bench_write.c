@@ -26,8 +26,8 @@
  *                                published with a release store. Nothing
  *                                reads the ring: the cost of the write alone.
  *
- * One JSON object on fd 3 (fds 1 and 2 may be captured or /dev/null), or
- * stdout when fd 3 is not open. Read next: run.sh.
+ * One JSON object on stdout; --write puts it on fd 3 instead (fds 1 and 2
+ * may be captured or /dev/null) when fd 3 is open. Read next: run.sh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,11 +234,14 @@ static int mode_floor(uint64_t n)
 
 int main(int argc, char **argv)
 {
-	bc_out = fcntl(3, F_GETFD) >= 0 ? fdopen(3, "w") : NULL;
-	if (!bc_out)
-		bc_out = stdout;
-	if (argc == 4 && !strcmp(argv[1], "--write"))
+	bc_out = stdout;
+	if (argc == 4 && !strcmp(argv[1], "--write")) {
+		if (fcntl(3, F_GETFD) >= 0)
+			bc_out = fdopen(3, "w");
+		if (!bc_out)
+			bc_out = stdout;
 		return mode_write(bc_parse_n(argv[2]), argv[3]);
+	}
 	if (argc == 3 && !strcmp(argv[1], "--floor"))
 		return mode_floor(bc_parse_n(argv[2]));
 	fprintf(stderr, "usage: bench_write --write N NAME | --floor N\n");
