@@ -41,7 +41,7 @@
 
 /* 64 bytes exactly: the benchmark record's body (bench_producer.c's). */
 static const char bc_body64[BC_BODY_LEN + 1] =
-	"bench record: 64-byte body for the shmlog producer benchmark ..";
+    "bench record: 64-byte body for the shmlog producer benchmark ..";
 
 struct bc_stats {
 	double med_ns, p99_ns, min_ns;
@@ -61,7 +61,7 @@ struct bc_thr {
 };
 
 static double bc_tsc_ns = 1.0; /* ns per tick */
-static FILE *bc_out;	      /* the JSON: stdout unless set */
+static FILE *bc_out;	       /* the JSON: stdout unless set */
 
 static inline uint64_t bc_now_ns(clockid_t clk)
 {
@@ -164,46 +164,47 @@ static inline void bc_pause(struct bc_thr *t)
 
 /*
  * BC_THREAD(fn, CALL): defines void *fn(void *bc_thr) that pins itself,
- * runs one untimed burst of warm-up (at most BC_WARMUP_MAX calls), then t->n timed calls of CALL(t, i).
+ * runs one untimed burst of warm-up (at most BC_WARMUP_MAX calls), then t->n timed calls of CALL(t,
+ * i).
  */
-#define BC_THREAD(fn, CALL)                                                                  \
-	static void *fn(void *arg)                                                           \
-	{                                                                                    \
-		struct bc_thr *t = (struct bc_thr *)arg;                                     \
-		uint64_t i = 0, done = 0, burst = t->burst ? t->burst : t->n;                \
-                                                                                             \
-		if (t->cpu >= 0 && bc_pin(t->cpu) < 0)                                       \
-			fprintf(stderr, "bench: cannot pin to CPU %d\n", t->cpu);            \
-		for (uint64_t w = 0; w < burst && w < t->n && w < BC_WARMUP_MAX; w++)      \
-			(void)(CALL(t, w));                                                  \
-		bc_pause(t);                                                                 \
-		while (done + BC_BATCH <= t->n) {                                            \
-			uint64_t nb = (t->n - done < burst ? t->n - done : burst) / BC_BATCH; \
-			uint64_t t0;                                                         \
-                                                                                             \
-			if (nb == 0)                                                         \
-				nb = 1;                                                      \
-			pthread_barrier_wait(t->bar);                                        \
-			t0 = bc_now_ns(CLOCK_MONOTONIC);                                     \
-			for (uint64_t b = 0; b < nb; b++) {                                  \
-				int bad = 0;                                                 \
-				uint64_t c0 = bc_ticks_begin(), c1;                          \
-                                                                                             \
-				for (int k = 0; k < BC_BATCH; k++, i++) {                    \
-					int ret_ = (CALL(t, i));                             \
-                                                                                             \
-					bad |= ret_;                                         \
-					t->errors += ret_ != 0;                              \
-				}                                                            \
-				c1 = bc_ticks_end();                                         \
-				if (!bad)                                                    \
-					t->samples[t->nsamples++] = c1 - c0;                 \
-			}                                                                    \
-			t->busy_ns += bc_now_ns(CLOCK_MONOTONIC) - t0;                       \
-			done += nb * BC_BATCH;                                               \
-			bc_pause(t);                                                         \
-		}                                                                            \
-		return NULL;                                                                 \
+#define BC_THREAD(fn, CALL)                                                                        \
+	static void *fn(void *arg)                                                                 \
+	{                                                                                          \
+		struct bc_thr *t = (struct bc_thr *)arg;                                           \
+		uint64_t i = 0, done = 0, burst = t->burst ? t->burst : t->n;                      \
+                                                                                                   \
+		if (t->cpu >= 0 && bc_pin(t->cpu) < 0)                                             \
+			fprintf(stderr, "bench: cannot pin to CPU %d\n", t->cpu);                  \
+		for (uint64_t w = 0; w < burst && w < t->n && w < BC_WARMUP_MAX; w++)              \
+			(void)(CALL(t, w));                                                        \
+		bc_pause(t);                                                                       \
+		while (done + BC_BATCH <= t->n) {                                                  \
+			uint64_t nb = (t->n - done < burst ? t->n - done : burst) / BC_BATCH;      \
+			uint64_t t0;                                                               \
+                                                                                                   \
+			if (nb == 0)                                                               \
+				nb = 1;                                                            \
+			pthread_barrier_wait(t->bar);                                              \
+			t0 = bc_now_ns(CLOCK_MONOTONIC);                                           \
+			for (uint64_t b = 0; b < nb; b++) {                                        \
+				int bad = 0;                                                       \
+				uint64_t c0 = bc_ticks_begin(), c1;                                \
+                                                                                                   \
+				for (int k = 0; k < BC_BATCH; k++, i++) {                          \
+					int ret_ = (CALL(t, i));                                   \
+                                                                                                   \
+					bad |= ret_;                                               \
+					t->errors += ret_ != 0;                                    \
+				}                                                                  \
+				c1 = bc_ticks_end();                                               \
+				if (!bad)                                                          \
+					t->samples[t->nsamples++] = c1 - c0;                       \
+			}                                                                          \
+			t->busy_ns += bc_now_ns(CLOCK_MONOTONIC) - t0;                             \
+			done += nb * BC_BATCH;                                                     \
+			bc_pause(t);                                                               \
+		}                                                                                  \
+		return NULL;                                                                       \
 	}
 
 /* Runs nthreads copies of fn on CPUs 0..nthreads-1, n calls in all (n /
@@ -247,10 +248,11 @@ static inline void bc_run(int nthreads, uint64_t n, uint64_t burst, void *(*fn)(
 
 static inline void bc_json_stats(const char *name, const struct bc_stats *st)
 {
-	fprintf(bc_out ? bc_out : stdout, "\"%s\":{\"med_ns\":%.2f,\"p99_ns\":%.2f,\"min_ns\":%.2f,\"ok\":%" PRIu64
-	       ",\"errors\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"ok_per_s\":%.0f},",
-	       name, st->med_ns, st->p99_ns, st->min_ns, st->ok, st->errors, st->nsamples,
-	       st->ok_per_s);
+	fprintf(bc_out ? bc_out : stdout,
+		"\"%s\":{\"med_ns\":%.2f,\"p99_ns\":%.2f,\"min_ns\":%.2f,\"ok\":%" PRIu64
+		",\"errors\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"ok_per_s\":%.0f},",
+		name, st->med_ns, st->p99_ns, st->min_ns, st->ok, st->errors, st->nsamples,
+		st->ok_per_s);
 }
 
 /* One case's JSON object, without its closing brace: the caller may add
@@ -258,14 +260,14 @@ static inline void bc_json_stats(const char *name, const struct bc_stats *st)
 static inline void bc_print_case(const char *name, uint64_t n, const struct bc_stats *one,
 				 const struct bc_stats *two)
 {
-	fprintf(bc_out ? bc_out : stdout, "{\"case\":\"%s\",\"n\":%" PRIu64 ",\"batch\":%d,\"tsc_ghz\":%.4f,", name, n,
-	       BC_BATCH, 1.0 / bc_tsc_ns);
+	fprintf(bc_out ? bc_out : stdout,
+		"{\"case\":\"%s\",\"n\":%" PRIu64 ",\"batch\":%d,\"tsc_ghz\":%.4f,", name, n,
+		BC_BATCH, 1.0 / bc_tsc_ns);
 	bc_json_stats("t1", one);
 	bc_json_stats("t2a", &two[0]);
 	bc_json_stats("t2b", &two[1]);
-	fprintf(bc_out ? bc_out : stdout, "\"scaling\":%.3f", one->ok_per_s > 0
-					   ? (two[0].ok_per_s + two[1].ok_per_s) / one->ok_per_s
-					   : -1.0);
+	fprintf(bc_out ? bc_out : stdout, "\"scaling\":%.3f",
+		one->ok_per_s > 0 ? (two[0].ok_per_s + two[1].ok_per_s) / one->ok_per_s : -1.0);
 }
 
 static inline void bc_end_case(void)

@@ -144,8 +144,8 @@ static int mode_write(uint64_t n, const char *name)
 	struct bc_stats one, two[2];
 	uint64_t burst = n, r0 = 0, r1 = 0, sent;
 	/* rec hdr + log hdr + the line without its newline, in slots. */
-	uint64_t nslots = (sizeof(struct shm_rec_hdr) + sizeof(struct shm_log_hdr) +
-			   BC_BODY_LEN - 1 + SHM_ABI_SLOT_SIZE - 1) /
+	uint64_t nslots = (sizeof(struct shm_rec_hdr) + sizeof(struct shm_log_hdr) + BC_BODY_LEN -
+			   1 + SHM_ABI_SLOT_SIZE - 1) /
 			  SHM_ABI_SLOT_SIZE;
 
 	memcpy(line64, bc_body64, BC_BODY_LEN - 1);
@@ -166,9 +166,10 @@ static int mode_write(uint64_t n, const char *name)
 		r1 = records_in();
 	}
 	bc_print_case(name, n, &one, two);
-	fprintf(bc_out, ",\"burst\":%" PRIu64 ",\"lines\":%" PRIu64 ",\"received\":%" PRIu64
-	       ",\"lost\":%" PRId64 "",
-	       burst, sent, r1 - r0, have_view ? (int64_t)sent - (int64_t)(r1 - r0) : 0);
+	fprintf(bc_out,
+		",\"burst\":%" PRIu64 ",\"lines\":%" PRIu64 ",\"received\":%" PRIu64
+		",\"lost\":%" PRId64 "",
+		burst, sent, r1 - r0, have_view ? (int64_t)sent - (int64_t)(r1 - r0) : 0);
 	bc_end_case();
 	return 0;
 }
