@@ -35,6 +35,8 @@ def main():
                 bad.append("case %s: no %s" % (name, fig))
         if c["calls"] <= 0:
             bad.append("case %s: no calls" % name)
+        if c.get("enabled_runs", c["runs"]) != c["runs"]:
+            bad.append("case %s: the tracepoint was not enabled (no session)" % name)
     for z in ("zstd", "gzip"):
         e = res["e2e"][z]
         if e["runs"] < 1 or e["received"] <= 0:

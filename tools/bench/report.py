@@ -105,10 +105,14 @@ def case_figures(runs, pre):
             "calls": sum(x["ok"] + x.get("errors", 0) + x.get("drops", 0) for x in (t1, a, b)),
             "failed": sum(x.get("errors", 0) + x.get("drops", 0) for x in (t1, a, b)),
             "lost": r.get("lost", r.get("discarded", 0)) if not pre else 0,
+            "enabled": r.get("enabled", 1),
         })
     if not per:
         return None
-    out = {k: agg([p[k] for p in per]) for k in per[0] if k not in ("calls", "failed", "lost")}
+    out = {k: agg([p[k] for p in per]) for k in per[0]
+           if k not in ("calls", "failed", "lost", "enabled")}
+    # LTTng: runs in which the tracepoint was enabled (else it measured nothing).
+    out["enabled_runs"] = sum(1 for p in per if p["enabled"])
     out["calls"] = sum(p["calls"] for p in per)
     out["failed_calls"] = sum(p["failed"] for p in per)
     out["lost"] = sum(p["lost"] or 0 for p in per)
