@@ -9,10 +9,12 @@
 # (bench_producer --e2e K) and measures, from the first write to the last
 # request the receiver acknowledged: lines per second, records in and out,
 # drops, and the CPU time the collector and the exporter used per million
-# lines. Prints one JSON object on stdout; progress goes to stderr.
+# lines, the peak resident memory (VmHWM) of both daemons, and the sink's
+# CPU time (to show it is not the bottleneck). Prints one JSON object on
+# stdout; progress goes to stderr.
 #
-#   tools/bench/bench_e2e.sh BUILD_DIR [K [receiver|null]]
-#   (K records per producer, default 500000; receiver.js by default)
+#   tools/bench/bench_e2e.sh BUILD_DIR [K [receiver|null [zstd|gzip]]]
+#   (K records per producer, default 500000; receiver.js and zstd by default)
 #
 # Without node or tests/e2e/node_modules, the exporter writes OTLP/JSON files
 # under <spool>/out instead, and "out" is the exporter's sent_records.
@@ -23,6 +25,7 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: bench_e2e.sh BUILD_DIR [K]}" && pwd)
 K=${2:-500000}
 SINK=${3:-receiver}
+Z=${4:-zstd}
 NPROD=2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmlog-bench-e2e.XXXXXX")
@@ -105,7 +108,7 @@ else
 fi
 
 # --- collector and exporter ----------------------------------------------
-FLAGS=(--shm.namespace="$NS" --spool.dir="$SPOOL" --exporter.compression=zstd)
+FLAGS=(--shm.namespace="$NS" --spool.dir="$SPOOL" --exporter.compression="$Z")
 [ -n "$ENDPOINT" ] && FLAGS+=(--exporter.endpoint="$ENDPOINT")
 "$BUILD/bin/shmlog-collector" "${FLAGS[@]}" 2>"$TMP/collector.log" &
 COLL_PID=$!
@@ -157,6 +160,9 @@ while :; do
 	sleep 0.1
 done
 T_DONE=$(date +%s.%N)
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+C_HWM=$(hwm_kib "$COLL_PID")
+E_HWM=$(hwm_kib "$EXP_PID")
 C1=$(cpu_ticks "$COLL_PID")
 E1=$(cpu_ticks "$EXP_PID")
 R1=0
@@ -176,10 +182,10 @@ COLL_READ=$(sed -n 's/.*stopped: \([0-9]*\) records read.*/\1/p' "$TMP/collector
 
 python3 - "$TMP" "$NPROD" "$K" "${got:-0}" "${SENT:-0}" "${XDROP:-0}" "${XREJ:-0}" "$RX_LINES" \
 	"${COLL_READ:--1}" "$((C1 - C0))" "$((E1 - E0))" "$((R1 - R0))" "$HZ" "$MODE" \
-	"$COLLECTOR_HUNG" "$T_DONE" <<'EOF'
+	"$COLLECTOR_HUNG" "$T_DONE" "${C_HWM:-0}" "${E_HWM:-0}" "$Z" <<'EOF'
 import glob, json, os, sys
 (tmp, nprod, k, got, sent, xdrop, xrej, rx_lines, coll_read, cticks, eticks, rticks, hz,
- mode, hung, t_done) = sys.argv[1:]
+ mode, hung, t_done, c_hwm, e_hwm, z) = sys.argv[1:]
 hz = float(hz)
 prods = [json.loads(open(f).read()) for f in sorted(glob.glob(os.path.join(tmp, "prod*.json")))]
 t0 = min(p["t_first_ns"] for p in prods) / 1e9
@@ -196,7 +202,7 @@ got = int(got)
 coll_s, exp_s, rx_s = int(cticks) / hz, int(eticks) / hz, int(rticks) / hz
 per_m = (coll_s + exp_s) / got * 1e6 if got else None
 print(json.dumps({
-    "sink": mode, "producers": int(nprod), "k": int(k),
+    "sink": mode, "compression": z, "producers": int(nprod), "k": int(k),
     "records_in": sum(p["records"] for p in prods),
     "ring_full_retries": sum(p["ring_full"] for p in prods),
     "write_s": max(p["t_last_ns"] for p in prods) / 1e9 - t0,
@@ -206,5 +212,7 @@ print(json.dumps({
     "wall_s": wall, "lines_per_s": got / wall if wall else None,
     "collector_cpu_s": coll_s, "exporter_cpu_s": exp_s, "receiver_cpu_s": rx_s,
     "cpu_s_per_million": per_m, "collector_hung": int(hung),
+    "receiver_cpu_percent": 100.0 * rx_s / wall if wall else None,
+    "collector_rss_mib": int(c_hwm) / 1024.0, "exporter_rss_mib": int(e_hwm) / 1024.0,
 }))
 EOF

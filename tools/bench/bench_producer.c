@@ -5,7 +5,8 @@
  * $SHMLOG_NAMESPACE; tools/bench/run.sh starts one. Modes:
  *
  *   bench_producer [-n N]        cost of shmlog_log() on 1 and 2 threads and
- *                                of the peers; one JSON object on stdout
+ *                                of the peers, then the collector's drain
+ *                                rate of log records; one JSON object
  *   bench_producer --syscalls N  N records, each burst between the markers
  *                                prctl(PR_SET_NAME, "bench-start"/"bench-stop")
  *                                for strace to count what lies between them
@@ -14,6 +15,7 @@
  *                                shmlog_record() (histogram) on 1 and 2
  *                                threads, N calls each, then the collector's
  *                                drain rate of metric records; one JSON object
+ *   bench_producer --idle S      attached, one record, then idle S seconds
  *
  * The record is DESIGN.md's benchmark record: a 64-byte body and one 64-bit
  * integer attribute. Timing: the TSC (calibrated against CLOCK_MONOTONIC_RAW)
@@ -36,7 +38,9 @@
  * released (the ring is half full: over the high-water mark, it flushes at
  * once).
  *
- * Drain rate (--metrics, after the latencies): the collector is stopped
+ * Drain rate (after the latencies; metric records with --metrics, log
+ * records without, each thread filling its ring but DRAIN_SPARE slots with
+ * log records): the collector is stopped
  * (SIGSTOP), each of 2 threads pinned to CPUs 0 and 1 fills its own ring
  * to just under its size with metric records, then SIGCONT and the time
  * until the header's sh_records_in has grown by the number written (polled
@@ -78,7 +82,7 @@
 #define PEER_N 200000
 #define ATTACH_WAIT_S 10
 #define DRAIN_WAIT_S 10
-#define DRAIN_CYCLES 20 /* timed drain cycles, after one of warm-up */
+#define DRAIN_CYCLES 20 /* timed drain cycles, after one of warm-up ($BENCH_DRAIN_CYCLES) */
 #define DRAIN_SPARE 256 /* slots per ring left free in a drain cycle */
 
 enum op { OP_LOG, OP_ADD, OP_REC };
@@ -373,7 +377,8 @@ static void summarize(uint64_t *s, uint64_t n, double per, struct stats *st)
 	st->p99_ns = (double)s[(n * 99) / 100] * tsc_ns / per;
 }
 
-/* Runs nthreads producers on CPUs 0..nthreads-1, n timed calls of op each. */
+/* Runs nthreads producers on CPUs 0..nthreads-1, n timed calls of op in all
+ * (n / nthreads each). */
 static void run_threads(int nthreads, uint64_t n, enum op op, struct stats *per)
 {
 	pthread_barrier_t bar;
@@ -384,7 +389,7 @@ static void run_threads(int nthreads, uint64_t n, enum op op, struct stats *per)
 	for (int k = 0; k < nthreads; k++) {
 		memset(&t[k], 0, sizeof(t[k]));
 		t[k].cpu = k;
-		t[k].n = n;
+		t[k].n = n / (uint64_t)nthreads;
 		t[k].op = op;
 		t[k].lap = op == OP_LOG ? lap_recs : view.slots; /* metric: 1 slot */
 		t[k].burst = op == OP_LOG ? burst_recs : view.slots / 2 / BATCH * BATCH;
@@ -528,9 +533,20 @@ static void json_stats(const char *name, const struct stats *st, int last)
 	       st->ok_per_s, st->call_per_s, last ? "" : ",");
 }
 
+struct drain_res {
+	uint64_t cycles, per_cycle, records, drops, errors, poll_timeouts;
+	double wall_med, wall_min, wall_max; /* records/s of one cycle */
+	double cpu_rec_s, cpu_ticks_rec_s;   /* records per collector CPU-second */
+	double cpu_s, cpu_ticks_s, wall_s;   /* totals over the timed cycles */
+};
+
+static void run_drain(struct drain_res *res, int log);
+static void json_drain(const char *name, const struct drain_res *d);
+
 static int mode_latency(uint64_t n)
 {
 	struct stats one, two[2], wr, fp;
+	struct drain_res dl;
 	double timer;
 
 	calibrate();
@@ -547,7 +563,10 @@ static int mode_latency(uint64_t n)
 	json_stats("t2b", &two[1], 0);
 	printf("\"scaling\":%.3f,", (two[0].ok_per_s + two[1].ok_per_s) / one.ok_per_s);
 	json_stats("write", &wr, 0);
-	json_stats("fprintf", &fp, 1);
+	json_stats("fprintf", &fp, 0);
+	/* The collector's drain rate of log records, after the latencies. */
+	run_drain(&dl, 1);
+	json_drain("drain_log", &dl);
 	printf("}\n");
 	return 0;
 }
@@ -666,6 +685,7 @@ struct drain_thr {
 	pthread_t tid;
 	int cpu;
 	uint64_t per_cycle, cycles;
+	int log;		   /* log records, else metric records */
 	uint64_t ok, drops, other; /* of the current cycle */
 	pthread_barrier_t *bar;
 };
@@ -676,14 +696,19 @@ static void *drain_writer(void *arg)
 
 	if (pin(t->cpu) < 0)
 		fprintf(stderr, "bench_producer: cannot pin to CPU %d\n", t->cpu);
-	shmlog_add(add_series, 1.0); /* registers this thread, untimed */
+	/* Registers this thread, untimed. */
+	if (t->log)
+		log_one(0);
+	else
+		shmlog_add(add_series, 1.0);
 	pthread_barrier_wait(t->bar);
 	for (uint64_t c = 0; c < t->cycles; c++) {
 		pthread_barrier_wait(t->bar); /* the collector is stopped */
 		t->ok = t->drops = t->other = 0;
 		for (uint64_t i = 0; i < t->per_cycle; i++) {
-			int ret = (i & 1) ? shmlog_record(rec_series, hist_vals[(i >> 1) & 15])
-					  : shmlog_add(add_series, 1.0);
+			int ret = t->log     ? log_one(i)
+				  : (i & 1) ? shmlog_record(rec_series, hist_vals[(i >> 1) & 15])
+					    : shmlog_add(add_series, 1.0);
 
 			t->ok += ret == 0;
 			t->drops += ret == -ENOBUFS;
@@ -694,13 +719,6 @@ static void *drain_writer(void *arg)
 	}
 	return NULL;
 }
-
-struct drain_res {
-	uint64_t cycles, per_cycle, records, drops, errors, poll_timeouts;
-	double wall_med, wall_min, wall_max; /* records/s of one cycle */
-	double cpu_rec_s, cpu_ticks_rec_s;   /* records per collector CPU-second */
-	double cpu_s, cpu_ticks_s, wall_s;   /* totals over the timed cycles */
-};
 
 static int cmp_dbl(const void *a, const void *b)
 {
@@ -731,14 +749,21 @@ static int wait_records_in(uint64_t target)
 	}
 }
 
-static void run_drain(struct drain_res *res)
+/* log: log records (the benchmark record), else metric records. */
+static void run_drain(struct drain_res *res, int log)
 {
 	int nthr = view.nrings >= 2 && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-	uint64_t cycles = DRAIN_CYCLES + 1, cpu_ns = 0, tick_ns = 0, wall_ns = 0;
+	const char *cy = getenv("BENCH_DRAIN_CYCLES"); /* run.sh --smoke: fewer */
+	uint64_t cycles = (cy && atoi(cy) > 0 ? (uint64_t)atoi(cy) : DRAIN_CYCLES) + 1;
+	uint64_t cpu_ns = 0, tick_ns = 0, wall_ns = 0;
 	struct drain_thr t[2];
 	pthread_barrier_t bar;
 	double *rates;
 	uint32_t nr = 0;
+	/* Records that fill a ring but DRAIN_SPARE slots. */
+	uint64_t per_thr = log ? lap_recs - DRAIN_SPARE / (view.slots / lap_recs)
+			       : view.slots - DRAIN_SPARE;
+	enum op op = log ? OP_LOG : OP_ADD;
 
 	memset(res, 0, sizeof(*res));
 	coll_pid = (pid_t)atomic_load_explicit(&view.hdr->sh_collector_pid, memory_order_relaxed);
@@ -761,7 +786,8 @@ static void run_drain(struct drain_res *res)
 	for (int k = 0; k < nthr; k++) {
 		memset(&t[k], 0, sizeof(t[k]));
 		t[k].cpu = k;
-		t[k].per_cycle = view.slots - DRAIN_SPARE;
+		t[k].per_cycle = per_thr;
+		t[k].log = log;
 		t[k].cycles = cycles;
 		t[k].bar = &bar;
 		if (pthread_create(&t[k].tid, NULL, drain_writer, &t[k])) {
@@ -770,12 +796,12 @@ static void run_drain(struct drain_res *res)
 		}
 	}
 	pthread_barrier_wait(&bar);
-	res->per_cycle = (uint64_t)nthr * (view.slots - DRAIN_SPARE);
+	res->per_cycle = (uint64_t)nthr * per_thr;
 	for (uint64_t c = 0; c < cycles; c++) {
 		uint64_t r0, n = 0, c0, c1, k0, k1, w0, w1;
 		char stt = '?';
 
-		settle(OP_ADD);
+		settle(op);
 		kill(coll_pid, SIGSTOP);
 		coll_stopped = 1;
 		for (int i = 0; i < 100000 && (stt = proc_state(coll_pid)) != 'T'; i++)
@@ -802,7 +828,7 @@ static void run_drain(struct drain_res *res)
 		if (wait_records_in(r0 + n) < 0) {
 			fprintf(stderr,
 				"bench_producer: the collector read %" PRIu64 " of %" PRIu64
-				" metric records in a cycle\n",
+				" records in a cycle\n",
 				atomic_load_explicit(&view.hdr->sh_records_in, memory_order_relaxed) - r0,
 				n);
 			res->poll_timeouts++;
@@ -821,7 +847,7 @@ static void run_drain(struct drain_res *res)
 	for (int k = 0; k < nthr; k++)
 		pthread_join(t[k].tid, NULL);
 	pthread_barrier_destroy(&bar);
-	settle(OP_ADD);
+	settle(op);
 	res->cycles = nr;
 	if (nr) {
 		qsort(rates, nr, sizeof(double), cmp_dbl);
@@ -839,6 +865,18 @@ static void run_drain(struct drain_res *res)
 	free(rates);
 }
 
+static void json_drain(const char *name, const struct drain_res *d)
+{
+	printf("\"%s\":{\"cycles\":%" PRIu64 ",\"records_per_cycle\":%" PRIu64
+	       ",\"records\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"poll_timeouts\":%" PRIu64 ",\"wall_rec_s_med\":%.0f,\"wall_rec_s_min\":%.0f"
+	       ",\"wall_rec_s_max\":%.0f,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"cpu_ticks_s\":%.3f"
+	       ",\"cpu_rec_s\":%.0f,\"cpu_ticks_rec_s\":%.0f}",
+	       name, d->cycles, d->per_cycle, d->records, d->drops, d->errors, d->poll_timeouts,
+	       d->wall_med, d->wall_min, d->wall_max, d->wall_s, d->cpu_s, d->cpu_ticks_s,
+	       d->cpu_rec_s, d->cpu_ticks_rec_s);
+}
+
 static int mode_metrics(uint64_t n)
 {
 	struct stats a1, a2[2], r1, r2[2];
@@ -852,7 +890,7 @@ static int mode_metrics(uint64_t n)
 	run_threads(2, n, OP_ADD, a2);
 	run_threads(1, n, OP_REC, &r1);
 	run_threads(2, n, OP_REC, r2);
-	run_drain(&d);
+	run_drain(&d, 0);
 	printf("{\"n\":%" PRIu64 ",\"batch\":%d,\"burst\":%u,\"ring_slots\":%u,"
 	       "\"nrings\":%u,\"tsc_ghz\":%.4f,\"timer_ns\":%.2f,",
 	       n, BATCH, view.slots / 2 / BATCH * BATCH, view.slots, view.nrings, 1.0 / tsc_ns,
@@ -863,17 +901,10 @@ static int mode_metrics(uint64_t n)
 	json_stats("rec_t1", &r1, 0);
 	json_stats("rec_t2a", &r2[0], 0);
 	json_stats("rec_t2b", &r2[1], 0);
-	printf("\"drain\":{\"cycles\":%" PRIu64 ",\"records_per_cycle\":%" PRIu64
-	       ",\"records\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"errors\":%" PRIu64
-	       ",\"poll_timeouts\":%" PRIu64 ",\"wall_rec_s_med\":%.0f,\"wall_rec_s_min\":%.0f"
-	       ",\"wall_rec_s_max\":%.0f,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"cpu_ticks_s\":%.3f"
-	       ",\"cpu_rec_s\":%.0f,\"cpu_ticks_rec_s\":%.0f}}\n",
-	       d.cycles, d.per_cycle, d.records, d.drops, d.errors, d.poll_timeouts, d.wall_med,
-	       d.wall_min, d.wall_max, d.wall_s, d.cpu_s, d.cpu_ticks_s, d.cpu_rec_s,
-	       d.cpu_ticks_rec_s);
+	json_drain("drain", &d);
+	printf("}\n");
 	return 0;
 }
-
 static int mode_syscalls(uint64_t n)
 {
 	uint64_t drops = 0, done = 0;
@@ -926,6 +957,15 @@ static int mode_e2e(uint64_t k)
 	return 0;
 }
 
+/* Attached and registered (one record written by attach()), then idle
+ * for s seconds: run.sh measures the collector's CPU meanwhile. */
+static int mode_idle(uint64_t s)
+{
+	printf("{\"idle_s\":%" PRIu64 "}\n", s);
+	sleep_us((long)s * 1000000);
+	return 0;
+}
+
 static uint64_t parse_n(const char *s)
 {
 	unsigned long long v;
@@ -957,9 +997,12 @@ int main(int argc, char **argv)
 		} else if (i + 1 < argc && !strcmp(argv[i], "--metrics")) {
 			mode = 3;
 			n = parse_n(argv[++i]);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--idle")) {
+			mode = 4;
+			n = strtoull(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "usage: bench_producer [-n N | --syscalls N | --e2e K | "
-					"--metrics N]\n");
+					"--metrics N | --idle S]\n");
 			return 2;
 		}
 	}
@@ -971,5 +1014,7 @@ int main(int argc, char **argv)
 		return mode_e2e(n);
 	if (mode == 3)
 		return mode_metrics(n);
+	if (mode == 4)
+		return mode_idle(n);
 	return mode_latency(n);
 }

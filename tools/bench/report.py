@@ -2,18 +2,54 @@
 # SPDX-License-Identifier: MIT
 #
 # report.py: run.sh's last step. Reads the per-run JSON files in OUT_DIR
-# (producer.<r>.json, metrics.<r>.json, syscalls.json, e2e_receiver.json,
-# e2e_null.json),
-# prints the table and writes OUT_DIR/results.json. Figures are reported
-# with DESIGN.md's promise beside them, never judged pass/fail.
+# (<case>.<rep>.json from bench_producer, bench_write, bench_lttng,
+# bench_spdlog; idle.json, syscalls.json, e2e_<zstd|gzip>.<rep>.json),
+# prints the table and writes OUT_DIR/results.json: the flat keys of issue 5
+# (numbers; ns unless the name says otherwise; -1 where a case did not run)
+# and the details under "cases", "collector", "e2e", "host", "method".
+# Figures are reported, never judged pass/fail.
 #
-#   report.py OUT_DIR LOADAVG_AT_START ELAPSED_S
+#   report.py OUT_DIR LOADAVG_AT_START ELAPSED_S [SMOKE]
 import glob
 import json
 import os
 import platform
 import statistics
 import sys
+
+# (case, file stem, key in the file's JSON: None for bench_common's t1/t2a/t2b)
+CASES = [
+    ("log", "producer", ""),
+    ("counter", "metrics", "add_"),
+    ("histogram", "metrics", "rec_"),
+    ("capture_write", "capture", ""),
+    ("tee_write", "tee", ""),
+    ("floor", "floor", ""),
+    ("write_syscall", "write", ""),
+    ("lttng", "lttng", ""),
+    ("spdlog_async_file", "spdlog_file", ""),
+    ("spdlog_async_null", "spdlog_null", ""),
+]
+LABELS = {
+    "log": "shmlog_log() (C API)",
+    "counter": "shmlog_add() counter",
+    "histogram": "shmlog_record() histogram",
+    "capture_write": "write(1,64) preloaded, capture",
+    "tee_write": "write(1,64) preloaded, tee",
+    "floor": "floor: private ring, 1 atomic",
+    "write_syscall": "write(2) to /dev/null",
+    "lttng": "LTTng-UST tracepoint",
+    "spdlog_async_file": "spdlog async, file sink",
+    "spdlog_async_null": "spdlog async, null sink",
+}
+REQUIRED = [
+    "log_ns_p50", "log_ns_p99", "counter_ns_p50", "histogram_ns_p50", "capture_write_ns_p50",
+    "tee_write_ns_p50", "lttng_ns_p50", "spdlog_async_ns_p50", "write_syscall_ns_p50",
+    "log_2thread_scaling", "collector_log_records_per_s", "collector_metric_records_per_s",
+    "e2e_lines_per_s_zstd", "e2e_lines_per_s_gzip", "cpu_s_per_million_lines_zstd",
+    "cpu_s_per_million_lines_gzip", "collector_idle_cpu_percent", "collector_rss_mib",
+    "exporter_rss_mib", "producer_syscalls_per_million",
+]
 
 
 def load(path):
@@ -24,11 +60,21 @@ def load(path):
         return None
 
 
+def runs_of(out, stem):
+    files = sorted(glob.glob(os.path.join(out, "%s.[0-9]*.json" % stem)))
+    return [r for r in (load(f) for f in files) if r]
+
+
 def agg(vals):
-    vals = [v for v in vals if v is not None]
+    vals = [v for v in vals if v is not None and v >= 0]
     if not vals:
         return None
-    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)}
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+            "runs": len(vals)}
+
+
+def med(a):
+    return a["median"] if a else -1
 
 
 def cpu_model():
@@ -42,237 +88,224 @@ def cpu_model():
     return platform.machine()
 
 
-def per_run(p):
-    t1, a, b = p["t1"], p["t2a"], p["t2b"]
-    return {
-        "t1_med_ns": t1["med_ns"],
-        "t1_p99_ns": t1["p99_ns"],
-        "t1_mrec_s": t1["ok_per_s"] / 1e6,
-        "t2_med_ns": (a["med_ns"] + b["med_ns"]) / 2,
-        "t2_p99_ns": max(a["p99_ns"], b["p99_ns"]),
-        "t2_mrec_s_per_thread": (a["ok_per_s"] + b["ok_per_s"]) / 2e6,
-        "scaling": p["scaling"],
-        "write_ns": p["write"]["med_ns"],
-        "write_p99_ns": p["write"]["p99_ns"],
-        "fprintf_ns": p["fprintf"]["med_ns"],
-        "fprintf_p99_ns": p["fprintf"]["p99_ns"],
-        "write_over_shmlog": p["write"]["med_ns"] / t1["med_ns"],
-        "fprintf_over_shmlog": p["fprintf"]["med_ns"] / t1["med_ns"],
-    }
-
-
-def metrics_run(m):
-    out = {}
-    for op in ("add", "rec"):
-        t1, a, b = m[op + "_t1"], m[op + "_t2a"], m[op + "_t2b"]
-        out[op + "_t1_med_ns"] = t1["med_ns"]
-        out[op + "_t1_p99_ns"] = t1["p99_ns"]
-        out[op + "_t2_med_ns"] = (a["med_ns"] + b["med_ns"]) / 2
-        out[op + "_t2_p99_ns"] = max(a["p99_ns"], b["p99_ns"])
-    d = m["drain"]
-    out["drain_wall_mrec_s"] = d["wall_rec_s_med"] / 1e6 if d["wall_rec_s_med"] > 0 else None
-    out["drain_cpu_mrec_s"] = d["cpu_rec_s"] / 1e6 if d["cpu_rec_s"] > 0 else None
-    out["drain_cpu_ticks_mrec_s"] = (d["cpu_ticks_rec_s"] / 1e6
-                                     if d["cpu_ticks_rec_s"] > 0 else None)
+def case_figures(runs, pre):
+    """Per run: 1-thread and 2-thread figures of one case, aggregated."""
+    per = []
+    for r in runs:
+        t1, a, b = r.get(pre + "t1"), r.get(pre + "t2a"), r.get(pre + "t2b")
+        if not (t1 and a and b):
+            continue
+        one = t1.get("ok_per_s", 0)
+        per.append({
+            "t1_p50": t1["med_ns"], "t1_p99": t1["p99_ns"], "t1_min": t1["min_ns"],
+            "t1_mrec_s": one / 1e6,
+            "t2_p50": (a["med_ns"] + b["med_ns"]) / 2, "t2_p99": max(a["p99_ns"], b["p99_ns"]),
+            "t2_mrec_s": (a.get("ok_per_s", 0) + b.get("ok_per_s", 0)) / 1e6,
+            "scaling": ((a.get("ok_per_s", 0) + b.get("ok_per_s", 0)) / one) if one else None,
+            "calls": sum(x["ok"] + x.get("errors", 0) + x.get("drops", 0) for x in (t1, a, b)),
+            "failed": sum(x.get("errors", 0) + x.get("drops", 0) for x in (t1, a, b)),
+            "lost": r.get("lost", r.get("discarded", 0)) if not pre else 0,
+            "enabled": r.get("enabled", 1),
+        })
+    if not per:
+        return None
+    out = {k: agg([p[k] for p in per]) for k in per[0]
+           if k not in ("calls", "failed", "lost", "enabled")}
+    # LTTng: runs in which the tracepoint was enabled (else it measured nothing).
+    out["enabled_runs"] = sum(1 for p in per if p["enabled"])
+    out["calls"] = sum(p["calls"] for p in per)
+    out["failed_calls"] = sum(p["failed"] for p in per)
+    out["lost"] = sum(p["lost"] or 0 for p in per)
+    out["runs"] = len(per)
     return out
+
+
+def drain_figures(runs, key):
+    d = [r[key] for r in runs if key in r]
+    return {
+        "cpu_records_per_s": agg([x["cpu_rec_s"] for x in d]),
+        "wall_records_per_s": agg([x["wall_rec_s_med"] for x in d]),
+        "records": sum(x["records"] for x in d),
+        "drops": sum(x["drops"] + x["errors"] for x in d),
+        "poll_timeouts": sum(x["poll_timeouts"] for x in d),
+    }
 
 
 def main():
     out, load0, elapsed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    runs = [load(f) for f in sorted(glob.glob(os.path.join(out, "producer.*.json")))]
-    runs = [r for r in runs if r]
-    per = [per_run(r) for r in runs]
-    keys = per[0].keys() if per else []
-    producer = {k: agg([p[k] for p in per]) for k in keys}
-    drops = {
-        "t1": sum(r["t1"]["drops"] for r in runs),
-        "t2": sum(r["t2a"]["drops"] + r["t2b"]["drops"] for r in runs),
-        "errors": sum(r[t]["errors"] for r in runs for t in ("t1", "t2a", "t2b")),
-        "calls": sum(r[t]["ok"] + r[t]["drops"] + r[t]["errors"]
-                     for r in runs for t in ("t1", "t2a", "t2b")),
-    }
-    mruns = [load(f) for f in sorted(glob.glob(os.path.join(out, "metrics.*.json")))]
-    mruns = [r for r in mruns if r]
-    mper = [metrics_run(r) for r in mruns]
-    mkeys = mper[0].keys() if mper else []
-    metrics = {k: agg([p[k] for p in mper]) for k in mkeys}
-    mfirst = mruns[0] if mruns else {}
-    mdrops = {
-        "calls": sum(r[t]["ok"] + r[t]["drops"] + r[t]["errors"] for r in mruns
-                     for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
-        "drops": sum(r[t]["drops"] for r in mruns
-                     for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
-        "errors": sum(r[t]["errors"] for r in mruns
-                      for t in ("add_t1", "add_t2a", "add_t2b", "rec_t1", "rec_t2a", "rec_t2b")),
-        "drain_drops": sum(r["drain"]["drops"] + r["drain"]["errors"] for r in mruns),
-        "drain_poll_timeouts": sum(r["drain"]["poll_timeouts"] for r in mruns),
-    }
+    smoke = len(sys.argv) > 4 and sys.argv[4] == "1"
+    cases = {}
+    for name, stem, pre in CASES:
+        cases[name] = case_figures(runs_of(out, stem), pre)
+    prod = runs_of(out, "producer")
+    metr = runs_of(out, "metrics")
+    collector = {"log": drain_figures(prod, "drain_log"), "metric": drain_figures(metr, "drain")}
+    idle = load(os.path.join(out, "idle.json"))
     sysc = load(os.path.join(out, "syscalls.json"))
-    e2e = {s: load(os.path.join(out, "e2e_%s.json" % s)) for s in ("receiver", "null")}
-    first = runs[0] if runs else {}
-    res = {
+    e2e = {z: [r for r in (load(f) for f in sorted(glob.glob(os.path.join(out, "e2e_%s.*.json" % z))))
+               if r] for z in ("zstd", "gzip")}
+    e2e_agg = {}
+    for z, rs in e2e.items():
+        e2e_agg[z] = {
+            "lines_per_s": agg([r["lines_per_s"] for r in rs]),
+            "cpu_s_per_million": agg([r["cpu_s_per_million"] for r in rs]),
+            "sink_cpu_percent": agg([r.get("receiver_cpu_percent") for r in rs]),
+            "records_in": sum(r["records_in"] for r in rs),
+            "received": sum(r["received"] for r in rs),
+            "ring_full_retries": sum(r["ring_full_retries"] for r in rs),
+            "collector_rss_mib": max([r["collector_rss_mib"] for r in rs], default=-1),
+            "exporter_rss_mib": max([r["exporter_rss_mib"] for r in rs], default=-1),
+            "runs": len(rs),
+        }
+
+    def p50(c):
+        return med(cases[c]["t1_p50"]) if cases.get(c) else -1
+
+    flat = {
+        "log_ns_p50": p50("log"),
+        "log_ns_p99": med(cases["log"]["t1_p99"]) if cases["log"] else -1,
+        "counter_ns_p50": p50("counter"),
+        "histogram_ns_p50": p50("histogram"),
+        "capture_write_ns_p50": p50("capture_write"),
+        "tee_write_ns_p50": p50("tee_write"),
+        "lttng_ns_p50": p50("lttng"),
+        "spdlog_async_ns_p50": p50("spdlog_async_file"),
+        "spdlog_async_null_ns_p50": p50("spdlog_async_null"),
+        "write_syscall_ns_p50": p50("write_syscall"),
+        "floor_ns_p50": p50("floor"),
+        "log_2thread_scaling": med(cases["log"]["scaling"]) if cases["log"] else -1,
+        "collector_log_records_per_s": med(collector["log"]["cpu_records_per_s"]),
+        "collector_metric_records_per_s": med(collector["metric"]["cpu_records_per_s"]),
+        "e2e_lines_per_s_zstd": med(e2e_agg["zstd"]["lines_per_s"]),
+        "e2e_lines_per_s_gzip": med(e2e_agg["gzip"]["lines_per_s"]),
+        "cpu_s_per_million_lines_zstd": med(e2e_agg["zstd"]["cpu_s_per_million"]),
+        "cpu_s_per_million_lines_gzip": med(e2e_agg["gzip"]["cpu_s_per_million"]),
+        "collector_idle_cpu_percent": (100.0 * idle["cpu_ns"] / idle["wall_ns"]
+                                       if idle and idle["wall_ns"] else -1),
+        "collector_rss_mib": max(e2e_agg["zstd"]["collector_rss_mib"],
+                                 e2e_agg["gzip"]["collector_rss_mib"]),
+        "exporter_rss_mib": max(e2e_agg["zstd"]["exporter_rss_mib"],
+                                e2e_agg["gzip"]["exporter_rss_mib"]),
+        "producer_syscalls_per_million": (sysc["syscalls"] * 1e6 / sysc["records"]
+                                          if sysc and sysc.get("records") else -1),
+    }
+    # Each peer's cost over shmlog's (1 thread, medians); the capture
+    # write against the write(2) it replaces.
+    base = flat["log_ns_p50"]
+    ratios = {}
+    for c in ("lttng", "spdlog_async_file", "spdlog_async_null", "write_syscall", "floor"):
+        v = p50(c)
+        ratios[c + "_over_log"] = v / base if v > 0 and base > 0 else -1
+    cw = flat["capture_write_ns_p50"]
+    ratios["write_syscall_over_capture_write"] = (flat["write_syscall_ns_p50"] / cw
+                                                  if cw > 0 else -1)
+    for k, v in ratios.items():
+        flat["ratio_" + k] = v
+    first = prod[0] if prod else {}
+    res = dict(flat)
+    res.update({
+        "smoke": smoke,
         "host": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release(),
                  "loadavg_at_start": load0, "tsc_ghz": first.get("tsc_ghz")},
         "method": {
-            "repetitions": len(runs),
-            "records_per_thread": first.get("n"),
-            "record": "64-byte body + one int64 attribute (shmlog_log, severity INFO)",
-            "timing": "TSC (lfence;rdtsc .. rdtscp;lfence) around batches of %s calls; "
-                      "per-record sample = batch ticks / %s; median and p99 over the "
-                      "batches; batches with a failed call excluded; timer overhead "
-                      "(%.2f ns/record) not subtracted"
-                      % (first.get("batch"), first.get("batch"), first.get("timer_ns", 0)),
-            "bursts": "%s records per burst (half a ring of %s slots, %s rings); the "
-                      "wait for the collector between bursts is not timed; one untimed "
-                      "warm-up lap" % (first.get("burst"), first.get("ring_slots"),
-                                       first.get("nrings")),
-            "threads": "1 thread on CPU 0; 2 threads on CPUs 0 and 1 "
-                       "(pthread_setaffinity_np); the collector shares these CPUs",
-            "peers": "write(2) of the formatted line to /dev/null; fprintf to a FILE* "
-                     "on /dev/null; LTTng-UST and spdlog are measured in issue 5",
+            "repetitions": len(prod),
+            "records_per_case": first.get("n"),
+            "record": "64-byte message + one int64 (seq)",
+            "timing": "TSC around batches of 16 calls; per-record sample = batch ticks / 16; "
+                      "p50/p99 over the batches of a run, then median [min .. max] over the "
+                      "runs; batches with a failed call excluded; timer overhead "
+                      "(%.2f ns/record) not subtracted" % first.get("timer_ns", 0),
+            "threads": "N records on 1 thread (CPU 0), then N/2 on each of 2 threads "
+                       "(CPUs 0 and 1)",
         },
-        "metrics_method": {
-            "repetitions": len(mruns),
-            "calls_per_thread": mfirst.get("n"),
-            "calls": "counter: shmlog_add(series, 1.0) on one series of a counter "
-                     "registered once; histogram: shmlog_record(series, v), default "
-                     "bounds, v cycling over one value per bucket (16 buckets)",
-            "timing": "as for shmlog_log: TSC around batches of %s calls, median and "
-                      "p99 over the batches; %s calls per burst (half a ring: a metric "
-                      "record is 1 slot); between bursts, untimed, the program waits "
-                      "for the rings to be read, writes one log record so that the "
-                      "collector flushes and releases them, and waits for the release"
-                      % (mfirst.get("batch"), mfirst.get("burst")),
-            "drain": "collector stopped (SIGSTOP); %s metric records written (%s per "
-                     "ring, 2 threads pinned to CPUs 0 and 1, one ring each, alternately "
-                     "counter and histogram); SIGCONT; wall = until sh_records_in has "
-                     "grown by that many (polled every ~5 us through a read-only mapping: "
-                     "the poll and the collector's wake-up after SIGCONT are included); "
-                     "CPU = sum of the collector's threads' schedstat run time over the "
-                     "same window (also utime+stime from /proc/<pid>/stat, clock ticks); "
-                     "%s cycles per run after one of warm-up; wall: median of the cycles, "
-                     "CPU: total records / total CPU time"
-                     % (mfirst.get("drain", {}).get("records_per_cycle"),
-                        (mfirst.get("drain", {}).get("records_per_cycle") or 0) // 2,
-                        mfirst.get("drain", {}).get("cycles")),
-        },
-        "producer": producer,
-        "producer_runs": per,
-        "metrics": metrics,
-        "metrics_runs": mper,
-        "metrics_drops": mdrops,
-        "drops": drops,
-        "syscalls_1m_records": sysc,
-        "e2e": e2e,
+        "cases": cases,
+        "collector": collector,
+        "idle": idle,
+        "syscalls": sysc,
+        "e2e": e2e_agg,
+        "e2e_runs": e2e,
         "elapsed_s": elapsed,
-    }
+    })
+    missing = [k for k in REQUIRED if not isinstance(res.get(k), (int, float)) or res[k] < 0]
+    res["missing"] = missing
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
         f.write("\n")
     print_table(res)
 
 
-def fmt(a, spec="%.1f"):
-    if a is None:
+def fmt(a, spec="%.1f", full=True):
+    if not a:
         return "n/a"
-    return (spec + "  [" + spec + " .. " + spec + "]") % (a["median"], a["min"], a["max"])
+    if not full:
+        return spec % a["median"]
+    return (spec + " [" + spec + "-" + spec + "]") % (a["median"], a["min"], a["max"])
 
 
 def print_table(res):
-    p, m, h = res["producer"], res["method"], res["host"]
+    h, m = res["host"], res["method"]
     w = print
     w("")
-    w("shmlog benchmark: %s, %s CPUs, kernel %s, load at start %s"
-      % (h["cpu"], h["cpus"], h["kernel"], h["loadavg_at_start"]))
-    w("record: %s" % m["record"])
+    w("shmlog benchmark%s: %s, %s CPUs, kernel %s, load at start %s"
+      % (" (SMOKE: tiny counts, figures meaningless)" if res["smoke"] else "",
+         h["cpu"], h["cpus"], h["kernel"], h["loadavg_at_start"]))
+    w("record: %s; %s runs of %s records per case; %s" % (
+        m["record"], m["repetitions"], m["records_per_case"], m["threads"]))
     w("timing: %s" % m["timing"])
-    w("        %s; %s" % (m["bursts"], m["threads"]))
-    w("%d runs of %s records per thread: median [min .. max]" % (m["repetitions"],
-                                                                  m["records_per_thread"]))
     w("")
-    rows = [
-        ("shmlog_log, 1 thread: ns/record median", "t1_med_ns", "%.1f", "<= 20"),
-        ("shmlog_log, 1 thread: ns/record p99", "t1_p99_ns", "%.1f", "<= 60"),
-        ("shmlog_log, 1 thread: M records/s", "t1_mrec_s", "%.2f", ""),
-        ("shmlog_log, 2 threads: ns/record median", "t2_med_ns", "%.1f", "<= 20"),
-        ("shmlog_log, 2 threads: ns/record p99", "t2_p99_ns", "%.1f", "<= 60"),
-        ("shmlog_log, 2 threads: M records/s per thread", "t2_mrec_s_per_thread", "%.2f", ""),
-        ("2-thread scaling (total records/s vs 1 thread)", "scaling", "%.2f", ">= 1.8"),
-        ("peer write(2) /dev/null: ns/call median", "write_ns", "%.1f", ""),
-        ("peer write(2) /dev/null: ns/call p99", "write_p99_ns", "%.1f", ""),
-        ("peer fprintf /dev/null: ns/call median", "fprintf_ns", "%.1f", ""),
-        ("peer fprintf /dev/null: ns/call p99", "fprintf_p99_ns", "%.1f", ""),
-        ("write(2) / shmlog_log (x cheaper)", "write_over_shmlog", "%.2f", ""),
-        ("fprintf / shmlog_log (x cheaper)", "fprintf_over_shmlog", "%.2f", ""),
-    ]
-    w("%-48s %-30s %s" % ("figure", "median  [min .. max]", "DESIGN.md"))
-    for label, key, spec, goal in rows:
-        w("%-48s %-30s %s" % (label, fmt(p.get(key), spec), goal))
-    d = res["drops"]
-    w("%-48s %-30s %s" % ("drops (-ENOBUFS), all runs: 1 thread / 2 threads",
-                          "%d / %d of %d calls" % (d["t1"], d["t2"], d["calls"]), "0"))
-    if d["errors"]:
-        w("%-48s %d" % ("other errors", d["errors"]))
-    s = res["syscalls_1m_records"]
-    w("%-48s %-30s %s" % ("system calls while writing 1,000,000 records",
-                          ("%d (%d drops)" % (s["syscalls"], s["producer"]["drops"])) if s
-                          else "skipped (no strace)", "0"))
-    w("peers LTTng-UST and spdlog: measured in issue 5, not in this run")
-    mm = res["metrics_method"]
-    mt = res["metrics"]
-    w("")
-    w("metrics: %d runs of %s calls per thread: median [min .. max]"
-      % (mm["repetitions"], mm["calls_per_thread"]))
-    w("calls:  %s" % mm["calls"])
-    w("timing: %s" % mm["timing"])
-    w("drain:  %s" % mm["drain"])
-    mrows = [
-        ("counter add, 1 thread: ns/call median", "add_t1_med_ns", "%.1f", "<= 10"),
-        ("counter add, 1 thread: ns/call p99", "add_t1_p99_ns", "%.1f", ""),
-        ("counter add, 2 threads: ns/call median", "add_t2_med_ns", "%.1f", "<= 10"),
-        ("counter add, 2 threads: ns/call p99", "add_t2_p99_ns", "%.1f", ""),
-        ("histogram record, 1 thread: ns/call median", "rec_t1_med_ns", "%.1f", ""),
-        ("histogram record, 1 thread: ns/call p99", "rec_t1_p99_ns", "%.1f", ""),
-        ("histogram record, 2 threads: ns/call median", "rec_t2_med_ns", "%.1f", ""),
-        ("histogram record, 2 threads: ns/call p99", "rec_t2_p99_ns", "%.1f", ""),
-        ("collector drain, wall: M metric records/s", "drain_wall_mrec_s", "%.1f", ">= 20"),
-        ("collector drain: M metric records/CPU-s", "drain_cpu_mrec_s", "%.1f", ">= 20"),
-        ("  same, from /proc stat utime+stime (ticks)", "drain_cpu_ticks_mrec_s", "%.1f", ""),
-    ]
-    w("%-48s %-30s %s" % ("figure", "median  [min .. max]", "DESIGN.md"))
-    for label, key, spec, goal in mrows:
-        w("%-48s %-30s %s" % (label, fmt(mt.get(key), spec), goal))
-    md = res["metrics_drops"]
-    w("%-48s %-30s %s" % ("metric drops (-ENOBUFS) / errors, all runs",
-                          "%d / %d of %d calls" % (md["drops"], md["errors"], md["calls"]),
-                          "0"))
-    if md["drain_drops"] or md["drain_poll_timeouts"]:
-        w("%-48s %d drops, %d cycles not fully read in %s s"
-          % ("drain cycles", md["drain_drops"], md["drain_poll_timeouts"], 10))
-    w("")
-    w("end to end: 2 producer processes x %s records, collector + exporter (zstd), loopback"
-      % (next((e["k"] for e in res["e2e"].values() if e), "?")))
-    w("%-13s %10s %9s %9s %6s %7s %8s %8s %10s %9s" % (
-        "sink", "lines/s", "in", "out", "lost", "retry*", "coll CPU", "exp CPU",
-        "CPU-s/M**", "sink CPU"))
-    for name, e in res["e2e"].items():
-        if not e:
-            w("%-13s failed" % name)
+    w("%-32s %-22s %8s %-22s %8s %7s %8s %6s" % (
+        "case (ns per record)", "1 thread p50 [min-max]", "p99", "2 threads p50 [min-max]",
+        "p99", "scaling", "lost", "x log"))
+    base = res["log_ns_p50"]
+    for name, _, _ in CASES:
+        c = res["cases"].get(name)
+        if not c:
+            w("%-32s did not run" % LABELS[name])
             continue
-        label = {"receiver": "receiver.js", "null": "null sink", "file": "files"}.get(e["sink"], e["sink"])
-        lost = e["records_in"] - e["received"]
-        w("%-13s %10.0f %9d %9d %6d %7d %7.2fs %7.2fs %10.2f %8.2fs" % (
-            label, e["lines_per_s"] or 0, e["records_in"], e["received"], lost,
-            e["ring_full_retries"], e["collector_cpu_s"], e["exporter_cpu_s"],
-            e["cpu_s_per_million"] or 0, e["receiver_cpu_s"]))
-        if e.get("exporter_dropped") or e.get("exporter_rejected") or e.get("collector_hung"):
-            w("    exporter dropped %d, rejected %d; collector hung on SIGTERM: %s"
-              % (e["exporter_dropped"], e["exporter_rejected"], bool(e["collector_hung"])))
-    w("DESIGN.md: >= 1,000,000 lines/s, nothing lost, <= 0.5 CPU-s per million (zstd)")
-    w("lines/s: first write to the last acknowledged request (includes the collector's")
-    w("  schedule_delay_ms for the last partial batch); producers keep each ring at most")
-    w("  half full. * calls refused with -ENOBUFS and retried. ** collector + exporter")
-    w("  CPU-seconds per million lines delivered.")
+        ratio = med(c["t1_p50"]) / base if base > 0 else -1
+        w("%-32s %-22s %8s %-22s %8s %7s %8d %6.2f" % (
+            LABELS[name], fmt(c["t1_p50"]), fmt(c["t1_p99"], full=False), fmt(c["t2_p50"]),
+            fmt(c["t2_p99"], full=False), fmt(c["scaling"], "%.2f", False),
+            c["lost"] + c["failed_calls"], ratio))
+    w("lost: records refused (-ENOBUFS), not received by the collector, LTTng discarded "
+      "events, spdlog overruns; x log: 1-thread p50 over shmlog_log()'s")
+    w("write(2) / capture-mode write(): %.2f x" % res["ratio_write_syscall_over_capture_write"])
+    w("")
+    col = res["collector"]
+    w("collector drain, rings filled first (records per collector CPU-second; wall in [ ]):")
+    for k, label in (("log", "log records"), ("metric", "metric records")):
+        c = col[k]
+        w("  %-16s %s M/s   [wall %s M/s]  %d records, %d dropped" % (
+            label,
+            fmt({x: y / 1e6 for x, y in c["cpu_records_per_s"].items() if x != "runs"}, "%.2f")
+            if c["cpu_records_per_s"] else "n/a",
+            fmt({x: y / 1e6 for x, y in c["wall_records_per_s"].items() if x != "runs"},
+                "%.2f", False) if c["wall_records_per_s"] else "n/a",
+            c["records"], c["drops"]))
+    w("collector CPU with 2 attached idle producers: %.3f %% of a core" %
+      res["collector_idle_cpu_percent"])
+    s = res["syscalls"]
+    w("system calls of a producer writing %s records after attach: %s %s (whole process, "
+      "attach and exit included: %s)" % (
+          s["records"], s["syscalls"],
+          json.dumps(s.get("names", {}), sort_keys=True).replace('"', ""), s["process_total"])
+      if s else "system calls: n/a")
+    w("")
+    w("end to end: 2 producer processes -> collector -> exporter -> loopback OTLP/HTTP "
+      "null sink (node, no decoding)")
+    w("%-6s %-28s %-22s %8s %8s %10s %9s %9s" % (
+        "", "lines/s [min-max]", "CPU-s/M lines", "in", "lost", "sink CPU%", "coll RSS",
+        "exp RSS"))
+    for z, e in res["e2e"].items():
+        w("%-6s %-28s %-22s %8d %8d %10s %8.1fM %8.1fM" % (
+            z, fmt(e["lines_per_s"], "%.0f"), fmt(e["cpu_s_per_million"], "%.2f"),
+            e["records_in"], e["records_in"] - e["received"],
+            fmt(e["sink_cpu_percent"], "%.0f", False), e["collector_rss_mib"],
+            e["exporter_rss_mib"]))
+    w("CPU-s/M lines: collector + exporter CPU-seconds per million lines delivered; RSS: "
+      "peak (VmHWM) in MiB")
+    if res["missing"]:
+        w("MISSING: %s" % ", ".join(res["missing"]))
     w("elapsed: %d s" % res["elapsed_s"])
 
 
