@@ -13,12 +13,14 @@
 #include "collector.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +133,60 @@ static void arm_signals(struct collector *c)
 	io_uring_prep_read(sqe, c->sigfd, c->sigbuf, sizeof(struct signalfd_siginfo), 0);
 }
 
+/* [shm] group as a gid: a group name, or a number; empty: ours. 0 or
+ * -EINVAL (logged). */
+static int shm_gid(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	char *end;
+	unsigned long v;
+
+	if (!name[0]) {
+		*gid = getegid();
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*end == '\0' && errno == 0 && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	gr = getgrnam(name);
+	if (!gr) {
+		LOGE("collector: [shm] group '%s': no such group", name);
+		return -EINVAL;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* The segment's mode and group as configured, also for a reused one (the
+ * configuration may have changed since it was made). */
+static int shm_access(const struct seg *seg, const struct shmlog_config *cfg)
+{
+	mode_t mode = (mode_t)strtoul(cfg->shm_mode, NULL, 8); /* config.c checked it */
+	char path[128];
+	gid_t gid;
+	int ret = shm_gid(cfg->shm_group, &gid);
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/dev/shm%s", seg->name);
+	if (chown(path, (uid_t)-1, gid) == -1) {
+		ret = -errno;
+		LOGE("collector: cannot give %s to group %u: %s", path, (unsigned)gid,
+		     strerror(-ret));
+		return ret;
+	}
+	if (chmod(path, mode) == -1) {
+		ret = -errno;
+		LOGE("collector: cannot set mode %04o on %s: %s", (unsigned)mode, path,
+		     strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int collector_open(struct collector *c, const struct shmlog_config *cfg)
 {
 	struct seg_geometry g = {
@@ -172,6 +228,9 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 	if (!reused && c->seg.replaced[0])
 		LOGW("collector: replaced the stale segment /dev/shm%s: %s", c->seg.name,
 		     c->seg.replaced);
+	ret = shm_access(&c->seg, cfg);
+	if (ret)
+		return ret;
 	LOGI("collector: %s segment %s: %u rings of %u slots, %llu bytes",
 	     reused ? "continuing with" : "created", c->seg.name, c->seg.nrings, c->seg.slots,
 	     (unsigned long long)c->seg.size);

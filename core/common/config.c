@@ -111,6 +111,9 @@ static const char *const naming_choices[] = {"semconv", "modal", NULL};
 /* base2_exponential_bucket_histogram is not implemented: refused by name. */
 static const char *const histogram_choices[] = {"explicit_bucket_histogram", NULL};
 static const char *const unverifiable_choices[] = {"accept", "refuse", NULL};
+/* Producers need read and write access: owner only, plus the group, plus
+ * everyone. */
+static const char *const shm_mode_choices[] = {"0600", "0660", "0666", NULL};
 
 static const struct config_key config_keys[] = {
     {"shm", "namespace", CFG_STR, CFG_F_NAME, "default", 0, 0, FIELD(shm_namespace), NULL,
@@ -123,6 +126,10 @@ static const struct config_key config_keys[] = {
      "producer threads attached at once"},
     {"shm", "dead_check_ms", CFG_U32, 0, "1000", 10, 3600000, FIELD(shm_dead_check_ms), NULL,
      "how often the collector looks for producers that died"},
+    {"shm", "mode", CFG_ENUM, 0, "0600", 0, 0, FIELD(shm_mode), shm_mode_choices,
+     "who may attach: 0600 the collector's user, 0660 also [shm] group, 0666 every user"},
+    {"shm", "group", CFG_STR, 0, "", 0, 0, FIELD(shm_group), NULL,
+     "group (name or number) of the segment, for mode 0660; empty: the collector's"},
 
     {"shm", "max_instruments", CFG_U32, 0, "1024", 16, 65536, FIELD(shm_max_instruments), NULL,
      "metric instruments in the segment's dictionary"},

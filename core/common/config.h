@@ -53,6 +53,8 @@ struct shmlog_config {
 	uint32_t shm_max_producers;    /* max_producers = 256 */
 	uint32_t shm_max_threads;      /* max_threads = 4096 */
 	uint32_t shm_dead_check_ms;    /* dead_check_ms = 1000 */
+	char shm_mode[8];              /* mode = 0600: who may open the segment */
+	char shm_group[64];            /* group = "": the segment's group (name or gid) */
 	uint32_t shm_max_instruments;  /* max_instruments = 1024 */
 	uint32_t shm_max_series;       /* max_series = 16384 */
 

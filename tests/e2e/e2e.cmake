@@ -104,3 +104,9 @@ if(TARGET e2e_api_producer)
 	shmlog_e2e_test(e2e_audit test_audit.py 120
 		ARGS --forge-producer $<TARGET_FILE:e2e_forge_producer>)
 endif()
+
+# Who may attach: [shm] mode and group, producers of another user (root:
+# setpriv; skips, 77, otherwise).
+if(TARGET e2e_api_producer)
+	shmlog_e2e_test(e2e_trust test_trust.py 90)
+endif()

@@ -359,6 +359,11 @@ static void test_file_errors(void)
 		 -EINVAL);
 	expect_file_err(":7: unknown key 'endpont' in [exporter]");
 
+	/* A segment producers could not write, or one open to all by a typo. */
+	T_EQ_INT(load_text("[shm]\nmode = 0644\n"), -EINVAL);
+	expect_file_err(":2: [shm] mode = '0644': expected 0600, 0660 or 0666");
+	T_EQ_INT(load_text("[shm]\nmode = 0660\ngroup = shmlog\n"), 0);
+
 	T_EQ_INT(load_text("[spool]\n\nmax_bytes = lots\n"), -EINVAL);
 	expect_file_err(":3: [spool] max_bytes = 'lots': expected a size in bytes");
 
@@ -652,7 +657,7 @@ static void test_secrets(void)
 	T_ASSERT(strstr(dump, "[log] level = info\n"));
 	for (i = 0, n = 0; dump[n]; n++)
 		i += dump[n] == '\n';
-	T_EQ_INT(i, 68); /* one line per key */
+	T_EQ_INT(i, 70); /* one line per key */
 	env_clear();
 }
 
