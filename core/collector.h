@@ -19,6 +19,7 @@
 #include "producers.h"
 #include "seg.h"
 #include "spool_writer.h"
+#include "tsc_cal.h"
 
 struct collector {
 	const struct shmlog_config *cfg;
@@ -45,6 +46,7 @@ struct collector {
 	int stop;
 	uint64_t next_gc_ns;
 	uint64_t records_spooled;
+	struct tsc_cal tsc;       /* producers' clock calibration (sh_tsc_*) */
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);

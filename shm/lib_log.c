@@ -2,9 +2,9 @@
 /*
  * libshmlog.so: encoding log records (shm_abi.h "records") straight into
  * a claimed run of ring slots, and the public shmlog_log*() calls. The
- * record path: one clock read, one CPU-number read (rseq area through
- * sched_getcpu), one compare-and-swap, the copies, one release store.
- * No system call, no lock, no allocation; errno preserved.
+ * record path (lib_hot.h): one TSC read, one CPU-number read (the rseq
+ * area), one compare-and-swap, the copies straight into the slots, one
+ * release store. No system call, no lock, no allocation; errno preserved.
  */
 #include "lib_int.h"
 #include "shmlog.h"
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib_hot.h"
 #include "ring_write.h"
 #include "shm_atomic.h"
 
@@ -81,28 +82,69 @@ size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t
 	return (size_t)(p - out);
 }
 
-int lib_begin(struct lib_att **a, uint64_t *now)
+long lib_attrs_encode(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs)
 {
-	int owner;
+	unsigned char *p = out, *end = out + SHMLOG_ATTRS_MAX;
 
-	*now = lib_now_ns();
-	owner = lib_ready(a);
-	if (owner < 0)
-		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
-	if (*now >= shm_load_relaxed(&lib.next_check_ns))
-		lib_periodic(*now);
-	return owner;
+	if (nattrs > 255)
+		return -EMSGSIZE;
+	for (size_t i = 0; i < nattrs; i++) {
+		const struct shmlog_attr *at = &attrs[i];
+		size_t klen = at->key ? strlen(at->key) : 0, vlen;
+		const void *val;
+		unsigned char b;
+		uint16_t v16;
+
+		if (klen == 0 || klen > 255)
+			return -EINVAL;
+		switch (at->type) {
+		case SHMLOG_ATTR_INT:
+		case SHMLOG_ATTR_DOUBLE:
+			vlen = 8;
+			val = &at->v; /* int64 or double, native order */
+			break;
+		case SHMLOG_ATTR_STR:
+			val = at->v.s ? at->v.s : "";
+			vlen = strlen(val);
+			if (vlen > 65535)
+				return -EMSGSIZE;
+			break;
+		case SHMLOG_ATTR_BOOL:
+			b = at->v.b ? 1 : 0;
+			val = &b;
+			vlen = 1;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if ((size_t)(end - p) < 4 + klen + vlen)
+			return -EMSGSIZE;
+		v16 = (uint16_t)vlen;
+		p[0] = (unsigned char)at->type;
+		p[1] = (unsigned char)klen;
+		memcpy(p + 2, &v16, 2);
+		memcpy(p + 4, at->key, klen);
+		memcpy(p + 4 + klen, val, vlen);
+		p += 4 + klen + vlen;
+	}
+	return (long)(p - out);
 }
 
-struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, size_t len,
-			       uint64_t *pos)
+uint32_t lib_cpu_slow(void)
 {
-	int cpu = sched_getcpu(); /* rseq area or vDSO: no system call */
-	uint32_t ring = cpu >= 0 ? (uint32_t)cpu % a->seg.nrings : 0;
-	struct shm_ring_hdr *r = seg_ring(&a->seg, ring);
-	int ret = ring_claim(&a->seg, r, n, owner, pos);
+	int saved = errno, cpu = sched_getcpu(); /* vDSO: no system call */
 
-	if (ret && a->seg.nrings > 1) {
+	errno = saved;
+	return cpu >= 0 ? (uint32_t)cpu : 0;
+}
+
+struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n,
+				    uint32_t owner, size_t len, uint64_t *pos)
+{
+	struct shm_ring_hdr *r = seg_ring(&a->seg, ring);
+	int ret = -ENOBUFS;
+
+	if (a->seg.nrings > 1) {
 		/* This CPU's ring is full (or held by a stopped writer): try
 		 * the next one before dropping. */
 		r = seg_ring(&a->seg, (ring + 1) % a->seg.nrings);
@@ -117,8 +159,28 @@ struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, si
 	return r;
 }
 
+/* Where the record's bytes go: straight through lin when the claimed
+ * slots do not wrap, else through ring_copy(). */
+struct rec_out {
+	unsigned char *lin;
+	const struct seg *s;
+	struct shm_ring_hdr *r;
+	uint64_t pos;
+};
+
+static inline __attribute__((always_inline)) void put(const struct rec_out *o, size_t off,
+						       const void *src, size_t len)
+{
+	if (LIB_LIKELY(o->lin != NULL))
+		memcpy(o->lin + off, src, len);
+	else
+		ring_copy(o->s, o->r, o->pos, off, src, len);
+}
+
 /* The record path of lib_emit() and lib_emit_at(), inlined into both so
- * that neither pays a call for the other. */
+ * that neither pays a call for the other. errno: nothing on the common
+ * path sets it, and the rare paths (attach, sched_getcpu, the wake-up's
+ * futex) keep it themselves. */
 static inline __attribute__((always_inline)) int
 emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, size_t body_len,
      const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags, uint16_t part,
@@ -127,40 +189,38 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	unsigned char attrbuf[SHMLOG_ATTRS_MAX];
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
-	struct shm_ring_hdr *r;
+	struct rec_out o;
 	struct lib_att *a;
-	uint64_t pos, now;
+	uint64_t now;
 	size_t len, off, alen = 0;
 	uint32_t n;
-	long asz = 0;
-	int owner, saved = errno;
+	int owner;
 
 	owner = lib_begin(&a, &now);
-	if (owner < 0) {
-		errno = saved;
+	if (LIB_UNLIKELY(owner < 0))
 		return owner;
-	}
 	if (time_ns)
 		now = time_ns;
 	/* An older collector rejects flags it does not know (sh_features is
 	 * immutable once the segment is READY: a plain read). */
-	if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
-		flags &= (uint16_t)~SHM_LOG_F_PYTB;
-	if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
-		flags &= (uint16_t)~SHM_LOG_F_JAVATB;
-	if (nattrs) {
-		asz = lib_attrs_size(attrs, nattrs);
-		if (asz < 0) {
-			errno = saved;
-			return (int)asz;
-		}
-		alen = lib_attrs_put(attrbuf, attrs, nattrs);
+	if (LIB_UNLIKELY(flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))) {
+		if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
+			flags &= (uint16_t)~SHM_LOG_F_PYTB;
+		if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
+			flags &= (uint16_t)~SHM_LOG_F_JAVATB;
 	}
-	if (body_len > SHMLOG_BODY_MAX) {
+	if (nattrs) {
+		long asz = lib_attrs_encode(attrbuf, attrs, nattrs);
+
+		if (LIB_UNLIKELY(asz < 0))
+			return (int)asz;
+		alen = (size_t)asz;
+	}
+	if (LIB_UNLIKELY(body_len > SHMLOG_BODY_MAX)) {
 		body_len = SHMLOG_BODY_MAX;
 		flags |= SHM_LOG_F_TRUNCATED;
 	}
-	if (sevtext_len > SHMLOG_SEVTEXT_MAX)
+	if (LIB_UNLIKELY(sevtext_len > SHMLOG_SEVTEXT_MAX))
 		sevtext_len = SHMLOG_SEVTEXT_MAX;
 	if (trace_id || span_id)
 		flags |= SHM_LOG_F_TRACE;
@@ -168,11 +228,11 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	      body_len + sevtext_len + alen;
 	n = (uint32_t)((len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE);
 
-	r = lib_claim(a, n, (uint32_t)owner, len, &pos);
-	if (!r) {
-		errno = saved;
+	o.r = lib_claim(a, n, (uint32_t)owner, len, &o.pos);
+	if (LIB_UNLIKELY(!o.r))
 		return -ENOBUFS;
-	}
+	o.s = &a->seg;
+	o.lin = lib_rec_ptr(&a->seg, o.r, o.pos, n);
 
 	rh.rec_type = SHM_REC_LOG;
 	rh.rec_severity = (uint8_t)severity;
@@ -187,11 +247,10 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	lh.lg_nattrs = (uint8_t)nattrs;
 	lh.lg_attrs_len = (uint16_t)alen;
 	lh.lg_part = part;
-	ring_copy(&a->seg, r, pos, 0, &rh, sizeof(rh));
-	off = sizeof(rh);
-	ring_copy(&a->seg, r, pos, off, &lh, sizeof(lh));
-	off += sizeof(lh);
-	if (flags & SHM_LOG_F_TRACE) {
+	put(&o, 0, &rh, sizeof(rh));
+	put(&o, sizeof(rh), &lh, sizeof(lh));
+	off = sizeof(rh) + sizeof(lh);
+	if (LIB_UNLIKELY(flags & SHM_LOG_F_TRACE)) {
 		struct shm_log_trace lt;
 
 		memset(&lt, 0, sizeof(lt));
@@ -200,22 +259,21 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 		if (span_id)
 			memcpy(lt.lt_span_id, span_id, 8);
 		lt.lt_flags = trace_flags;
-		ring_copy(&a->seg, r, pos, off, &lt, sizeof(lt));
+		put(&o, off, &lt, sizeof(lt));
 		off += sizeof(lt);
 	}
 	if (body_len) {
-		ring_copy(&a->seg, r, pos, off, body, body_len);
+		put(&o, off, body, body_len);
 		off += body_len;
 	}
 	if (sevtext_len) {
-		ring_copy(&a->seg, r, pos, off, sevtext, sevtext_len);
+		put(&o, off, sevtext, sevtext_len);
 		off += sevtext_len;
 	}
 	if (alen)
-		ring_copy(&a->seg, r, pos, off, attrbuf, alen);
-	ring_publish(&a->seg, r, pos, n, (uint32_t)owner);
-	ring_maybe_wake(&a->seg, r, pos, n);
-	errno = saved;
+		put(&o, off, attrbuf, alen);
+	ring_publish(&a->seg, o.r, o.pos, n, (uint32_t)owner);
+	ring_maybe_wake(&a->seg, o.r, o.pos, n);
 	return 0;
 }
 

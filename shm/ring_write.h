@@ -25,10 +25,14 @@
 #include "shm_atomic.h"
 
 /* futex(2) wake of one waiter on a word in shared memory (not private:
- * the collector is another process). errno is the caller's to keep. */
+ * the collector is another process). errno kept: the record path does
+ * not save it. */
 static inline void ring_futex_wake(uint32_t *word)
 {
+	int saved = errno;
+
 	(void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+	errno = saved;
 }
 
 /* Steps a claim may take (walking claimed records, lost CASes) before it
