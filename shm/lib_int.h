@@ -129,14 +129,6 @@ uint32_t lib_cpu_slow(void) LIB_HIDDEN;
 struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n,
 				    uint32_t owner, size_t len, uint64_t *pos) LIB_HIDDEN;
 
-/*
- * The attribute encoding (shm_abi.h "records") of attrs into out (room
- * for SHMLOG_ATTRS_MAX bytes) in one pass: returns the bytes written, or
- * -EMSGSIZE / -EINVAL as lib_attrs_size().
- */
-long lib_attrs_encode(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs)
-	LIB_HIDDEN;
-
 /* Encoded size of attributes (shm_abi.h "records"), or -EMSGSIZE /
  * -EINVAL; and the encoding itself (lib_log.c). */
 long lib_attrs_size(const struct shmlog_attr *attrs, size_t nattrs) LIB_HIDDEN;

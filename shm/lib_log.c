@@ -82,54 +82,6 @@ size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t
 	return (size_t)(p - out);
 }
 
-long lib_attrs_encode(unsigned char *out, const struct shmlog_attr *attrs, size_t nattrs)
-{
-	unsigned char *p = out, *end = out + SHMLOG_ATTRS_MAX;
-
-	if (nattrs > 255)
-		return -EMSGSIZE;
-	for (size_t i = 0; i < nattrs; i++) {
-		const struct shmlog_attr *at = &attrs[i];
-		size_t klen = at->key ? strlen(at->key) : 0, vlen;
-		const void *val;
-		unsigned char b;
-		uint16_t v16;
-
-		if (klen == 0 || klen > 255)
-			return -EINVAL;
-		switch (at->type) {
-		case SHMLOG_ATTR_INT:
-		case SHMLOG_ATTR_DOUBLE:
-			vlen = 8;
-			val = &at->v; /* int64 or double, native order */
-			break;
-		case SHMLOG_ATTR_STR:
-			val = at->v.s ? at->v.s : "";
-			vlen = strlen(val);
-			if (vlen > 65535)
-				return -EMSGSIZE;
-			break;
-		case SHMLOG_ATTR_BOOL:
-			b = at->v.b ? 1 : 0;
-			val = &b;
-			vlen = 1;
-			break;
-		default:
-			return -EINVAL;
-		}
-		if ((size_t)(end - p) < 4 + klen + vlen)
-			return -EMSGSIZE;
-		v16 = (uint16_t)vlen;
-		p[0] = (unsigned char)at->type;
-		p[1] = (unsigned char)klen;
-		memcpy(p + 2, &v16, 2);
-		memcpy(p + 4, at->key, klen);
-		memcpy(p + 4 + klen, val, vlen);
-		p += 4 + klen + vlen;
-	}
-	return (long)(p - out);
-}
-
 uint32_t lib_cpu_slow(void)
 {
 	int saved = errno, cpu = sched_getcpu(); /* vDSO: no system call */
@@ -159,6 +111,39 @@ struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n
 	return r;
 }
 
+/* Attributes whose key and value lengths the first pass remembers for
+ * the second (more are measured again). */
+#define ATTRS_FAST 16
+
+/* memcpy for the short pieces of a record (keys, small bodies): a few
+ * overlapping fixed-size moves the compiler inlines, instead of a call
+ * that costs more than the copy. */
+static inline __attribute__((always_inline)) void copy_small(unsigned char *d, const void *src,
+							     size_t n)
+{
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + n - 32, s + n - 32, 32);
+	} else if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* Where the record's bytes go: straight through lin when the claimed
  * slots do not wrap, else through ring_copy(). */
 struct rec_out {
@@ -172,21 +157,75 @@ static inline __attribute__((always_inline)) void put(const struct rec_out *o, s
 						       const void *src, size_t len)
 {
 	if (LIB_LIKELY(o->lin != NULL))
-		memcpy(o->lin + off, src, len);
+		copy_small(o->lin + off, src, len);
 	else
 		ring_copy(o->s, o->r, o->pos, off, src, len);
 }
 
-/* The record path of lib_emit() and lib_emit_at(), inlined into both so
- * that neither pays a call for the other. errno: nothing on the common
- * path sets it, and the rare paths (attach, sched_getcpu, the wake-up's
- * futex) keep it themselves. */
+/* Lengths of attribute at's key and value (0 and *klen, *vlen), or
+ * -EINVAL / -EMSGSIZE as lib_attrs_size(). */
+static inline __attribute__((always_inline)) int attr_lens(const struct shmlog_attr *at,
+							   size_t *klen, size_t *vlen)
+{
+	*vlen = 0;
+	*klen = at->key ? strlen(at->key) : 0;
+	if (LIB_UNLIKELY(*klen == 0 || *klen > 255))
+		return -EINVAL;
+	switch (at->type) {
+	case SHMLOG_ATTR_INT:
+	case SHMLOG_ATTR_DOUBLE:
+		*vlen = 8;
+		return 0;
+	case SHMLOG_ATTR_STR:
+		*vlen = at->v.s ? strlen(at->v.s) : 0;
+		return *vlen > 65535 ? -EMSGSIZE : 0;
+	case SHMLOG_ATTR_BOOL:
+		*vlen = 1;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Writes attribute at (lengths from attr_lens()) at byte off. */
+static inline __attribute__((always_inline)) void put_attr(const struct rec_out *o, size_t off,
+							   const struct shmlog_attr *at,
+							   size_t klen, size_t vlen)
+{
+	uint16_t v16 = (uint16_t)vlen;
+	unsigned char h[4], b;
+
+	h[0] = (unsigned char)at->type;
+	h[1] = (unsigned char)klen;
+	memcpy(h + 2, &v16, 2); /* native order */
+	put(o, off, h, 4);
+	put(o, off + 4, at->key, klen);
+	switch (at->type) {
+	case SHMLOG_ATTR_STR:
+		if (vlen)
+			put(o, off + 4 + klen, at->v.s, vlen);
+		break;
+	case SHMLOG_ATTR_BOOL:
+		b = at->v.b ? 1 : 0;
+		put(o, off + 4 + klen, &b, 1);
+		break;
+	default:
+		put(o, off + 4 + klen, &at->v, 8); /* int64 or double, native order */
+		break;
+	}
+}
+
+/* The record path of lib_emit(), lib_emit_at() and the public calls,
+ * inlined into each so that none pays a call for another. Attributes are
+ * measured (and checked) in a first pass, then written straight into the
+ * claimed slots. errno: nothing on the common path sets it, and the rare
+ * paths (attach, sched_getcpu, the wake-up's futex) keep it themselves. */
 static inline __attribute__((always_inline)) int
 emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, size_t body_len,
      const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags, uint16_t part,
      const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags, uint64_t time_ns)
 {
-	unsigned char attrbuf[SHMLOG_ATTRS_MAX];
+	uint16_t klens[ATTRS_FAST], vlens[ATTRS_FAST];
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
 	struct rec_out o;
@@ -210,11 +249,22 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 			flags &= (uint16_t)~SHM_LOG_F_JAVATB;
 	}
 	if (nattrs) {
-		long asz = lib_attrs_encode(attrbuf, attrs, nattrs);
+		if (LIB_UNLIKELY(nattrs > 255))
+			return -EMSGSIZE;
+		for (size_t i = 0; i < nattrs; i++) {
+			size_t klen, vlen;
+			int ret = attr_lens(&attrs[i], &klen, &vlen);
 
-		if (LIB_UNLIKELY(asz < 0))
-			return (int)asz;
-		alen = (size_t)asz;
+			if (LIB_UNLIKELY(ret))
+				return ret;
+			if (i < ATTRS_FAST) {
+				klens[i] = (uint16_t)klen;
+				vlens[i] = (uint16_t)vlen;
+			}
+			alen += 4 + klen + vlen;
+		}
+		if (LIB_UNLIKELY(alen > SHMLOG_ATTRS_MAX))
+			return -EMSGSIZE;
 	}
 	if (LIB_UNLIKELY(body_len > SHMLOG_BODY_MAX)) {
 		body_len = SHMLOG_BODY_MAX;
@@ -262,18 +312,27 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 		put(&o, off, &lt, sizeof(lt));
 		off += sizeof(lt);
 	}
-	if (body_len) {
-		put(&o, off, body, body_len);
-		off += body_len;
-	}
+	put(&o, off, body, body_len);
+	off += body_len;
 	if (sevtext_len) {
 		put(&o, off, sevtext, sevtext_len);
 		off += sevtext_len;
 	}
-	if (alen)
-		put(&o, off, attrbuf, alen);
+	for (size_t i = 0; i < nattrs; i++) {
+		size_t klen, vlen;
+
+		if (LIB_LIKELY(i < ATTRS_FAST)) {
+			klen = klens[i];
+			vlen = vlens[i];
+		} else {
+			(void)attr_lens(&attrs[i], &klen, &vlen); /* checked above */
+		}
+		put_attr(&o, off, &attrs[i], klen, vlen);
+		off += 4 + klen + vlen;
+	}
 	ring_publish(&a->seg, o.r, o.pos, n, (uint32_t)owner);
 	ring_maybe_wake(&a->seg, o.r, o.pos, n);
+	ring_prefetch(&a->seg, o.r, o.pos + n);
 	return 0;
 }
 
@@ -303,9 +362,8 @@ __attribute__((visibility("default"))) int shmlog_log_span(int severity,
 {
 	if (severity < 0 || severity > 24 || (!body && body_len) || (!attrs && nattrs))
 		return -EINVAL;
-	return lib_emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
-			body ? body : "", body_len, attrs, nattrs, 0, 0, trace_id, span_id,
-			trace_flags);
+	return emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
+		    body ? body : "", body_len, attrs, nattrs, 0, 0, trace_id, span_id, trace_flags, 0);
 }
 
 __attribute__((visibility("default"))) int shmlog_log(int severity, const char *severity_text,
@@ -313,8 +371,11 @@ __attribute__((visibility("default"))) int shmlog_log(int severity, const char *
 						     const struct shmlog_attr *attrs,
 						     size_t nattrs)
 {
-	return shmlog_log_span(severity, severity_text, body, body_len, attrs, nattrs, NULL,
-			       NULL, 0);
+	if (LIB_UNLIKELY(severity < 0 || severity > 24 || (!body && body_len) ||
+			 (!attrs && nattrs)))
+		return -EINVAL;
+	return emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
+		    body ? body : "", body_len, attrs, nattrs, 0, 0, NULL, NULL, 0, 0);
 }
 
 __attribute__((visibility("default"))) int shmlog_logf(int severity, const char *fmt, ...)

@@ -291,6 +291,7 @@ static inline __attribute__((always_inline)) int metric_emit(int series, int op_
 	}
 	ring_publish(&a->seg, r, pos, 1, (uint32_t)owner);
 	ring_maybe_wake(&a->seg, r, pos, 1);
+	ring_prefetch(&a->seg, r, pos + 1);
 	return 0;
 }
 
