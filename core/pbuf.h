@@ -46,6 +46,10 @@ static inline void pb_varint(struct pbuf *b, uint64_t v)
 	unsigned char tmp[10];
 	size_t n = 0;
 
+	if (v < 0x80 && b->len < b->cap) { /* tags and short lengths: one byte */
+		b->p[b->len++] = (unsigned char)v;
+		return;
+	}
 	do {
 		tmp[n] = (unsigned char)(v & 0x7f);
 		v >>= 7;

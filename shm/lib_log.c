@@ -153,8 +153,19 @@ struct rec_out {
 	uint64_t pos;
 };
 
+/* A piece of a size known at compile time (headers, fixed values). */
 static inline __attribute__((always_inline)) void put(const struct rec_out *o, size_t off,
 						       const void *src, size_t len)
+{
+	if (LIB_LIKELY(o->lin != NULL))
+		memcpy(o->lin + off, src, len);
+	else
+		ring_copy(o->s, o->r, o->pos, off, src, len);
+}
+
+/* A piece of a length known only at run time (body, key, strings). */
+static inline __attribute__((always_inline)) void put_var(const struct rec_out *o, size_t off,
+							   const void *src, size_t len)
 {
 	if (LIB_LIKELY(o->lin != NULL))
 		copy_small(o->lin + off, src, len);
@@ -199,11 +210,11 @@ static inline __attribute__((always_inline)) void put_attr(const struct rec_out 
 	h[1] = (unsigned char)klen;
 	memcpy(h + 2, &v16, 2); /* native order */
 	put(o, off, h, 4);
-	put(o, off + 4, at->key, klen);
+	put_var(o, off + 4, at->key, klen);
 	switch (at->type) {
 	case SHMLOG_ATTR_STR:
 		if (vlen)
-			put(o, off + 4 + klen, at->v.s, vlen);
+			put_var(o, off + 4 + klen, at->v.s, vlen);
 		break;
 	case SHMLOG_ATTR_BOOL:
 		b = at->v.b ? 1 : 0;
@@ -312,10 +323,10 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 		put(&o, off, &lt, sizeof(lt));
 		off += sizeof(lt);
 	}
-	put(&o, off, body, body_len);
+	put_var(&o, off, body, body_len);
 	off += body_len;
 	if (sevtext_len) {
-		put(&o, off, sevtext, sevtext_len);
+		put_var(&o, off, sevtext, sevtext_len);
 		off += sevtext_len;
 	}
 	for (size_t i = 0; i < nattrs; i++) {
