@@ -46,8 +46,15 @@ static inline void pb_varint(struct pbuf *b, uint64_t v)
 	unsigned char tmp[10];
 	size_t n = 0;
 
-	if (v < 0x80 && b->len < b->cap) { /* tags and short lengths: one byte */
-		b->p[b->len++] = (unsigned char)v;
+	if (b->cap - b->len >= sizeof(tmp)) { /* room for any varint: in place */
+		unsigned char *d = b->p + b->len;
+
+		while (v >= 0x80) {
+			d[n++] = (unsigned char)(v | 0x80);
+			v >>= 7;
+		}
+		d[n++] = (unsigned char)v;
+		b->len += n;
 		return;
 	}
 	do {
