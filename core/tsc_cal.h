@@ -24,12 +24,12 @@
 
 struct tsc_cal {
 	struct shm_seg_hdr *hdr;
-	int usable;          /* the TSC is invariant and the kernel's clocksource */
+	int usable;	     /* the TSC is invariant and the kernel's clocksource */
 	uint64_t anchor_tsc; /* start of the frequency window */
 	uint64_t anchor_ns;
-	uint64_t mult;       /* ns per tick << SHM_TSC_SHIFT; 0 until measured */
-	uint64_t next_mono;  /* CLOCK_MONOTONIC of the next refresh */
-	uint64_t refreshes;  /* calibrations published (tests, diagnostics) */
+	uint64_t mult;	    /* ns per tick << SHM_TSC_SHIFT; 0 until measured */
+	uint64_t next_mono; /* CLOCK_MONOTONIC of the next refresh */
+	uint64_t refreshes; /* calibrations published (tests, diagnostics) */
 };
 
 /*

@@ -57,7 +57,7 @@ static inline uint32_t lib_cpu(void)
 {
 	if (LIB_LIKELY(__rseq_size != 0)) {
 		const struct rseq *rs =
-			(const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+		    (const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
 		/* The kernel rewrites it when it migrates us: a relaxed
 		 * read of our own thread's word. */
 		uint32_t cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
@@ -105,8 +105,8 @@ static inline struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint
 /* Start of the claimed record when its n slots do not wrap around the
  * end of the slot array (the common case: one pointer to write through),
  * else NULL (write it with ring_copy()). */
-static inline unsigned char *lib_rec_ptr(const struct seg *s, struct shm_ring_hdr *r,
-					 uint64_t pos, uint32_t n)
+static inline unsigned char *lib_rec_ptr(const struct seg *s, struct shm_ring_hdr *r, uint64_t pos,
+					 uint32_t n)
 {
 	uint64_t slot = pos & ((uint64_t)s->slots - 1);
 

@@ -36,9 +36,13 @@
 #define RECORDS 500
 #define SHIFT_NS 5000000ull
 
-static const struct seg_geometry geom = { .nrings = 2, .ring_slots = 1024, .max_producers = 8,
-					  .max_threads = 16, .dead_check_ms = 200,
-					  .max_instruments = 8, .max_series = 8 };
+static const struct seg_geometry geom = {.nrings = 2,
+					 .ring_slots = 1024,
+					 .max_producers = 8,
+					 .max_threads = 16,
+					 .dead_check_ms = 200,
+					 .max_instruments = 8,
+					 .max_series = 8};
 
 static uint64_t now_ns(void)
 {
@@ -50,7 +54,7 @@ static uint64_t now_ns(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -181,7 +185,8 @@ static int phase2(const char *ns, uint64_t shift)
 		T_EQ_INT(rh.rec_type, SHM_REC_LOG);
 		t = rh.rec_time_ns - shift;
 		if (t + SLACK_NS < t0[pos] || t > t1[pos] + SLACK_NS) {
-			fprintf(stderr, "record %llu: time %llu (shift %llu) outside [%llu, %llu]\n",
+			fprintf(stderr,
+				"record %llu: time %llu (shift %llu) outside [%llu, %llu]\n",
 				(unsigned long long)pos, (unsigned long long)rh.rec_time_ns,
 				(unsigned long long)shift, (unsigned long long)t0[pos],
 				(unsigned long long)t1[pos]);
@@ -192,7 +197,8 @@ static int phase2(const char *ns, uint64_t shift)
 		if (t > t1[pos] && t - t1[pos] > worst)
 			worst = t - t1[pos];
 	}
-	fprintf(stderr, "tsc: %d records through libshmlog, shift %llu ns, worst distance %llu ns\n",
+	fprintf(stderr,
+		"tsc: %d records through libshmlog, shift %llu ns, worst distance %llu ns\n",
 		RECORDS, (unsigned long long)shift, (unsigned long long)worst);
 	seg_detach(&s);
 	return 0;
