@@ -241,6 +241,8 @@ int collector_open(struct collector *c, const struct shmlog_config *cfg)
 		snprintf(c->seg.hdr->sh_spool_dir, sizeof(c->seg.hdr->sh_spool_dir), "%.255s",
 			 cfg->spool_dir);
 	}
+	if (tsc_cal_init(&c->tsc, c->seg.hdr, 1))
+		LOGI("collector: producers time records with the TSC");
 	c->cursors = calloc(c->seg.nrings, sizeof(uint64_t));
 	c->heads = calloc(c->seg.nrings, sizeof(uint64_t));
 	c->submitted = calloc(c->seg.nrings, sizeof(uint64_t));
@@ -577,6 +579,7 @@ int collector_run(struct collector *c)
 			c->next_export_ns = mono + (uint64_t)c->cfg->met_export_interval_ms * NS_PER_MS;
 		}
 		publish_stats(c, now);
+		tsc_cal_tick(&c->tsc, mono);
 		if (c->stop) {
 			/* Drain until the rings are empty (bounded), flush, and
 			 * wait for the spool writes to be durable. */

@@ -20,6 +20,7 @@
 #include "producers.h"
 #include "seg.h"
 #include "spool_writer.h"
+#include "tsc_cal.h"
 
 struct collector {
 	const struct shmlog_config *cfg;
@@ -60,6 +61,7 @@ struct collector {
 	uint32_t *aq;
 	size_t aq_head, aq_len, aq_cap;
 	uint64_t noprod_seen;     /* sh_drop_noprod when it was last logged */
+	struct tsc_cal tsc;       /* producers' clock calibration (sh_tsc_*) */
 };
 
 int collector_open(struct collector *c, const struct shmlog_config *cfg);

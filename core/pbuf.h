@@ -46,6 +46,17 @@ static inline void pb_varint(struct pbuf *b, uint64_t v)
 	unsigned char tmp[10];
 	size_t n = 0;
 
+	if (b->cap - b->len >= sizeof(tmp)) { /* room for any varint: in place */
+		unsigned char *d = b->p + b->len;
+
+		while (v >= 0x80) {
+			d[n++] = (unsigned char)(v | 0x80);
+			v >>= 7;
+		}
+		d[n++] = (unsigned char)v;
+		b->len += n;
+		return;
+	}
 	do {
 		tmp[n] = (unsigned char)(v & 0x7f);
 		v >>= 7;

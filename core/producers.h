@@ -35,6 +35,7 @@ struct resource {
 	struct pbuf recs;     /* pending LogRecord messages, back to back */
 	struct rec_ix *ix;    /* one per pending record */
 	uint32_t nix, capix;
+	int unsorted;         /* a pending record is older than one before it */
 	int pending;          /* on the batch's pending list */
 	int retired;          /* no longer in the table: free once flushed */
 	struct resource *next_pending;

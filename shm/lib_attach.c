@@ -28,14 +28,7 @@
 
 struct lib_state lib LIB_HIDDEN;
 
-struct lib_thread {
-	int32_t owner;       /* thread table index, -1 none */
-	uint32_t epoch;      /* att->epoch when registered */
-	struct lib_att *att; /* the attachment owner belongs to */
-	int busy;            /* registering: a nested call (signal) must not */
-};
-
-static LIB_TLS __thread struct lib_thread tls = { .owner = -1 };
+LIB_TLS __thread struct lib_thread lib_tls = { .owner = -1 };
 static pthread_key_t thread_key;
 static int thread_key_ok;
 
@@ -267,11 +260,11 @@ static int register_thread(struct lib_att *a)
 		te->te_pgen = a->pgen;
 		/* Pairs with the collector's acquire of te_ready. */
 		shm_store_release(&te->te_ready, 1);
-		tls.owner = (int32_t)i;
-		tls.epoch = a->epoch;
-		tls.att = a;
+		lib_tls.owner = (int32_t)i;
+		lib_tls.epoch = a->epoch;
+		lib_tls.att = a;
 		if (thread_key_ok)
-			(void)pthread_setspecific(thread_key, &tls); /* for the destructor */
+			(void)pthread_setspecific(thread_key, &lib_tls); /* for the destructor */
 		return (int)i;
 	}
 	return -ENOSPC;
@@ -293,7 +286,7 @@ static void thread_exit(void *arg)
 	t->owner = -1;
 }
 
-int lib_ready(struct lib_att **att)
+static int ready(struct lib_att **att)
 {
 	int st = shm_load_acquire(&lib.status); /* pairs with try_attach() */
 	struct lib_att *a;
@@ -301,14 +294,14 @@ int lib_ready(struct lib_att **att)
 
 	if (st == LIB_ATTACHED) {
 		a = shm_load_acquire(&lib.cur); /* pairs with try_attach() */
-		if (tls.owner >= 0 && tls.att == a && tls.epoch == a->epoch) {
+		if (lib_tls.owner >= 0 && lib_tls.att == a && lib_tls.epoch == a->epoch) {
 			*att = a;
-			return tls.owner;
+			return lib_tls.owner;
 		}
 	}
-	if (st == LIB_DISABLED || tls.busy)
+	if (st == LIB_DISABLED || lib_tls.busy)
 		return -ENOTCONN; /* busy: a signal handler interrupted our setup */
-	tls.busy = 1;
+	lib_tls.busy = 1;
 	if (st != LIB_ATTACHED) {
 		uint64_t now = lib_now_ns();
 		int expect = 0;
@@ -320,7 +313,7 @@ int lib_ready(struct lib_att **att)
 			shm_store_release(&lib.attach_busy, 0);
 		}
 		if (shm_load_acquire(&lib.status) != LIB_ATTACHED) {
-			tls.busy = 0;
+			lib_tls.busy = 0;
 			return -ENOTCONN;
 		}
 	}
@@ -334,12 +327,12 @@ int lib_ready(struct lib_att **att)
 			shm_store_release(&lib.attach_busy, 0);
 		}
 		if (!ok) {
-			tls.busy = 0;
+			lib_tls.busy = 0;
 			return -ENOTCONN;
 		}
 	}
 	ret = register_thread(a);
-	tls.busy = 0;
+	lib_tls.busy = 0;
 	if (ret < 0) {
 		struct shm_producer *pe = seg_producer(&a->seg, a->producer);
 		shm_add_relaxed(&pe->pe_drop_nothr, 1);
@@ -349,7 +342,15 @@ int lib_ready(struct lib_att **att)
 	return ret;
 }
 
-void lib_periodic(uint64_t now)
+int lib_ready(struct lib_att **att)
+{
+	int saved = errno, ret = ready(att);
+
+	errno = saved; /* the record path does not keep errno itself */
+	return ret;
+}
+
+static void periodic(uint64_t now)
 {
 	struct lib_att *a;
 	uint64_t hb;
@@ -372,6 +373,14 @@ void lib_periodic(uint64_t now)
 	shm_store_release(&lib.attach_busy, 0);
 }
 
+void lib_periodic(uint64_t now)
+{
+	int saved = errno;
+
+	periodic(now);
+	errno = saved;
+}
+
 static void atfork_child(void)
 {
 	/* The child is a new producer; its only thread must register anew,
@@ -381,8 +390,8 @@ static void atfork_child(void)
 	/* The child is a new producer, registered at its first record (a
 	 * child that only execs never takes an entry); its only thread must
 	 * register anew, and the parent's thread entries are not ours. */
-	tls.owner = -1;
-	tls.busy = 0;
+	lib_tls.owner = -1;
+	lib_tls.busy = 0;
 	lib.attach_busy = 0;
 	if (a) {
 		a->epoch = ++lib.epochs;

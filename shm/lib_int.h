@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal declarations of libshmlog.so shared by its files:
+ *   lib_hot.h     the inlined start of every record (time, CPU, claim)
  *   lib_attach.c  attaching, producer and thread registration, fork, exit
  *   lib_log.c     record encoding and the public shmlog_log*() calls
  *   lib_stdio.c   capture of fds 1 and 2 (write, writev, stdio streams)
@@ -71,19 +72,30 @@ struct lib_state {
 
 extern struct lib_state lib LIB_HIDDEN;
 
+/* The calling thread's registration (lib_attach.c writes it; the record
+ * path reads it through lib_ready_fast()). */
+struct lib_thread {
+	int32_t owner;       /* thread table index, -1 none */
+	uint32_t epoch;      /* att->epoch when registered */
+	struct lib_att *att; /* the attachment owner belongs to */
+	int busy;            /* registering: a nested call (signal) must not */
+};
+
+extern LIB_TLS __thread struct lib_thread lib_tls LIB_HIDDEN;
+
 /* Nanoseconds of CLOCK_REALTIME (vDSO, no system call). */
 uint64_t lib_now_ns(void) LIB_HIDDEN;
 
 /*
  * Makes sure the process is attached and the calling thread has a thread
  * entry. Returns the owner index (>= 0) and *att, or -ENOTCONN (inert),
- * or -ENOSPC (thread table full; counted). Cheap when already done: two
- * loads and a compare.
+ * or -ENOSPC (thread table full; counted). errno kept. Cheap when already
+ * done (lib_ready_fast() in lib_hot.h inlines that check).
  */
 int lib_ready(struct lib_att **att) LIB_HIDDEN;
 
 /* At most once a second from the record path: notices a replaced
- * segment. */
+ * segment. errno kept. */
 void lib_periodic(uint64_t now) LIB_HIDDEN;
 
 /* Prints a diagnostic on fd 2 when SHMLOG_DEBUG=1 (raw syscall, never
@@ -112,20 +124,22 @@ int lib_emit_at(int severity, const char *sevtext, size_t sevtext_len, const cha
 		uint16_t part, const uint8_t *trace_id, const uint8_t *span_id,
 		uint8_t trace_flags, uint64_t time_ns) LIB_HIDDEN;
 
-/*
- * The start of every record (lib_log.c): the clock read, attachment and
- * thread registration, the once-a-second re-attach check. Returns the
- * owner index and *a, *now; or -ENOTCONN, or -ENOBUFS (no thread entry).
- */
-int lib_begin(struct lib_att **a, uint64_t *now) LIB_HIDDEN;
+/* sched_getcpu() for a thread without an rseq area (errno kept), as a
+ * ring-index source: 0 when even that fails. */
+uint32_t lib_cpu_slow(void) LIB_HIDDEN;
+/* A record that lib_ready() refused (owner < 0): -ENOBUFS when the
+ * producer table was full (the record is counted in sh_drop_noprod) or
+ * there is no thread entry, else -ENOTCONN (inert). */
+int lib_refused(int owner) LIB_HIDDEN;
 
 /*
- * Claims n slots for owner on this CPU's ring, or on the next one when it
- * is full. Returns the ring (*pos set), or NULL after counting the drop
- * (ring and producer counters; len bytes).
+ * The full-ring path of lib_claim() (lib_hot.h): ring (this CPU's) refused
+ * n slots; tries the next ring, else counts the drop (ring and producer
+ * counters; len bytes). Returns the ring (*pos set), or NULL after
+ * counting. Kept out of line: a wait-for-space policy belongs here.
  */
-struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, size_t len,
-			       uint64_t *pos) LIB_HIDDEN;
+struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n,
+				    uint32_t owner, size_t len, uint64_t *pos) LIB_HIDDEN;
 
 /* Encoded size of attributes (shm_abi.h "records"), or -EMSGSIZE /
  * -EINVAL; and the encoding itself (lib_log.c). */

@@ -2,9 +2,9 @@
 /*
  * libshmlog.so: encoding log records (shm_abi.h "records") straight into
  * a claimed run of ring slots, and the public shmlog_log*() calls. The
- * record path: one clock read, one CPU-number read (rseq area through
- * sched_getcpu), one compare-and-swap, the copies, one release store.
- * No system call, no lock, no allocation; errno preserved.
+ * record path (lib_hot.h): one TSC read, one CPU-number read (the rseq
+ * area), one compare-and-swap, the copies straight into the slots, one
+ * release store. No system call, no lock, no allocation; errno preserved.
  */
 #include "lib_int.h"
 #include "shmlog.h"
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib_hot.h"
 #include "ring_write.h"
 #include "shm_atomic.h"
 
@@ -81,12 +82,16 @@ size_t lib_attrs_put(unsigned char *out, const struct shmlog_attr *attrs, size_t
 	return (size_t)(p - out);
 }
 
-int lib_begin(struct lib_att **a, uint64_t *now)
+uint32_t lib_cpu_slow(void)
 {
-	int owner;
+	int saved = errno, cpu = sched_getcpu(); /* vDSO: no system call */
 
-	*now = lib_now_ns();
-	owner = lib_ready(a);
+	errno = saved;
+	return cpu >= 0 ? (uint32_t)cpu : 0;
+}
+
+int lib_refused(int owner)
+{
 	if (owner == -ENOTCONN) {
 		/* A collector is there but its producer table was full: at
 		 * attach (lib.noprod), or at a fork child's first record (the
@@ -105,22 +110,16 @@ int lib_begin(struct lib_att **a, uint64_t *now)
 			return -ENOBUFS;
 		}
 	}
-	if (owner < 0)
-		return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
-	if (*now >= shm_load_relaxed(&lib.next_check_ns))
-		lib_periodic(*now);
-	return owner;
+	return owner == -ENOSPC ? -ENOBUFS : -ENOTCONN;
 }
 
-struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, size_t len,
-			       uint64_t *pos)
+struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n,
+				    uint32_t owner, size_t len, uint64_t *pos)
 {
-	int cpu = sched_getcpu(); /* rseq area or vDSO: no system call */
-	uint32_t ring = cpu >= 0 ? (uint32_t)cpu % a->seg.nrings : 0;
 	struct shm_ring_hdr *r = seg_ring(&a->seg, ring);
-	int ret = ring_claim(&a->seg, r, n, owner, pos);
+	int ret = -ENOBUFS;
 
-	if (ret && a->seg.nrings > 1) {
+	if (a->seg.nrings > 1) {
 		/* This CPU's ring is full (or held by a stopped writer): try
 		 * the next one before dropping. */
 		r = seg_ring(&a->seg, (ring + 1) % a->seg.nrings);
@@ -135,50 +134,177 @@ struct shm_ring_hdr *lib_claim(struct lib_att *a, uint32_t n, uint32_t owner, si
 	return r;
 }
 
-/* The record path of lib_emit() and lib_emit_at(), inlined into both so
- * that neither pays a call for the other. */
+/* Attributes whose key and value lengths the first pass remembers for
+ * the second (more are measured again). */
+#define ATTRS_FAST 16
+
+/* memcpy for the short pieces of a record (keys, small bodies): a few
+ * overlapping fixed-size moves the compiler inlines, instead of a call
+ * that costs more than the copy. */
+static inline __attribute__((always_inline)) void copy_small(unsigned char *d, const void *src,
+							     size_t n)
+{
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + n - 32, s + n - 32, 32);
+	} else if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
+/* Where the record's bytes go: straight through lin when the claimed
+ * slots do not wrap, else through ring_copy(). */
+struct rec_out {
+	unsigned char *lin;
+	const struct seg *s;
+	struct shm_ring_hdr *r;
+	uint64_t pos;
+};
+
+/* A piece of a size known at compile time (headers, fixed values). */
+static inline __attribute__((always_inline)) void put(const struct rec_out *o, size_t off,
+						       const void *src, size_t len)
+{
+	if (LIB_LIKELY(o->lin != NULL))
+		memcpy(o->lin + off, src, len);
+	else
+		ring_copy(o->s, o->r, o->pos, off, src, len);
+}
+
+/* A piece of a length known only at run time (body, key, strings). */
+static inline __attribute__((always_inline)) void put_var(const struct rec_out *o, size_t off,
+							   const void *src, size_t len)
+{
+	if (LIB_LIKELY(o->lin != NULL))
+		copy_small(o->lin + off, src, len);
+	else
+		ring_copy(o->s, o->r, o->pos, off, src, len);
+}
+
+/* Lengths of attribute at's key and value (0 and *klen, *vlen), or
+ * -EINVAL / -EMSGSIZE as lib_attrs_size(). */
+static inline __attribute__((always_inline)) int attr_lens(const struct shmlog_attr *at,
+							   size_t *klen, size_t *vlen)
+{
+	*vlen = 0;
+	*klen = at->key ? strlen(at->key) : 0;
+	if (LIB_UNLIKELY(*klen == 0 || *klen > 255))
+		return -EINVAL;
+	switch (at->type) {
+	case SHMLOG_ATTR_INT:
+	case SHMLOG_ATTR_DOUBLE:
+		*vlen = 8;
+		return 0;
+	case SHMLOG_ATTR_STR:
+		*vlen = at->v.s ? strlen(at->v.s) : 0;
+		return *vlen > 65535 ? -EMSGSIZE : 0;
+	case SHMLOG_ATTR_BOOL:
+		*vlen = 1;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Writes attribute at (lengths from attr_lens()) at byte off. */
+static inline __attribute__((always_inline)) void put_attr(const struct rec_out *o, size_t off,
+							   const struct shmlog_attr *at,
+							   size_t klen, size_t vlen)
+{
+	uint16_t v16 = (uint16_t)vlen;
+	unsigned char h[4], b;
+
+	h[0] = (unsigned char)at->type;
+	h[1] = (unsigned char)klen;
+	memcpy(h + 2, &v16, 2); /* native order */
+	put(o, off, h, 4);
+	put_var(o, off + 4, at->key, klen);
+	switch (at->type) {
+	case SHMLOG_ATTR_STR:
+		if (vlen)
+			put_var(o, off + 4 + klen, at->v.s, vlen);
+		break;
+	case SHMLOG_ATTR_BOOL:
+		b = at->v.b ? 1 : 0;
+		put(o, off + 4 + klen, &b, 1);
+		break;
+	default:
+		put(o, off + 4 + klen, &at->v, 8); /* int64 or double, native order */
+		break;
+	}
+}
+
+/* The record path of lib_emit(), lib_emit_at() and the public calls,
+ * inlined into each so that none pays a call for another. Attributes are
+ * measured (and checked) in a first pass, then written straight into the
+ * claimed slots. errno: nothing on the common path sets it, and the rare
+ * paths (attach, sched_getcpu, the wake-up's futex) keep it themselves. */
 static inline __attribute__((always_inline)) int
 emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, size_t body_len,
      const struct shmlog_attr *attrs, size_t nattrs, uint16_t flags, uint16_t part,
      const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags, uint64_t time_ns)
 {
-	unsigned char attrbuf[SHMLOG_ATTRS_MAX];
+	uint16_t klens[ATTRS_FAST], vlens[ATTRS_FAST];
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
-	struct shm_ring_hdr *r;
+	struct rec_out o;
 	struct lib_att *a;
-	uint64_t pos, now;
+	uint64_t now;
 	size_t len, off, alen = 0;
 	uint32_t n;
-	long asz = 0;
-	int owner, saved = errno;
+	int owner;
 
 	owner = lib_begin(&a, &now);
-	if (owner < 0) {
-		errno = saved;
+	if (LIB_UNLIKELY(owner < 0))
 		return owner;
-	}
 	if (time_ns)
 		now = time_ns;
 	/* An older collector rejects flags it does not know (sh_features is
 	 * immutable once the segment is READY: a plain read). */
-	if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
-		flags &= (uint16_t)~SHM_LOG_F_PYTB;
-	if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
-		flags &= (uint16_t)~SHM_LOG_F_JAVATB;
-	if (nattrs) {
-		asz = lib_attrs_size(attrs, nattrs);
-		if (asz < 0) {
-			errno = saved;
-			return (int)asz;
-		}
-		alen = lib_attrs_put(attrbuf, attrs, nattrs);
+	if (LIB_UNLIKELY(flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))) {
+		if ((flags & SHM_LOG_F_PYTB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_PYTB))
+			flags &= (uint16_t)~SHM_LOG_F_PYTB;
+		if ((flags & SHM_LOG_F_JAVATB) && !(a->seg.hdr->sh_features & SHM_FEAT_LOG_JAVATB))
+			flags &= (uint16_t)~SHM_LOG_F_JAVATB;
 	}
-	if (body_len > SHMLOG_BODY_MAX) {
+	if (nattrs) {
+		if (LIB_UNLIKELY(nattrs > 255))
+			return -EMSGSIZE;
+		for (size_t i = 0; i < nattrs; i++) {
+			size_t klen, vlen;
+			int ret = attr_lens(&attrs[i], &klen, &vlen);
+
+			if (LIB_UNLIKELY(ret))
+				return ret;
+			if (i < ATTRS_FAST) {
+				klens[i] = (uint16_t)klen;
+				vlens[i] = (uint16_t)vlen;
+			}
+			alen += 4 + klen + vlen;
+		}
+		if (LIB_UNLIKELY(alen > SHMLOG_ATTRS_MAX))
+			return -EMSGSIZE;
+	}
+	if (LIB_UNLIKELY(body_len > SHMLOG_BODY_MAX)) {
 		body_len = SHMLOG_BODY_MAX;
 		flags |= SHM_LOG_F_TRUNCATED;
 	}
-	if (sevtext_len > SHMLOG_SEVTEXT_MAX)
+	if (LIB_UNLIKELY(sevtext_len > SHMLOG_SEVTEXT_MAX))
 		sevtext_len = SHMLOG_SEVTEXT_MAX;
 	if (trace_id || span_id)
 		flags |= SHM_LOG_F_TRACE;
@@ -186,11 +312,11 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	      body_len + sevtext_len + alen;
 	n = (uint32_t)((len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE);
 
-	r = lib_claim(a, n, (uint32_t)owner, len, &pos);
-	if (!r) {
-		errno = saved;
+	o.r = lib_claim(a, n, (uint32_t)owner, len, &o.pos);
+	if (LIB_UNLIKELY(!o.r))
 		return -ENOBUFS;
-	}
+	o.s = &a->seg;
+	o.lin = lib_rec_ptr(&a->seg, o.r, o.pos, n);
 
 	rh.rec_type = SHM_REC_LOG;
 	rh.rec_severity = (uint8_t)severity;
@@ -205,11 +331,10 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	lh.lg_nattrs = (uint8_t)nattrs;
 	lh.lg_attrs_len = (uint16_t)alen;
 	lh.lg_part = part;
-	ring_copy(&a->seg, r, pos, 0, &rh, sizeof(rh));
-	off = sizeof(rh);
-	ring_copy(&a->seg, r, pos, off, &lh, sizeof(lh));
-	off += sizeof(lh);
-	if (flags & SHM_LOG_F_TRACE) {
+	put(&o, 0, &rh, sizeof(rh));
+	put(&o, sizeof(rh), &lh, sizeof(lh));
+	off = sizeof(rh) + sizeof(lh);
+	if (LIB_UNLIKELY(flags & SHM_LOG_F_TRACE)) {
 		struct shm_log_trace lt;
 
 		memset(&lt, 0, sizeof(lt));
@@ -218,22 +343,30 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 		if (span_id)
 			memcpy(lt.lt_span_id, span_id, 8);
 		lt.lt_flags = trace_flags;
-		ring_copy(&a->seg, r, pos, off, &lt, sizeof(lt));
+		put(&o, off, &lt, sizeof(lt));
 		off += sizeof(lt);
 	}
-	if (body_len) {
-		ring_copy(&a->seg, r, pos, off, body, body_len);
-		off += body_len;
-	}
+	put_var(&o, off, body, body_len);
+	off += body_len;
 	if (sevtext_len) {
-		ring_copy(&a->seg, r, pos, off, sevtext, sevtext_len);
+		put_var(&o, off, sevtext, sevtext_len);
 		off += sevtext_len;
 	}
-	if (alen)
-		ring_copy(&a->seg, r, pos, off, attrbuf, alen);
-	ring_publish(&a->seg, r, pos, n, (uint32_t)owner);
-	ring_maybe_wake(&a->seg, r, pos, n);
-	errno = saved;
+	for (size_t i = 0; i < nattrs; i++) {
+		size_t klen, vlen;
+
+		if (LIB_LIKELY(i < ATTRS_FAST)) {
+			klen = klens[i];
+			vlen = vlens[i];
+		} else {
+			(void)attr_lens(&attrs[i], &klen, &vlen); /* checked above */
+		}
+		put_attr(&o, off, &attrs[i], klen, vlen);
+		off += 4 + klen + vlen;
+	}
+	ring_publish(&a->seg, o.r, o.pos, n, (uint32_t)owner);
+	ring_maybe_wake(&a->seg, o.r, o.pos, n);
+	ring_prefetch(&a->seg, o.r, o.pos + n);
 	return 0;
 }
 
@@ -263,9 +396,8 @@ __attribute__((visibility("default"))) int shmlog_log_span(int severity,
 {
 	if (severity < 0 || severity > 24 || (!body && body_len) || (!attrs && nattrs))
 		return -EINVAL;
-	return lib_emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
-			body ? body : "", body_len, attrs, nattrs, 0, 0, trace_id, span_id,
-			trace_flags);
+	return emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
+		    body ? body : "", body_len, attrs, nattrs, 0, 0, trace_id, span_id, trace_flags, 0);
 }
 
 __attribute__((visibility("default"))) int shmlog_log(int severity, const char *severity_text,
@@ -273,8 +405,11 @@ __attribute__((visibility("default"))) int shmlog_log(int severity, const char *
 						     const struct shmlog_attr *attrs,
 						     size_t nattrs)
 {
-	return shmlog_log_span(severity, severity_text, body, body_len, attrs, nattrs, NULL,
-			       NULL, 0);
+	if (LIB_UNLIKELY(severity < 0 || severity > 24 || (!body && body_len) ||
+			 (!attrs && nattrs)))
+		return -EINVAL;
+	return emit(severity, severity_text, severity_text ? strlen(severity_text) : 0,
+		    body ? body : "", body_len, attrs, nattrs, 0, 0, NULL, NULL, 0, 0);
 }
 
 __attribute__((visibility("default"))) int shmlog_logf(int severity, const char *fmt, ...)

@@ -8,9 +8,9 @@
  * with one compare-and-swap that names the entry's hash; a concurrent
  * registration of the same name waits (briefly) for the entry to be
  * READY before comparing. Entries are never freed, so ids stay valid for
- * the segment's life. The hot path reads the series and instrument entry
- * (two loads), then claims, fills and publishes one slot: no system call,
- * no lock, no allocation.
+ * the segment's life. The hot path (lib_hot.h) reads the series and
+ * instrument entry (two loads), then claims, fills and publishes one
+ * slot: no system call, no lock, no allocation.
  */
 #include "lib_int.h"
 #include "shmlog.h"
@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "lib_hot.h"
 #include "ring_write.h"
 #include "shm_atomic.h"
 
@@ -234,8 +235,10 @@ out:
 	return ret;
 }
 
-/* The hot path: one record of one slot carrying (series, kind, value). */
-static int metric_emit(int series, int op_kind, double v)
+/* The hot path: one record of one slot carrying (series, kind, value).
+ * A one-slot record never wraps: it is written straight into its slot.
+ * errno: as emit() in lib_log.c. */
+static inline __attribute__((always_inline)) int metric_emit(int series, int op_kind, double v)
 {
 	struct shm_rec_hdr rh;
 	struct shm_metric mt;
@@ -244,37 +247,33 @@ static int metric_emit(int series, int op_kind, double v)
 	struct lib_att *a;
 	uint64_t pos, now;
 	uint32_t inst, kind;
-	int owner, saved = errno;
+	int owner;
 
 	owner = lib_begin(&a, &now);
-	if (owner < 0) {
-		errno = saved;
+	if (LIB_UNLIKELY(owner < 0))
 		return owner;
-	}
-	if (series < 0 || (uint32_t)series >= a->seg.max_series)
+	if (LIB_UNLIKELY(series < 0 || (uint32_t)series >= a->seg.max_series))
 		return -EINVAL;
 	se = seg_series(&a->seg, (uint32_t)series);
 	/* Pairs with the release of READY in shmlog_series(). */
-	if (SHM_DICT_STATE(shm_load_acquire(&se->se_claim)) != SHM_DICT_READY)
+	if (LIB_UNLIKELY(SHM_DICT_STATE(shm_load_acquire(&se->se_claim)) != SHM_DICT_READY))
 		return -EINVAL;
 	inst = shm_load_relaxed(&se->se_instrument);
-	if (inst >= a->seg.max_instruments)
+	if (LIB_UNLIKELY(inst >= a->seg.max_instruments))
 		return -EINVAL;
 	kind = shm_load_relaxed(&seg_instrument(&a->seg, inst)->in_kind);
 	if (op_kind == SHMLOG_COUNTER) {
-		if (kind == SHMLOG_COUNTER ? !(v >= 0) : kind != SHMLOG_UPDOWN_COUNTER)
+		if (LIB_UNLIKELY(kind == SHMLOG_COUNTER ? !(v >= 0) : kind != SHMLOG_UPDOWN_COUNTER))
 			return -EINVAL;
-	} else if (kind != (uint32_t)op_kind) {
+	} else if (LIB_UNLIKELY(kind != (uint32_t)op_kind)) {
 		return -EINVAL;
 	}
-	if (!isfinite(v))
+	if (LIB_UNLIKELY(!isfinite(v)))
 		return -EINVAL;
 
 	r = lib_claim(a, 1, (uint32_t)owner, sizeof(rh) + sizeof(mt), &pos);
-	if (!r) {
-		errno = saved;
+	if (LIB_UNLIKELY(!r))
 		return -ENOBUFS;
-	}
 	memset(&rh, 0, sizeof(rh));
 	rh.rec_type = SHM_REC_METRIC;
 	rh.rec_len = sizeof(rh) + sizeof(mt);
@@ -284,11 +283,15 @@ static int metric_emit(int series, int op_kind, double v)
 	mt.mt_series = (uint32_t)series;
 	mt.mt_kind = kind;
 	mt.mt_value = v;
-	ring_copy(&a->seg, r, pos, 0, &rh, sizeof(rh));
-	ring_copy(&a->seg, r, pos, sizeof(rh), &mt, sizeof(mt));
+	{
+		unsigned char *p = lib_rec_ptr(&a->seg, r, pos, 1);
+
+		memcpy(p, &rh, sizeof(rh));
+		memcpy(p + sizeof(rh), &mt, sizeof(mt));
+	}
 	ring_publish(&a->seg, r, pos, 1, (uint32_t)owner);
 	ring_maybe_wake(&a->seg, r, pos, 1);
-	errno = saved;
+	ring_prefetch(&a->seg, r, pos + 1);
 	return 0;
 }
 

@@ -67,7 +67,8 @@
 
 #define SHM_ABI_MAGIC 0x4c4d4853u /* "SHML" little-endian */
 #define SHM_ABI_MAJOR 1
-#define SHM_ABI_MINOR 2 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB; 1.2: sh_drop_noprod */
+#define SHM_ABI_MINOR 3 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB;
+			 * 1.2: sh_drop_noprod; 1.3: the TSC calibration line (sh_tsc_*) */
 #define SHM_ABI_ENDIAN 0x01020304u
 #define SHM_ABI_SLOT_SIZE 64
 #define SHM_ABI_HDR_SIZE 4096
@@ -83,6 +84,9 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
  * so that an older collector never sees a record it would reject. */
 #define SHM_FEAT_LOG_PYTB 0x0001ull   /* log records may carry SHM_LOG_F_PYTB */
 #define SHM_FEAT_LOG_JAVATB 0x0002ull /* log records may carry SHM_LOG_F_JAVATB */
+
+/* Fixed-point shift of sh_tsc_mult (ns per TSC tick << 32). */
+#define SHM_TSC_SHIFT 32
 
 /* sh_state */
 #define SHM_SEG_INIT 0  /* being built by the collector: do not attach */
@@ -119,7 +123,9 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free ac
  *  128 collector line (heartbeat, counters, dictionary refusals, sh_drop_noprod)
  *  256 sh_wake (futex word, its own line)
  *  320 sh_spool_dir[256]
- *  576 sh_max_cells  584 sh_cells_off  592 reserved to 4096
+ *  576 sh_max_cells  584 sh_cells_off  592 reserved
+ *  640 TSC calibration line (sh_tsc_seq .. sh_tsc_max_delta, ABI 1.3)
+ *  704 reserved to 4096
  *
  * Immutable fields are written by the collector while sh_state is
  * SHM_SEG_INIT and published by the store-release of SHM_SEG_READY;
@@ -178,7 +184,25 @@ struct shm_seg_hdr {
 	uint32_t sh_max_cells;  /* collector at init; immutable: aggregation cells */
 	uint32_t sh_reserved3;
 	uint64_t sh_cells_off;  /* collector at init; immutable */
-	uint8_t sh_reserved4[SHM_ABI_HDR_SIZE - 592];
+	uint8_t sh_reserved4[48];
+
+	/* TSC calibration (ABI 1.3; shm/tsc.h reads it, core/tsc_cal.c
+	 * writes it): CLOCK_REALTIME ns = sh_tsc_base_ns + ((tsc -
+	 * sh_tsc_base) * sh_tsc_mult >> SHM_TSC_SHIFT) for tsc - sh_tsc_base
+	 * < sh_tsc_max_delta. A seqlock: the collector makes sh_tsc_seq odd
+	 * (relaxed store, release fence), rewrites the other fields
+	 * (relaxed), then store-releases it even; a producer load-acquires
+	 * it, loads the fields relaxed, fences acquire, and uses them only
+	 * when it reads the same even, non-zero value again. 0 everywhere (a
+	 * 1.1 collector, or a TSC the collector does not trust): producers
+	 * read CLOCK_REALTIME. Own cache line: rewritten every few ms. */
+	alignas(64) uint64_t sh_tsc_seq; /* collector; see above */
+	uint64_t sh_tsc_base;            /* collector: TSC of the calibration point */
+	uint64_t sh_tsc_base_ns;         /* collector: CLOCK_REALTIME at sh_tsc_base */
+	uint64_t sh_tsc_mult;            /* collector: ns per tick << SHM_TSC_SHIFT */
+	uint64_t sh_tsc_max_delta;       /* collector: ticks the calibration is good for */
+	uint8_t sh_reserved5[24];
+	uint8_t sh_reserved6[SHM_ABI_HDR_SIZE - 704];
 };
 _Static_assert(sizeof(struct shm_seg_hdr) == SHM_ABI_HDR_SIZE, "seg hdr size");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_magic) == 0, "sh_magic");
@@ -223,6 +247,11 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_spool_dir) == 320, "sh_spool_dir"
 _Static_assert(offsetof(struct shm_seg_hdr, sh_drop_noprod) == 232, "sh_drop_noprod");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_max_cells) == 576, "sh_max_cells");
 _Static_assert(offsetof(struct shm_seg_hdr, sh_cells_off) == 584, "sh_cells_off");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_seq) == 640, "sh_tsc_seq");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_base) == 648, "sh_tsc_base");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_base_ns) == 656, "sh_tsc_base_ns");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_mult) == 664, "sh_tsc_mult");
+_Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_max_delta) == 672, "sh_tsc_max_delta");
 
 /* ---- producer table ----------------------------------------------------
  * One entry per attached process. pe_claim names the entry's owner from

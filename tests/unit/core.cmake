@@ -7,6 +7,7 @@ shmlog_unit_test(test_seg SOURCES unit/test_seg.c LIBS shm_seg
 shmlog_unit_test(test_ring SOURCES unit/test_ring.c LIBS collector_core otlp_proto shmlog
 	Threads::Threads TIMEOUT 180)
 target_include_directories(test_ring PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+shmlog_unit_test(test_tsc SOURCES unit/test_tsc.c LIBS collector_core shmlog)
 shmlog_unit_test(test_producers SOURCES unit/test_producers.c LIBS collector_core otlp_proto)
 shmlog_unit_test(test_log_batch SOURCES unit/test_log_batch.c LIBS collector_core otlp_proto)
 shmlog_unit_test(test_multiline SOURCES unit/test_multiline.c ../shm/multiline.c

@@ -46,6 +46,8 @@ static void print_layout(FILE *out)
 	F(shm_seg_hdr, sh_dict_full); F(shm_seg_hdr, sh_overflow);
 	F(shm_seg_hdr, sh_drop_noprod);
 	F(shm_seg_hdr, sh_wake); F(shm_seg_hdr, sh_spool_dir);
+	F(shm_seg_hdr, sh_tsc_seq); F(shm_seg_hdr, sh_tsc_base); F(shm_seg_hdr, sh_tsc_base_ns);
+	F(shm_seg_hdr, sh_tsc_mult); F(shm_seg_hdr, sh_tsc_max_delta);
 	fprintf(out, "shm_producer %zu\n", sizeof(struct shm_producer));
 	F(shm_producer, pe_claim); F(shm_producer, pe_gen); F(shm_producer, pe_pid);
 	F(shm_producer, pe_uid); F(shm_producer, pe_ppid); F(shm_producer, pe_start_ticks);
