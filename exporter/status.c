@@ -34,6 +34,14 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 	return 0;
 }
 
+void status_set_logs(struct status *st, const char *endpoint, const char *protocol,
+		     const char *compression)
+{
+	endpoint_redact(endpoint, st->endpoint, sizeof(st->endpoint));
+	snprintf(st->protocol, sizeof(st->protocol), "%s", protocol);
+	snprintf(st->compression, sizeof(st->compression), "%s", compression);
+}
+
 void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
 			const char *compression)
 {

@@ -71,6 +71,11 @@ void status_latency(struct status *st, double ms);
 int status_init(struct status *st, const char *spool_dir, const char *endpoint,
 		const char *protocol, const char *compression);
 
+/* Sets endpoint, protocol and compression (the logs signal's) after a
+ * reload; the counters stay. endpoint is redacted here. */
+void status_set_logs(struct status *st, const char *endpoint, const char *protocol,
+		     const char *compression);
+
 /* Sets the metrics_* fields (status_init() copies the logs ones there);
  * endpoint is redacted here. */
 void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
