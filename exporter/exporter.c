@@ -1124,13 +1124,14 @@ err_free:
  * when the drain limit has passed (then the requests still in flight are
  * aborted: their files stay and go again on the new transport).
  */
-static void reload_swap(struct exporter *ex, uint64_t now)
+static void reload_swap(struct exporter *ex)
 {
 	unsigned i, aborted = 0;
+	uint64_t now = now_ms();
 
 	if (!ex->next)
 		return;
-	if (busy_all(ex) && now - ex->next_since_ms < drain_limit_ms(ex))
+	if (busy_all(ex) && now < ex->next_since_ms + drain_limit_ms(ex))
 		return;
 	for (i = 0; i < ex->njobs; i++) {
 		struct job *job = &ex->jobs[i];
@@ -1185,7 +1186,7 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			*ex->hup = 0;
 			reload_load(ex);
 		}
-		reload_swap(ex, now);
+		reload_swap(ex);
 		if (now >= ex->next_scan_ms)
 			rescan(ex, now);
 		ret = dispatch(ex, now);
