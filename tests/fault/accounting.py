@@ -13,6 +13,10 @@ dropped    what the agent itself counted as lost, read where it counts
            full, spool budget, invalid records) and exporter.status
            (records of requests dropped as permanent export errors)
 
+A test whose earlier phase dropped other records on purpose takes
+counters(env) before the producers it accounts for start and passes it as
+base: only what was counted since then is theirs.
+
 Duplicates are allowed only where a test killed a daemon with requests in
 flight (allow_dups=True). Read the counters while the segment still exists
 (before env.close()).
@@ -25,10 +29,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness as h  # noqa: E402
 
 
-def account(env, published, label, allow_dups=False, records=None, key=None):
+_DROPS = ("ring", "dict", "spool", "export", "invalid")
+
+
+def counters(env):
+    """The agent's drop counters now: {ring, dict, spool, export, invalid}."""
+    seg = env.seg_counters()
+    st = env.status()
+    return {"ring": seg.get("ring_drops", 0), "dict": seg.get("dict_full", 0),
+            "spool": seg.get("spool_dropped_records", 0),
+            "export": int(st.get("dropped_records", 0) or 0), "invalid": seg.get("invalid", 0)}
+
+
+def account(env, published, label, allow_dups=False, records=None, key=None, base=None):
     """Counts, prints the ACCOUNT line and asserts the invariant (h.Fail).
     records: the delivered records (default env.records()); key(rec) -> the
-    identity of a record (default its body). Returns the figures as a dict."""
+    identity of a record (default its body); base: counters(env) taken before
+    the accounted producers started. Returns the figures as a dict."""
     recs = env.records() if records is None else records
     key = key or (lambda r: r.get("body"))
     counts = collections.Counter(key(r) for r in recs)
@@ -38,19 +55,11 @@ def account(env, published, label, allow_dups=False, records=None, key=None):
         want = set(published)
         n_pub = len(want)
         counts = collections.Counter({k: v for k, v in counts.items() if k in want})
-    seg = env.seg_counters()
-    st = env.status()
-    a = {
-        "published": n_pub,
-        "delivered": len(counts),
-        "ring": seg.get("ring_drops", 0),
-        "dict": seg.get("dict_full", 0),
-        "spool": seg.get("spool_dropped_records", 0),
-        "export": int(st.get("dropped_records", 0) or 0),
-        "invalid": seg.get("invalid", 0),
-        "duplicates": sum(v - 1 for v in counts.values() if v > 1),
-    }
-    a["dropped_counted"] = a["ring"] + a["dict"] + a["spool"] + a["export"] + a["invalid"]
+    now = counters(env)
+    a = {k: now[k] - (base or {}).get(k, 0) for k in _DROPS}
+    a.update({"published": n_pub, "delivered": len(counts),
+              "duplicates": sum(v - 1 for v in counts.values() if v > 1)})
+    a["dropped_counted"] = sum(a[k] for k in _DROPS)
     if want is not None:
         a["missing"] = len(want - set(counts))
     else:

@@ -14,3 +14,4 @@ function(shmlog_fault_test name script timeout)
 endfunction()
 
 shmlog_fault_test(fault_exporter_reload fault_exporter_reload.py 150)
+shmlog_fault_test(fault_secrets fault_secrets.py 150)
