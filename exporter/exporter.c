@@ -944,6 +944,23 @@ static int busy(const struct exporter *ex)
 	return 0;
 }
 
+/* The longest per-request timeout of the signals; 0 when one has none. */
+static uint64_t drain_limit_ms(const struct exporter *ex)
+{
+	uint64_t limit = 0;
+	unsigned i;
+
+	for (i = 0; i < NSIGS; i++) {
+		uint32_t t = ex->tr.so[exp_sigs[i]].timeout_ms;
+
+		if (t == 0)
+			return EXPORTER_DRAIN_DEFAULT_MS;
+		if (t > limit)
+			limit = t;
+	}
+	return limit ? limit : EXPORTER_DRAIN_DEFAULT_MS;
+}
+
 static int wait_ms(struct exporter *ex, uint64_t now)
 {
 	uint64_t until = ex->next_scan_ms;
@@ -952,7 +969,15 @@ static int wait_ms(struct exporter *ex, uint64_t now)
 
 	if (!ex->tr.hs && next_file(ex, &sig))
 		return 0;
-	for (i = 0; i < ex->njobs; i++)
+	/* A reload waiting for requests in flight starts no retry: wait for
+	 * the network, or for the drain limit. */
+	if (ex->next) {
+		uint64_t limit = ex->next_since_ms + drain_limit_ms(ex);
+
+		if (limit < until)
+			until = limit;
+	}
+	for (i = 0; i < ex->njobs && !ex->next; i++)
 		if (ex->jobs[i].state == JOB_WAITING && ex->jobs[i].due_ms < until)
 			until = ex->jobs[i].due_ms;
 	if (until <= now)
@@ -976,23 +1001,6 @@ static unsigned busy_all(const struct exporter *ex)
 static int poll_all(struct exporter *ex, int timeout_ms)
 {
 	return http_send_poll(ex->tr.hs, timeout_ms, on_done, ex);
-}
-
-/* The longest per-request timeout of the signals; 0 when one has none. */
-static uint64_t drain_limit_ms(const struct exporter *ex)
-{
-	uint64_t limit = 0;
-	unsigned i;
-
-	for (i = 0; i < NSIGS; i++) {
-		uint32_t t = ex->tr.so[exp_sigs[i]].timeout_ms;
-
-		if (t == 0)
-			return EXPORTER_DRAIN_DEFAULT_MS;
-		if (t > limit)
-			limit = t;
-	}
-	return limit ? limit : EXPORTER_DRAIN_DEFAULT_MS;
 }
 
 static void drain(struct exporter *ex)
@@ -1062,11 +1070,14 @@ static int tls_files_readable(const struct exp_tr *tr, char *err, size_t errlen)
 		const char *files[] = {so->ca_file, so->client_cert, so->client_key};
 
 		for (k = 0; k < 3; k++) {
+			int e;
+
 			if (!files[k] || !files[k][0] || access(files[k], R_OK) == 0)
 				continue;
+			e = errno;
 			snprintf(err, errlen, "%s: cannot read %s: %s",
-				 spool_signal_name(exp_sigs[i]), files[k], strerror(errno));
-			return -errno;
+				 spool_signal_name(exp_sigs[i]), files[k], strerror(e));
+			return -e;
 		}
 	}
 	return 0;
