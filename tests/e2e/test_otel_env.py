@@ -182,7 +182,7 @@ def phase1(args, problems, figures):
     rc, out = run_test(env, [], otel)
     if rc != 0:
         problems.append(f"--test: exit status {rc}: {out[-600:]!r}")
-    for want in (f"logs: {logs_url} (http/protobuf, zstd, timeout 5000 ms, 4 headers)",
+    for want in (f"logs: {logs_url} (http/protobuf, zstd, timeout {env.ini['exporter']['timeout_ms']} ms, 4 headers)",
                  f"metrics: {metrics_url}/ (http/json, none, timeout 7000 ms, 4 headers)",
                  f"POST {logs_url}: HTTP 200", f"POST {metrics_url}/: HTTP 200"):
         if want not in out:
