@@ -403,7 +403,8 @@ static void status_endpoints(struct exporter *ex)
 		status_set_metrics(&ex->st, shown, "file/json", "none");
 		return;
 	}
-	status_set_logs(&ex->st, lo->url, request_body_proto_name(lo->proto), compress_name(lo->ck));
+	status_set_logs(&ex->st, lo->url, request_body_proto_name(lo->proto),
+			compress_name(lo->ck));
 	status_set_metrics(&ex->st, mo->url, request_body_proto_name(mo->proto),
 			   compress_name(mo->ck));
 }
@@ -600,8 +601,8 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	snprintf(job->name, sizeof(job->name), "%s", name);
 	job->records = hdr.sf_records;
 	job->attempt = 0;
-	ret = request_body_build(ex->tr.so[sig].proto, ex->tr.cz[sig], sig, payload, plen, &job->body,
-				 &job->body_len);
+	ret = request_body_build(ex->tr.so[sig].proto, ex->tr.cz[sig], sig, payload, plen,
+				 &job->body, &job->body_len);
 	free(buf);
 	if (ret == -EBADMSG) {
 		quarantine(ex, sig, name, "payload is not a valid OTLP request");
