@@ -45,7 +45,8 @@ static void usage(FILE *f)
 		   "  --print-config   print the effective configuration and exit\n"
 		   "  --help-config    print every configuration key, default and variable\n"
 		   "  --once           deliver what is in the spool now, then exit\n"
-		   "  -h, --help       this help\n");
+		   "  -h, --help       this help\n"
+		   "SIGHUP loads the configuration again (file, environment, command line).\n");
 }
 
 static int install_signals(void)
