@@ -19,8 +19,12 @@ makes them). Phases:
      receiving;
   4. the client certificate file is renewed in place (same path, CN2), the
      good ini is restored unchanged + SIGHUP: B's later requests come with
-     CN2, never CN1 after the first CN2 (the TLS files are read again).
-Every line arrives exactly once across A and B (duplicates: 0; the
+     CN2, never CN1 after the first CN2 (the TLS files are read again);
+  5. another protocol and compression: C is an OTLP/gRPC receiver
+     (grpc_receiver.js), the ini says protocol = grpc, compression = none,
+     headers x-tenant=charlie + SIGHUP: C receives with that metadata, and
+     B gets nothing after exporter.status shows C.
+Every line arrives exactly once across A, B and C (duplicates: 0; the
 exporter lets requests in flight finish on the old transport); A's
 requests all carry alpha, B's all bravo; the ACCOUNT line is printed.
 """
@@ -36,7 +40,7 @@ import harness as h  # noqa: E402
 import test_tls  # noqa: E402  (make_certs, openssl)
 from accounting import account  # noqa: E402
 
-LINES = 8000
+LINES = 11000
 PER_TICK = 80  # lines per 0.1 s: ~10 s of writing
 STALL_S = 0.8
 CN1 = "shmlog-reload-client-1"
@@ -65,12 +69,12 @@ def client_cert(certs_dir, name, cn):
     return os.path.join(certs_dir, name + ".pem"), os.path.join(certs_dir, name + ".key")
 
 
-def start_rx(env, name, extra):
-    """Another receiver.js of env (its own out file); returns (proc, port, out)."""
+def start_rx(env, name, extra, script="receiver.js"):
+    """Another receiver of env (its own out file); returns (proc, port, out)."""
     out = os.path.join(env.tmp, name, "records.jsonl")
     os.makedirs(os.path.dirname(out))
     port_file = os.path.join(env.tmp, name, "port")
-    p = env.spawn("receiver-" + name, ["node", os.path.join(h.HERE, "receiver.js"),
+    p = env.spawn("receiver-" + name, ["node", os.path.join(h.HERE, script),
                                        "--port-file", port_file, "--out", out] + extra)
     deadline = time.time() + 15
     while not os.path.exists(port_file) or not open(port_file).read().strip():
@@ -104,6 +108,7 @@ def test(args):
     rxb, port_b, out_b = start_rx(env, "b", ["--tls-cert", c["server"], "--tls-key",
                                              c["server_key"], "--tls-ca", c["ca"],
                                              "--require-client-cert"])
+    rxc, port_c, out_c = start_rx(env, "c", [], script="grpc_receiver.js")
     env.write_ini()
     env.start_collector()
     ex = env.start_exporter()
@@ -166,20 +171,47 @@ def test(args):
     os.replace(new_key, cli_key)
     env.write_ini()
     ex.signal_group(1)
-    wait_log(ex, r"SIGHUP: configuration reloaded[^\n]*0 keys changed", after=off)
+    _, off = wait_log(ex, r"SIGHUP: configuration reloaded[^\n]*0 keys changed", after=off)
+    deadline = time.time() + 30
+    while not any(r.get("client_cn") == CN2 for r in b_requests()) and time.time() < deadline:
+        time.sleep(0.1)
+
+    # 5. gRPC, no compression, new headers: receiver C.
+    h.check(prod.running(), "the producer finished before the gRPC phase: raise LINES")
+    env.ini["exporter"] = dict(good)
+    env.ini["exporter"].update({"endpoint": f"http://127.0.0.1:{port_c}", "protocol": "grpc",
+                                "compression": "none", "headers": "x-tenant=charlie"})
+    for k in ("ca_file", "client_cert", "client_key"):
+        env.ini["exporter"].pop(k)
+    env.write_ini()
+    ex.signal_group(1)
+    wait_log(ex, r"SIGHUP: configuration reloaded[^\n]*exporter.protocol", after=off)
+    st = env.wait_status(lambda s: f":{port_c}/" in str(s.get("endpoint", "")), timeout=30)
+    h.check(f":{port_c}/" in str(st.get("endpoint", "")) and st.get("protocol") == "grpc" and
+            st.get("compression") == "none", f"exporter.status after the gRPC reload: {st}")
+    b_requests_at_swap = len(b_requests())
 
     prod.wait(60)
     recs_a = env.wait_quiet(quiet=2.0, timeout=30)
     deadline = time.time() + 60
     while True:
-        seen = {r.get("body") for r in env.records()} | {r.get("body") for r in b_records()}
+        seen = ({r.get("body") for r in env.records()} | {r.get("body") for r in b_records()} |
+                {r.get("body") for r in env._read_jsonl(out_c)})
         if len(seen & set(want)) >= LINES or time.time() > deadline:
             break
         env.check_daemons()
         time.sleep(0.2)
     time.sleep(1.0)  # late duplicates
-    recs_a, recs_b = env.records(), b_records()
+    recs_a, recs_b, recs_c = env.records(), b_records(), env._read_jsonl(out_c)
     reqs_a, reqs_b = env.requests(), b_requests()
+    reqs_c = env._read_jsonl(out_c + ".requests")
+    h.check(len(reqs_b) == b_requests_at_swap,
+            f"B got requests after the gRPC swap: {b_requests_at_swap} -> {len(reqs_b)}")
+    h.check(recs_c and reqs_c, f"C (gRPC) received nothing: {len(reqs_c)} calls")
+    h.check(all(r.get("hdr", {}).get("x-tenant") == "charlie" and r.get("status") == 0
+                and r.get("encoding") in ("", "identity") for r in reqs_c),
+            f"a call at C without x-tenant=charlie, not OK or compressed: "
+            f"{[(r.get('hdr'), r.get('status'), r.get('encoding')) for r in reqs_c][:3]}")
 
     h.check(len(reqs_a) == a_requests_at_swap and len(recs_a) == a_records_at_swap,
             f"A got requests after the swap: {a_requests_at_swap} -> {len(reqs_a)} requests, "
@@ -198,14 +230,15 @@ def test(args):
     h.check(all(cn == CN1 for cn in cns[:first2]) and all(cn == CN2 for cn in cns[first2:]),
             f"client CNs at B out of order: {cns}")
     h.log(f"A: {len(logs_a)} log requests, {len(recs_a)} records; B: {len(logs_b)} log "
-          f"requests, {len(recs_b)} records ({first2} with {CN1}, {len(cns) - first2} with {CN2})")
+          f"requests, {len(recs_b)} records ({first2} with {CN1}, {len(cns) - first2} with "
+          f"{CN2}); C (gRPC): {len(reqs_c)} calls, {len(recs_c)} records")
     st = env.status()
-    h.check(f":{port_b}/" in str(st.get("endpoint", "")), f"final endpoint {st.get('endpoint')}")
+    h.check(f":{port_c}/" in str(st.get("endpoint", "")), f"final endpoint {st.get('endpoint')}")
     h.check("were aborted" not in ex.log_text(),
             "a reload aborted requests in flight: " + ex.log_text()[-1500:])
     n_err = ex.log_text().count("configuration not reloaded")
     h.check(n_err == 1, f"{n_err} 'not reloaded' lines, expected 1")
-    account(env, want, "exporter_reload", records=recs_a + recs_b)
+    account(env, want, "exporter_reload", records=recs_a + recs_b + recs_c)
 
 
 if __name__ == "__main__":
