@@ -8,20 +8,11 @@
  */
 #include "reload.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "config_diff.h"
 
-struct reload_key {
-	const char *name;
-	size_t off;
-	size_t size;
-	int live;
-};
+#define K(n, f, l) CONFIG_DIFF_KEY(n, f, l)
 
-#define K(n, f, l)                                                                          \
-	{ n, offsetof(struct shmlog_config, f), sizeof(((struct shmlog_config *)0)->f), l }
-
-static const struct reload_key reload_keys[] = {
+static const struct config_diff_key reload_keys[] = {
 	K("log.level", log_level, 1),
 	K("collector.schedule_delay_ms", coll_schedule_delay_ms, 1),
 	K("collector.max_export_batch_size", coll_max_batch, 1),
@@ -61,44 +52,14 @@ static const struct reload_key reload_keys[] = {
 
 #define RELOAD_NKEYS (sizeof(reload_keys) / sizeof(reload_keys[0]))
 
-/* Appends ",name" (or "name") to list, if it fits whole. */
-static void add_name(char *list, size_t len, const char *name)
-{
-	size_t o = strlen(list);
-
-	if (o + (o ? 1 : 0) + strlen(name) + 1 > len)
-		return;
-	snprintf(list + o, len - o, "%s%s", o ? "," : "", name);
-}
-
 int reload_diff(const struct shmlog_config *old, const struct shmlog_config *nc, char *changed,
 		size_t changedlen, char *restart, size_t restartlen)
 {
-	int n = 0;
-
-	changed[0] = '\0';
-	restart[0] = '\0';
-	for (size_t i = 0; i < RELOAD_NKEYS; i++) {
-		const struct reload_key *k = &reload_keys[i];
-
-		/* Strings are NUL-padded (config_load zeroes the struct). */
-		if (memcmp((const char *)old + k->off, (const char *)nc + k->off, k->size) == 0)
-			continue;
-		n++;
-		if (k->live)
-			add_name(changed, changedlen, k->name);
-		else
-			add_name(restart, restartlen, k->name);
-	}
-	return n;
+	return config_diff(reload_keys, RELOAD_NKEYS, old, nc, changed, changedlen, restart,
+			   restartlen);
 }
 
 void reload_apply(struct shmlog_config *running, const struct shmlog_config *nc)
 {
-	for (size_t i = 0; i < RELOAD_NKEYS; i++) {
-		const struct reload_key *k = &reload_keys[i];
-
-		if (k->live)
-			memcpy((char *)running + k->off, (const char *)nc + k->off, k->size);
-	}
+	config_diff_copy(reload_keys, RELOAD_NKEYS, running, nc, 1);
 }

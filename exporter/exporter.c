@@ -14,6 +14,22 @@
  * Durability: a spool file is unlinked only after a 2xx, or when the
  * request is dropped as a permanent error; everything else leaves it in
  * place, so a crash or SIGKILL at any point re-sends (at-least-once).
+ *
+ * Transport: one http_send (one curl multi handle) carries both signals,
+ * with one option profile per distinct set of per-signal options, so the
+ * loop sleeps in a single curl_multi_poll.
+ *
+ * SIGHUP reload: the configuration is loaded again as at start; a bad
+ * one is refused with one line and the running one stays. A good one is
+ * built into a complete new transport (options, compressors, a new multi
+ * handle, hence new connections that read the TLS files afresh), then
+ * the loop stops starting requests until those in flight have finished
+ * on the old transport, and swaps. Nothing is cancelled, so nothing is
+ * sent twice; the exception is a request still unanswered after the
+ * drain limit (the request timeout), which is aborted and sent again on
+ * the new transport. Retries waiting for their back-off were encoded
+ * with the old options: they are released and taken again, in order,
+ * from the spool. spool.dir and max_in_flight need a restart.
  */
 #include "exporter.h"
 
@@ -26,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_diff.h"
 #include "endpoint.h"
 #include "file_out.h"
 #include "grpc_frame.h"
@@ -67,16 +84,35 @@ struct job {
 	uint32_t hint_ms; /* next retry's delay asked by the server (gRPC RetryInfo) */
 };
 
-struct exporter {
-	const struct shmlog_config *cfg;
+/* What one configuration makes of the transport; replaced whole by a
+ * reload. */
+struct exp_tr {
 	struct exporter_sig_opts so[SPOOL_SIG_NR]; /* per signal, resolved once */
 	struct compress *cz[SPOOL_SIG_NR];
-	/* Transport of each signal; signals with the same transport options
-	 * share one context (the usual case), so hs_list has 1 or 2
-	 * distinct entries. nhs = 0 in file mode. */
-	struct http_send *hs[SPOOL_SIG_NR];
-	struct http_send *hs_list[SPOOL_SIG_NR];
-	unsigned nhs;
+	/* One transport for every signal; signals with the same options share
+	 * a profile (the usual case). NULL in file mode. */
+	struct http_send *hs;
+	unsigned prof[SPOOL_SIG_NR];
+};
+
+/* A configuration loaded by a reload, with its transport built. */
+struct exp_conf {
+	struct shmlog_config cfg;
+	struct exp_tr tr; /* pointers into cfg */
+};
+
+struct exporter {
+	const struct shmlog_config *cfg; /* the caller's, or &own->cfg */
+	struct exp_conf *own;		 /* the running reloaded configuration */
+	struct exp_conf *next;		 /* waiting for requests in flight */
+	uint64_t next_since_ms;
+	struct exp_tr tr;
+	/* Reload source (exporter_set_reload()); none: SIGHUP is ignored. */
+	const char *rl_file;
+	int rl_argc;
+	char **rl_argv;
+	volatile sig_atomic_t *hup;
+	unsigned reloads;
 	struct retry_policy rp;
 	struct job *jobs;
 	unsigned njobs;
@@ -229,11 +265,9 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 	return 0;
 }
 
-void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_flight,
-			    struct http_send_opts *o)
+void exporter_sig_http_opts(const struct exporter_sig_opts *so, struct http_send_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->max_in_flight = max_in_flight ? max_in_flight : 1;
 	o->timeout_ms = so->timeout_ms;
 	o->content_type = request_body_content_type(so->proto);
 	o->content_encoding = compress_encoding(so->ck);
@@ -251,7 +285,7 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-/* 1 when two signals can share one transport context. */
+/* 1 when two signals can share one option profile. */
 static int same_transport(const struct http_send_opts *a, const struct http_send_opts *b)
 {
 	unsigned i;
@@ -268,27 +302,30 @@ static int same_transport(const struct http_send_opts *a, const struct http_send
 	return 1;
 }
 
-void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
-			enum compress_kind ck, unsigned max_in_flight, struct http_send_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->max_in_flight = max_in_flight ? max_in_flight : 1;
-	o->timeout_ms = cfg->exp_timeout_ms;
-	o->content_type = request_body_content_type(proto);
-	o->content_encoding = compress_encoding(ck);
-	o->grpc = proto == REQUEST_BODY_GRPC;
-	o->ca_file = cfg->exp_ca_file;
-	o->client_cert = cfg->exp_client_cert;
-	o->client_key = cfg->exp_client_key;
-	o->insecure = cfg->exp_insecure != 0;
-	o->headers = cfg->exp_headers;
-	o->nheaders =
-	    cfg->exp_nheaders < CONFIG_MAX_HEADERS ? cfg->exp_nheaders : CONFIG_MAX_HEADERS;
-}
-
 const struct status *exporter_status(const struct exporter *ex)
 {
 	return &ex->st;
+}
+
+/* Accepts a zeroed or half-built tr. */
+static void tr_fini(struct exp_tr *tr)
+{
+	unsigned i;
+
+	http_send_destroy(tr->hs);
+	tr->hs = NULL;
+	for (i = 0; i < SPOOL_SIG_NR; i++) {
+		compress_destroy(tr->cz[i]);
+		tr->cz[i] = NULL;
+	}
+}
+
+static void conf_free(struct exp_conf *c)
+{
+	if (!c)
+		return;
+	tr_fini(&c->tr);
+	free(c);
 }
 
 void exporter_destroy(struct exporter *ex)
@@ -298,86 +335,102 @@ void exporter_destroy(struct exporter *ex)
 	if (!ex)
 		return;
 	/* Transports before the bodies they may still point to. */
-	for (i = 0; i < ex->nhs; i++)
-		http_send_destroy(ex->hs_list[i]);
+	tr_fini(&ex->tr);
+	conf_free(ex->next);
 	for (i = 0; ex->jobs && i < ex->njobs; i++) {
 		free(ex->jobs[i].body);
 		if (ex->jobs[i].fd >= 0)
 			(void)close(ex->jobs[i].fd); /* read-only; drops the claim */
 	}
 	free(ex->jobs);
-	for (i = 0; i < SPOOL_SIG_NR; i++) {
+	for (i = 0; i < SPOOL_SIG_NR; i++)
 		spool_scan_free(&ex->lists[i]);
-		compress_destroy(ex->cz[i]);
-	}
+	/* After tr_fini: tr pointed into own->cfg. */
+	free(ex->own);
 	free(ex);
 }
 
-/* Resolves every signal's options (also in file mode: bad values are
- * refused either way). Logs the reason. */
-static int setup_signals(struct exporter *ex)
-{
-	char err[256];
-	unsigned i;
-	int ret;
-
-	for (i = 0; i < NSIGS; i++) {
-		ret = exporter_signal_opts(ex->cfg, exp_sigs[i], &ex->so[exp_sigs[i]], err,
-					   sizeof(err));
-		if (ret < 0) {
-			LOGE("exporter: %s", err);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* One compressor per signal, one transport per distinct option set. */
-static int setup_transports(struct exporter *ex)
+/*
+ * Builds tr for cfg: every signal's options (also in file mode: bad
+ * values are refused either way), one compressor per signal and, unless
+ * cfg is in file mode, one transport with a profile per distinct option
+ * set. 0, or -errno with the reason in err (never a header value); tr may
+ * be half built then (tr_fini() it).
+ */
+static int tr_build(struct exp_tr *tr, const struct shmlog_config *cfg, unsigned max_in_flight,
+		    char *err, size_t errlen)
 {
 	struct http_send_opts o[NSIGS];
-	unsigned i, j;
+	unsigned i, j, np = 0;
 	int sig, ret;
 
 	for (i = 0; i < NSIGS; i++) {
 		sig = exp_sigs[i];
-		ret = compress_create(ex->so[sig].ck, &ex->cz[sig]);
+		ret = exporter_signal_opts(cfg, sig, &tr->so[sig], err, errlen);
 		if (ret < 0)
 			return ret;
-		exporter_sig_http_opts(&ex->so[sig], ex->njobs, &o[i]);
-		for (j = 0; j < i; j++) {
-			if (same_transport(&o[i], &o[j])) {
-				ex->hs[sig] = ex->hs[exp_sigs[j]];
-				break;
-			}
+		ret = compress_create(tr->so[sig].ck, &tr->cz[sig]);
+		if (ret < 0) {
+			snprintf(err, errlen, "%s: cannot create the compressor: %s",
+				 spool_signal_name(sig), strerror(-ret));
+			return ret;
 		}
-		if (ex->hs[sig])
-			continue;
-		ret = http_send_create(&o[i], &ex->hs[sig]);
-		if (ret < 0)
-			return ret;
-		ex->hs_list[ex->nhs++] = ex->hs[sig];
 	}
-	return 0;
+	if (exporter_file_mode(cfg))
+		return 0;
+	for (i = 0; i < NSIGS; i++) {
+		sig = exp_sigs[i];
+		exporter_sig_http_opts(&tr->so[sig], &o[np]);
+		for (j = 0; j < np; j++)
+			if (same_transport(&o[np], &o[j]))
+				break;
+		tr->prof[sig] = j;
+		if (j == np)
+			np++;
+	}
+	ret = http_send_create(o, np, max_in_flight, &tr->hs);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot set up the transport: %s", strerror(-ret));
+	return ret;
+}
+
+/* Sets the status file's endpoint, protocol and compression fields. */
+static void status_endpoints(struct exporter *ex)
+{
+	const struct exporter_sig_opts *lo = &ex->tr.so[SPOOL_SIG_LOGS];
+	const struct exporter_sig_opts *mo = &ex->tr.so[SPOOL_SIG_METRICS];
+	char shown[PATH_MAX + 16];
+
+	if (!ex->tr.hs) {
+		snprintf(shown, sizeof(shown), "file://%s/out", ex->cfg->spool_dir);
+		status_set_logs(&ex->st, shown, "file/json", "none");
+		status_set_metrics(&ex->st, shown, "file/json", "none");
+		return;
+	}
+	status_set_logs(&ex->st, lo->url, request_body_proto_name(lo->proto),
+			compress_name(lo->ck));
+	status_set_metrics(&ex->st, mo->url, request_body_proto_name(mo->proto),
+			   compress_name(mo->ck));
+}
+
+static void set_retry_policy(struct exporter *ex)
+{
+	ex->rp.initial_ms = ex->cfg->exp_retry_initial_ms;
+	ex->rp.max_ms = ex->cfg->exp_retry_max_ms;
+	ex->rp.max_elapsed_ms = ex->cfg->exp_retry_max_elapsed_ms;
 }
 
 int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 {
-	const struct exporter_sig_opts *lo, *mo;
 	struct exporter *ex;
-	char shown[PATH_MAX + 16];
+	char err[256];
 	int ret;
 
 	ex = calloc(1, sizeof(*ex));
 	if (!ex)
 		return -ENOMEM;
 	ex->cfg = cfg;
-	ret = setup_signals(ex);
-	if (ret < 0)
-		goto err_destroy;
-	ex->rp.initial_ms = cfg->exp_retry_initial_ms;
-	ex->rp.max_ms = cfg->exp_retry_max_ms;
-	ex->rp.max_elapsed_ms = cfg->exp_retry_max_elapsed_ms;
+	set_retry_policy(ex);
 	ex->rnd = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
 	if (!ex->rnd)
 		ex->rnd = 1;
@@ -394,28 +447,15 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		LOGE("exporter: cannot create spool %s: %s", cfg->spool_dir, strerror(-ret));
 		goto err_destroy;
 	}
-	if (exporter_file_mode(cfg)) {
-		snprintf(shown, sizeof(shown), "file://%s/out", cfg->spool_dir);
-		ret = status_init(&ex->st, cfg->spool_dir, shown, "file/json", "none");
-		if (ret < 0)
-			goto err_destroy;
-		status_carry(&ex->st, cfg->spool_dir);
-		*out = ex;
-		return 0;
+	ret = tr_build(&ex->tr, cfg, ex->njobs, err, sizeof(err));
+	if (ret < 0) {
+		LOGE("exporter: %s", err);
+		goto err_destroy;
 	}
-	ret = setup_transports(ex);
+	ret = status_init(&ex->st, cfg->spool_dir, "", "", "");
 	if (ret < 0)
 		goto err_destroy;
-	lo = &ex->so[SPOOL_SIG_LOGS];
-	mo = &ex->so[SPOOL_SIG_METRICS];
-	ret = status_init(&ex->st, cfg->spool_dir, lo->url,
-			  request_body_proto_name(lo->proto),
-			  compress_name(lo->ck));
-	if (ret < 0)
-		goto err_destroy;
-	status_set_metrics(&ex->st, mo->url,
-			   request_body_proto_name(mo->proto),
-			   compress_name(mo->ck));
+	status_endpoints(ex);
 	status_carry(&ex->st, cfg->spool_dir);
 	*out = ex;
 	return 0;
@@ -582,8 +622,8 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	snprintf(job->name, sizeof(job->name), "%s", name);
 	job->records = hdr.sf_records;
 	job->attempt = 0;
-	ret = request_body_build(ex->so[sig].proto, ex->cz[sig], sig, payload, plen, &job->body,
-				 &job->body_len);
+	ret = request_body_build(ex->tr.so[sig].proto, ex->tr.cz[sig], sig, payload, plen,
+				 &job->body, &job->body_len);
 	free(buf);
 	if (ret < 0)
 		job_unclaim(job);
@@ -773,10 +813,10 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	if (res->status == 0) {
 		ex->st.last_http_status = -1;
 		/* gRPC reports a call that got no answer as UNAVAILABLE. */
-		if (ex->so[job->sig].proto == REQUEST_BODY_GRPC)
+		if (ex->tr.so[job->sig].proto == REQUEST_BODY_GRPC)
 			ex->st.last_grpc_status = GRPC_UNAVAILABLE;
 		status_set_error(&ex->st, "connection: %s", res->err);
-		snprintf(why, sizeof(why), "no response from %s: %s", ex->so[job->sig].shown,
+		snprintf(why, sizeof(why), "no response from %s: %s", ex->tr.so[job->sig].shown,
 			 res->err);
 		/* Once per distinct error until something is delivered: a bad
 		 * certificate or a refused handshake fails every retry alike. */
@@ -788,7 +828,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 		return;
 	}
 	ex->st.last_http_status = (int)res->status;
-	if (ex->so[job->sig].proto == REQUEST_BODY_GRPC) {
+	if (ex->tr.so[job->sig].proto == REQUEST_BODY_GRPC) {
 		grpc_done(ex, job, res);
 		return;
 	}
@@ -804,7 +844,7 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 	response_parse_error(res->content_type, res->body, res->body_len, &ri);
 	status_set_error(&ex->st, "HTTP %ld%s%s", res->status, ri.message[0] ? ": " : "",
 			 ri.message);
-	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->so[job->sig].shown,
+	snprintf(why, sizeof(why), "HTTP %ld from %s%s%s", res->status, ex->tr.so[job->sig].shown,
 		 ri.message[0] ? ": " : "", ri.message);
 	if (retry_is_retryable(res->status)) {
 		retry_job(ex, job, res->status, res->retry_after, why, 0);
@@ -825,8 +865,8 @@ static void on_done(void *arg, void *user, const struct http_result *res)
 
 static void start_job(struct exporter *ex, struct job *job)
 {
-	int ret =
-	    http_send_start(ex->hs[job->sig], ex->so[job->sig].url, job->body, job->body_len, job);
+	int ret = http_send_start(ex->tr.hs, ex->tr.prof[job->sig], ex->tr.so[job->sig].url,
+				  job->body, job->body_len, job);
 
 	if (ret < 0) {
 		retry_job(ex, job, 0, NULL, "cannot start request", 0);
@@ -897,7 +937,11 @@ static int dispatch(struct exporter *ex, uint64_t now)
 	unsigned i, n = 0;
 	int sig = 0, ret;
 
-	if (!ex->nhs) {
+	/* A reload waits for the requests in flight: start nothing new on
+	 * the old transport. */
+	if (ex->next)
+		return 0;
+	if (!ex->tr.hs) {
 		while (!ex->stopping && n++ < FILE_MODE_BATCH && (e = next_file(ex, &sig))) {
 			ex->cursor[sig]++;
 			ex->fresh_scan = 0;
@@ -911,11 +955,11 @@ static int dispatch(struct exporter *ex, uint64_t now)
 	for (i = 0; i < ex->njobs && !ex->stopping; i++) {
 		job = &ex->jobs[i];
 		if (job->state == JOB_WAITING && job->due_ms <= now &&
-		    http_send_can_start(ex->hs[job->sig]))
+		    http_send_can_start(ex->tr.hs))
 			start_job(ex, job);
 	}
 	while (!ex->stopping && (job = free_job(ex)) && (e = next_file(ex, &sig))) {
-		if (!http_send_can_start(ex->hs[sig]))
+		if (!http_send_can_start(ex->tr.hs))
 			break;
 		ex->cursor[sig]++;
 		ex->fresh_scan = 0;
@@ -940,15 +984,40 @@ static int busy(const struct exporter *ex)
 	return 0;
 }
 
+/* The longest per-request timeout of the signals; 0 when one has none. */
+static uint64_t drain_limit_ms(const struct exporter *ex)
+{
+	uint64_t limit = 0;
+	unsigned i;
+
+	for (i = 0; i < NSIGS; i++) {
+		uint32_t t = ex->tr.so[exp_sigs[i]].timeout_ms;
+
+		if (t == 0)
+			return EXPORTER_DRAIN_DEFAULT_MS;
+		if (t > limit)
+			limit = t;
+	}
+	return limit ? limit : EXPORTER_DRAIN_DEFAULT_MS;
+}
+
 static int wait_ms(struct exporter *ex, uint64_t now)
 {
 	uint64_t until = ex->next_scan_ms;
 	unsigned i;
 	int sig;
 
-	if (!ex->nhs && next_file(ex, &sig))
+	if (!ex->tr.hs && next_file(ex, &sig))
 		return 0;
-	for (i = 0; i < ex->njobs; i++)
+	/* A reload waiting for requests in flight starts no retry: wait for
+	 * the network, or for the drain limit. */
+	if (ex->next) {
+		uint64_t limit = ex->next_since_ms + drain_limit_ms(ex);
+
+		if (limit < until)
+			until = limit;
+	}
+	for (i = 0; i < ex->njobs && !ex->next; i++)
 		if (ex->jobs[i].state == JOB_WAITING && ex->jobs[i].due_ms < until)
 			until = ex->jobs[i].due_ms;
 	if (until <= now)
@@ -966,57 +1035,12 @@ static void sleep_ms(int ms)
 
 static unsigned busy_all(const struct exporter *ex)
 {
-	unsigned i, n = 0;
-
-	for (i = 0; i < ex->nhs; i++)
-		n += http_send_busy(ex->hs_list[i]);
-	return n;
+	return ex->tr.hs ? http_send_busy(ex->tr.hs) : 0;
 }
 
-/*
- * Waits up to timeout_ms on every transport. With one context (the usual
- * case) that is one curl_multi_poll. With two, only one can block; the
- * one with requests in flight does, and when both have some each waits
- * briefly in turn, so neither signal's answers sit unread for long.
- */
 static int poll_all(struct exporter *ex, int timeout_ms)
 {
-	unsigned i, busy_n = 0, waiter = 0;
-	int ret, t, done = 0;
-
-	if (ex->nhs == 1)
-		return http_send_poll(ex->hs_list[0], timeout_ms, on_done, ex);
-	for (i = 0; i < ex->nhs; i++) {
-		if (http_send_busy(ex->hs_list[i])) {
-			busy_n++;
-			waiter = i;
-		}
-	}
-	for (i = 0; i < ex->nhs; i++) {
-		t = busy_n > 1 ? (timeout_ms < 5 ? timeout_ms : 5) : i == waiter ? timeout_ms : 0;
-		ret = http_send_poll(ex->hs_list[i], t, on_done, ex);
-		if (ret < 0)
-			return ret;
-		done += ret;
-	}
-	return done;
-}
-
-/* The longest per-request timeout of the signals; 0 when one has none. */
-static uint64_t drain_limit_ms(const struct exporter *ex)
-{
-	uint64_t limit = 0;
-	unsigned i;
-
-	for (i = 0; i < NSIGS; i++) {
-		uint32_t t = ex->so[exp_sigs[i]].timeout_ms;
-
-		if (t == 0)
-			return EXPORTER_DRAIN_DEFAULT_MS;
-		if (t > limit)
-			limit = t;
-	}
-	return limit ? limit : EXPORTER_DRAIN_DEFAULT_MS;
+	return http_send_poll(ex->tr.hs, timeout_ms, on_done, ex);
 }
 
 static void drain(struct exporter *ex)
@@ -1035,6 +1059,168 @@ static void drain(struct exporter *ex)
 		     busy_all(ex));
 }
 
+/* ---- SIGHUP reload ---------------------------------------------------------- */
+
+/* The keys the exporter uses; the live ones take effect at the swap. */
+static const struct config_diff_key exp_keys[] = {
+	CONFIG_DIFF_KEY("log.level", log_level, 1),
+	CONFIG_DIFF_KEY("exporter.endpoint", exp_endpoint, 1),
+	CONFIG_DIFF_KEY("exporter.protocol", exp_protocol, 1),
+	CONFIG_DIFF_KEY("exporter.compression", exp_compression, 1),
+	CONFIG_DIFF_KEY("exporter.headers", exp_headers, 1),
+	CONFIG_DIFF_KEY("exporter.timeout_ms", exp_timeout_ms, 1),
+	CONFIG_DIFF_KEY("exporter.retry_initial_ms", exp_retry_initial_ms, 1),
+	CONFIG_DIFF_KEY("exporter.retry_max_ms", exp_retry_max_ms, 1),
+	CONFIG_DIFF_KEY("exporter.retry_max_elapsed_ms", exp_retry_max_elapsed_ms, 1),
+	CONFIG_DIFF_KEY("exporter.scan_interval_ms", exp_scan_interval_ms, 1),
+	CONFIG_DIFF_KEY("exporter.ca_file", exp_ca_file, 1),
+	CONFIG_DIFF_KEY("exporter.client_cert", exp_client_cert, 1),
+	CONFIG_DIFF_KEY("exporter.client_key", exp_client_key, 1),
+	CONFIG_DIFF_KEY("exporter.insecure", exp_insecure, 1),
+	CONFIG_DIFF_KEY("exporter.logs_*", exp_logs, 1),
+	CONFIG_DIFF_KEY("exporter.metrics_*", exp_metrics, 1),
+	CONFIG_DIFF_KEY("exporter.max_in_flight", exp_max_in_flight, 0),
+	CONFIG_DIFF_KEY("spool.dir", spool_dir, 0),
+};
+
+#define EXP_NKEYS (sizeof(exp_keys) / sizeof(exp_keys[0]))
+
+void exporter_set_reload(struct exporter *ex, const char *file, int argc, char **argv,
+			 volatile sig_atomic_t *hup)
+{
+	ex->rl_file = file;
+	ex->rl_argc = argc;
+	ex->rl_argv = argv;
+	ex->hup = hup;
+}
+
+unsigned exporter_reloads(const struct exporter *ex)
+{
+	return ex->reloads;
+}
+
+/* A TLS file that cannot be read now (a renewal half done) would fail
+ * every connection: keep the running configuration instead. */
+static int tls_files_readable(const struct exp_tr *tr, char *err, size_t errlen)
+{
+	unsigned i, k;
+
+	for (i = 0; i < NSIGS; i++) {
+		const struct exporter_sig_opts *so = &tr->so[exp_sigs[i]];
+		const char *files[] = {so->ca_file, so->client_cert, so->client_key};
+
+		for (k = 0; k < 3; k++) {
+			int e;
+
+			if (!files[k] || !files[k][0] || access(files[k], R_OK) == 0)
+				continue;
+			e = errno;
+			snprintf(err, errlen, "%s: cannot read %s: %s",
+				 spool_signal_name(exp_sigs[i]), files[k], strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+/* SIGHUP: loads and builds the new configuration; the swap waits for the
+ * requests in flight (reload_swap()). */
+static void reload_load(struct exporter *ex)
+{
+	char err[512], changed[512], restart[128];
+	struct exp_conf *nc;
+	int n, ret;
+
+	nc = calloc(1, sizeof(*nc));
+	if (!nc) {
+		LOGE("exporter: SIGHUP: out of memory; the running configuration stays");
+		return;
+	}
+	err[0] = '\0';
+	ret = config_load(&nc->cfg, ex->rl_file, ex->rl_argc, ex->rl_argv, err, sizeof(err));
+	if (ret < 0) {
+		LOGE("exporter: SIGHUP: configuration not reloaded, the running one stays: %s",
+		     err[0] ? err : "bad configuration");
+		goto err_free;
+	}
+	n = config_diff(exp_keys, EXP_NKEYS, ex->cfg, &nc->cfg, changed, sizeof(changed),
+			restart, sizeof(restart));
+	/* What needs a restart keeps its running value. */
+	config_diff_copy(exp_keys, EXP_NKEYS, &nc->cfg, ex->cfg, 0);
+	ret = tr_build(&nc->tr, &nc->cfg, ex->njobs, err, sizeof(err));
+	if (ret == 0)
+		ret = tls_files_readable(&nc->tr, err, sizeof(err));
+	if (ret < 0) {
+		LOGE("exporter: SIGHUP: configuration not reloaded, the running one stays: %s",
+		     err);
+		goto err_free;
+	}
+	LOGI("exporter: SIGHUP: configuration reloaded from %s: %d keys changed%s%s%s%s; "
+	     "new requests go to %s once the %u in flight have finished",
+	     ex->rl_file ? ex->rl_file : "the environment", n, changed[0] ? ": " : "", changed,
+	     restart[0] ? "; needs a restart, kept: " : "", restart,
+	     nc->tr.hs ? nc->tr.so[SPOOL_SIG_LOGS].shown : "files", busy_all(ex));
+	/* A second SIGHUP before the swap: the newest configuration wins. */
+	conf_free(ex->next);
+	ex->next = nc;
+	ex->next_since_ms = now_ms();
+	return;
+
+err_free:
+	conf_free(nc);
+}
+
+/*
+ * Swaps in ex->next once nothing is in flight on the old transport, or
+ * when the drain limit has passed (then the requests still in flight are
+ * aborted: their files stay and go again on the new transport).
+ */
+static void reload_swap(struct exporter *ex)
+{
+	unsigned i, aborted = 0;
+	uint64_t now = now_ms();
+
+	if (!ex->next)
+		return;
+	if (busy_all(ex) && now < ex->next_since_ms + drain_limit_ms(ex))
+		return;
+	for (i = 0; i < ex->njobs; i++) {
+		struct job *job = &ex->jobs[i];
+
+		if (job->state == JOB_IN_FLIGHT)
+			aborted++;
+	}
+	/* The old transport goes first: it may point to job bodies. */
+	tr_fini(&ex->tr);
+	/* In flight (aborted) or waiting for a retry: encoded with the old
+	 * options. The files stay in the spool and are taken again. */
+	for (i = 0; i < ex->njobs; i++)
+		if (ex->jobs[i].state != JOB_FREE)
+			job_free(&ex->jobs[i]);
+	ex->tr = ex->next->tr;
+	memset(&ex->next->tr, 0, sizeof(ex->next->tr));
+	free(ex->own);
+	ex->own = ex->next;
+	ex->next = NULL;
+	ex->cfg = &ex->own->cfg;
+	set_retry_policy(ex);
+	status_endpoints(ex);
+	/* A new endpoint: its failures deserve a log line of their own. */
+	memset(ex->logged, 0, sizeof(ex->logged));
+	ex->n_conn_errs = 0;
+	ex->st.last_error[0] = '\0';
+	ex->reloads++;
+	if (aborted)
+		LOGW("exporter: reload: %u requests still unanswered after %llu ms were aborted; "
+		     "they are sent again with the new configuration",
+		     aborted, (unsigned long long)drain_limit_ms(ex));
+	LOGI("exporter: reload #%u in effect: logs to %s, metrics to %s", ex->reloads,
+	     ex->tr.hs ? ex->tr.so[SPOOL_SIG_LOGS].shown : ex->st.endpoint,
+	     ex->tr.hs ? ex->tr.so[SPOOL_SIG_METRICS].shown : ex->st.endpoint);
+	rescan(ex, now);
+	(void)status_write(&ex->st, now); /* shmtop sees the new endpoint now */
+}
+
 int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 {
 	uint64_t now;
@@ -1047,6 +1233,11 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 		now = now_ms();
 		if ((stop && *stop) || ex->stopping)
 			break;
+		if (ex->hup && *ex->hup && !once) {
+			*ex->hup = 0;
+			reload_load(ex);
+		}
+		reload_swap(ex);
 		if (now >= ex->next_scan_ms)
 			rescan(ex, now);
 		ret = dispatch(ex, now);
@@ -1061,7 +1252,7 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			rescan(ex, now);
 			continue;
 		}
-		if (ex->nhs) {
+		if (ex->tr.hs) {
 			ret = poll_all(ex, wait_ms(ex, now));
 			if (ret < 0)
 				sleep_ms(100); /* libcurl trouble: do not spin */

@@ -38,11 +38,6 @@ int exporter_protocol_parse(const char *name);
  * per-signal one): the embedded file output. */
 int exporter_file_mode(const struct shmlog_config *cfg);
 
-/* Fills transport options from cfg's generic keys (pointers into cfg:
- * keep it alive). */
-void exporter_http_opts(const struct shmlog_config *cfg, enum request_body_proto proto,
-			enum compress_kind ck, unsigned max_in_flight, struct http_send_opts *o);
-
 /*
  * One signal's options, resolved once from cfg: each field is the
  * per-signal key when set, else the generic one (config.h says which
@@ -78,8 +73,7 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 			 char *err, size_t errlen);
 
 /* Transport options of one signal (pointers into so: keep it alive). */
-void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_flight,
-			    struct http_send_opts *o);
+void exporter_sig_http_opts(const struct exporter_sig_opts *so, struct http_send_opts *o);
 
 /*
  * Creates the exporter for cfg (which must outlive it). Creates the spool
@@ -87,6 +81,22 @@ void exporter_sig_http_opts(const struct exporter_sig_opts *so, unsigned max_in_
  * compression or endpoint; logged), -ENOMEM, -EIO.
  */
 int exporter_create(const struct shmlog_config *cfg, struct exporter **out);
+
+/*
+ * Arms SIGHUP reloads: whenever *hup is non-zero, exporter_run() clears
+ * it and loads the configuration again from file (may be NULL), the
+ * environment and argv, as config_load() does at start. A configuration
+ * that does not load or resolve is refused with one error line and the
+ * running one stays; a good one replaces the running one once the
+ * requests in flight have finished (exporter.c's opening comment says
+ * how). file and argv must outlive ex. Without this call *hup is never
+ * read.
+ */
+void exporter_set_reload(struct exporter *ex, const char *file, int argc, char **argv,
+			 volatile sig_atomic_t *hup);
+
+/* Reloads that took effect so far. */
+unsigned exporter_reloads(const struct exporter *ex);
 
 /* Accepts NULL. In-flight requests are aborted; their files stay. */
 void exporter_destroy(struct exporter *ex);

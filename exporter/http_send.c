@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libcurl multi transport for the exporter. Every easy handle is created
- * once with all constant options (headers, TLS, timeouts, callbacks) and
- * lives as long as the struct http_send; a request only sets URL and body.
- * Connections belong to the multi handle's cache, so a finished request
- * leaves its connection open for the next one (OTLP: clients SHOULD keep
- * connections alive).
+ * libcurl multi transport for the exporter. One multi handle carries every
+ * request of every option profile (one profile per distinct set of
+ * per-signal options), so the exporter sleeps in one curl_multi_poll.
+ * Each profile owns max_in_flight easy handles, created once with all of
+ * the profile's constant options (headers, TLS, timeouts, callbacks);
+ * a request only sets URL and body. max_in_flight bounds the requests of
+ * all profiles together. Connections belong to the multi handle's cache,
+ * so a finished request leaves its connection open for the next one
+ * (OTLP: clients SHOULD keep connections alive).
  *
  * gRPC: the answer's grpc-status (and message, details, encoding) comes
  * in the trailers, which libcurl hands to the header callback after the
@@ -44,14 +47,19 @@ struct slot {
 	char grpc_encoding[GRPC_ENCODING_MAX];
 };
 
+struct profile {
+	struct curl_slist *hdrs;
+	struct slot *slots; /* max_in_flight of them */
+	int grpc;
+};
+
 struct http_send {
 	CURLM *multi;
-	struct curl_slist *hdrs;
-	struct slot *slots;
-	unsigned nslots;
-	unsigned busy;
+	struct profile *prof;
+	unsigned nprof;
+	unsigned nslots; /* per profile, = max_in_flight */
+	unsigned busy;	 /* all profiles together */
 	int global_init;
-	int grpc;
 	int h2c_no_reuse; /* libcurl cannot reuse a prior-knowledge connection */
 };
 
@@ -149,7 +157,7 @@ static int has_crlf(const char *s)
 	return strpbrk(s, "\r\n") != NULL;
 }
 
-static int add_header(struct http_send *hs, const char *line)
+static int add_header(struct profile *hs, const char *line)
 {
 	struct curl_slist *l = curl_slist_append(hs->hdrs, line);
 
@@ -166,7 +174,7 @@ static int add_header(struct http_send *hs, const char *line)
  * can decompress in answers, and the deadline. (libcurl sends every
  * name in lower case over HTTP/2, as gRPC metadata keys must be.)
  */
-static int grpc_headers(struct http_send *hs, const struct http_send_opts *o)
+static int grpc_headers(struct profile *hs, const struct http_send_opts *o)
 {
 	char line[128], tmo[24];
 
@@ -185,7 +193,7 @@ static int grpc_headers(struct http_send *hs, const struct http_send_opts *o)
 	return 0;
 }
 
-static int build_headers(struct http_send *hs, const struct http_send_opts *o)
+static int build_headers(struct profile *hs, const struct http_send_opts *o)
 {
 	char line[CONFIG_STR_MAX + 160];
 	struct curl_slist *l;
@@ -233,7 +241,7 @@ static int build_headers(struct http_send *hs, const struct http_send_opts *o)
 			goto err_opt;                                                              \
 	} while (0)
 
-static int setup_easy(struct http_send *hs, struct slot *s, const struct http_send_opts *o)
+static int setup_easy(struct profile *hs, struct slot *s, const struct http_send_opts *o)
 {
 	CURL *e = curl_easy_init();
 
@@ -256,6 +264,12 @@ static int setup_easy(struct http_send *hs, struct slot *s, const struct http_se
 	/* Redirects would resend the body to a URL nobody configured. */
 	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* No CA store cache (libcurl >= 7.87 keeps one per multi handle for
+	 * a day): a CA file renewed on disk takes effect with the next
+	 * connection, as an exporter reload promises. */
+#if LIBCURL_VERSION_NUM >= 0x075700
+	SETOPT(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
 	/* gRPC calls share one HTTP/2 connection: wait for it to be set up
 	 * rather than opening one connection per call. */
 	if (o->grpc)
@@ -298,37 +312,46 @@ static int h2c_reuse_broken(void)
 
 void http_send_destroy(struct http_send *hs)
 {
-	unsigned i;
+	unsigned i, p;
 
 	if (!hs)
 		return;
-	for (i = 0; hs->slots && i < hs->nslots; i++) {
-		struct slot *s = &hs->slots[i];
+	for (p = 0; hs->prof && p < hs->nprof; p++) {
+		struct profile *pr = &hs->prof[p];
 
-		if (s->busy && hs->multi)
-			curl_multi_remove_handle(hs->multi, s->easy);
-		if (s->easy)
-			curl_easy_cleanup(s->easy);
-		free(s->body);
+		for (i = 0; pr->slots && i < hs->nslots; i++) {
+			struct slot *s = &pr->slots[i];
+
+			if (s->busy && hs->multi)
+				curl_multi_remove_handle(hs->multi, s->easy);
+			if (s->easy)
+				curl_easy_cleanup(s->easy);
+			free(s->body);
+		}
+		free(pr->slots);
+		curl_slist_free_all(pr->hdrs);
 	}
-	free(hs->slots);
+	free(hs->prof);
 	if (hs->multi)
 		curl_multi_cleanup(hs->multi);
-	curl_slist_free_all(hs->hdrs);
 	if (hs->global_init)
 		curl_global_cleanup();
 	free(hs);
 }
 
-int http_send_create(const struct http_send_opts *o, struct http_send **out)
+int http_send_create(const struct http_send_opts *o, unsigned nprof, unsigned max_in_flight,
+		     struct http_send **out)
 {
 	struct http_send *hs;
 	CURLcode cr;
-	unsigned i;
+	unsigned i, p;
 	int ret;
 
-	if (!o->max_in_flight || !o->content_type)
+	if (!max_in_flight || !nprof || nprof > HTTP_SEND_PROFILES_MAX)
 		return -EINVAL;
+	for (p = 0; p < nprof; p++)
+		if (!o[p].content_type)
+			return -EINVAL;
 	hs = calloc(1, sizeof(*hs));
 	if (!hs)
 		return -ENOMEM;
@@ -341,24 +364,36 @@ int http_send_create(const struct http_send_opts *o, struct http_send **out)
 	}
 	hs->global_init = 1;
 	hs->multi = curl_multi_init();
-	hs->slots = calloc(o->max_in_flight, sizeof(*hs->slots));
-	if (!hs->multi || !hs->slots) {
+	hs->prof = calloc(nprof, sizeof(*hs->prof));
+	if (!hs->multi || !hs->prof) {
 		ret = -ENOMEM;
 		goto err_destroy;
 	}
-	hs->nslots = o->max_in_flight;
-	hs->grpc = o->grpc;
-	if (o->grpc)
-		hs->h2c_no_reuse = h2c_reuse_broken();
-	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->max_in_flight);
-	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)o->max_in_flight);
-	ret = build_headers(hs, o);
-	if (ret < 0)
-		goto err_destroy;
-	for (i = 0; i < hs->nslots; i++) {
-		ret = setup_easy(hs, &hs->slots[i], o);
+	hs->nprof = nprof;
+	hs->nslots = max_in_flight;
+	/* Per host, so two profiles aimed at two receivers each get
+	 * max_in_flight; the cache keeps one connection per slot. */
+	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_in_flight);
+	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)(max_in_flight * nprof));
+	for (p = 0; p < nprof; p++) {
+		struct profile *pr = &hs->prof[p];
+
+		pr->grpc = o[p].grpc;
+		if (o[p].grpc && !hs->h2c_no_reuse)
+			hs->h2c_no_reuse = h2c_reuse_broken();
+		pr->slots = calloc(max_in_flight, sizeof(*pr->slots));
+		if (!pr->slots) {
+			ret = -ENOMEM;
+			goto err_destroy;
+		}
+		ret = build_headers(pr, &o[p]);
 		if (ret < 0)
 			goto err_destroy;
+		for (i = 0; i < hs->nslots; i++) {
+			ret = setup_easy(pr, &pr->slots[i], &o[p]);
+			if (ret < 0)
+				goto err_destroy;
+		}
 	}
 	*out = hs;
 	return 0;
@@ -378,15 +413,22 @@ int http_send_can_start(const struct http_send *hs)
 	return hs->busy < hs->nslots;
 }
 
-int http_send_start(struct http_send *hs, const char *url, const void *body, size_t len, void *user)
+int http_send_start(struct http_send *hs, unsigned prof, const char *url, const void *body,
+		    size_t len, void *user)
 {
+	struct profile *pr;
 	struct slot *s = NULL;
 	CURLMcode mr;
 	unsigned i;
 
+	if (prof >= hs->nprof)
+		return -EINVAL;
+	if (hs->busy >= hs->nslots)
+		return -EBUSY;
+	pr = &hs->prof[prof];
 	for (i = 0; i < hs->nslots; i++) {
-		if (!hs->slots[i].busy) {
-			s = &hs->slots[i];
+		if (!pr->slots[i].busy) {
+			s = &pr->slots[i];
 			break;
 		}
 	}
@@ -398,7 +440,7 @@ int http_send_start(struct http_send *hs, const char *url, const void *body, siz
 	s->retry_after[0] = '\0';
 	s->err[0] = '\0';
 	clear_grpc(s);
-	if (hs->grpc) {
+	if (pr->grpc) {
 		/* gRPC only exists over HTTP/2: cleartext with prior knowledge
 		 * (there is no upgrade dance), or TLS with h2 chosen by ALPN. */
 		int tls = strncasecmp(url, "https:", 6) == 0;

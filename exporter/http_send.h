@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * OTLP/HTTP and OTLP/gRPC transport over libcurl's multi interface: up to
- * max_in_flight POSTs at once, each on a long-lived easy handle so
- * connections (and TLS sessions) are reused between requests. With grpc
+ * OTLP/HTTP and OTLP/gRPC transport over libcurl's multi interface: one
+ * multi handle, up to max_in_flight POSTs at once, each made with one of
+ * a few option profiles (the exporter has one per distinct set of
+ * per-signal options) on a long-lived easy handle so connections (and
+ * TLS sessions) are reused between requests. With grpc
  * set, requests go over HTTP/2 (prior knowledge for http://, ALPN for
  * https://, several calls multiplexed on one connection) with gRPC's
  * headers, and the grpc-* headers and trailers of the answer are
@@ -24,8 +26,12 @@
 
 struct http_send;
 
+/* Option profiles one transport can carry (the exporter needs one per
+ * signal at most). */
+#define HTTP_SEND_PROFILES_MAX 4
+
+/* One option profile. */
 struct http_send_opts {
-	unsigned max_in_flight;	      /* >= 1 */
 	uint32_t timeout_ms;	      /* whole request; 0 = no limit */
 	const char *content_type;     /* "application/x-protobuf", "application/json",
 				       * "application/grpc" */
@@ -62,23 +68,32 @@ struct http_result {
  * not call http_send_start(). */
 typedef void (*http_send_done_fn)(void *arg, void *user, const struct http_result *res);
 
-/* 0 and *out, or -EINVAL (bad options), -ENOMEM, -EIO (libcurl failed to
- * initialise; its message is logged). */
-int http_send_create(const struct http_send_opts *o, struct http_send **out);
+/*
+ * Creates a transport for the nprof profiles o[0..nprof-1] (copied: o
+ * need not outlive the call), with at most max_in_flight requests in
+ * flight over all profiles together. 0 and *out, or -EINVAL (no profile,
+ * more than HTTP_SEND_PROFILES_MAX, a profile without content_type,
+ * max_in_flight 0), -ENOMEM, -EIO (libcurl failed to initialise or
+ * rejected an option, e.g. a TLS file option; its message is logged).
+ */
+int http_send_create(const struct http_send_opts *o, unsigned nprof, unsigned max_in_flight,
+		     struct http_send **out);
 
 /* Aborts requests still in flight; accepts NULL. */
 void http_send_destroy(struct http_send *hs);
 
 /*
- * Starts POSTing len bytes of body to url (for grpc, the body is the
- * framed message and url ends in the method path). body must stay valid and
- * unchanged until the request's callback has run. Returns 0, -EBUSY when
- * max_in_flight requests are running, -EIO when libcurl refuses.
+ * Starts POSTing len bytes of body to url with the options of profile
+ * prof (for grpc, the body is the framed message and url ends in the
+ * method path). body must stay valid and unchanged until the request's
+ * callback has run. Returns 0, -EBUSY when max_in_flight requests are
+ * running, -EINVAL for a profile index out of range, -EIO when libcurl
+ * refuses.
  */
-int http_send_start(struct http_send *hs, const char *url, const void *body, size_t len,
-		    void *user);
+int http_send_start(struct http_send *hs, unsigned prof, const char *url, const void *body,
+		    size_t len, void *user);
 
-/* Requests currently in flight. */
+/* Requests currently in flight, all profiles together. */
 unsigned http_send_busy(const struct http_send *hs);
 
 /* 1 when another request can be started now. */

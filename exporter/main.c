@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmlog-exporter: command line, configuration, signals; the work is in
- * exporter.c (daemon and --once) and selftest.c (--test).
+ * shmlog-exporter: command line, configuration, signals (SIGTERM and
+ * SIGINT stop, SIGHUP reloads the configuration); the work is in
+ * exporter.c (daemon, reload and --once) and selftest.c (--test).
  *
  *   shmlog-exporter [-c FILE] [--section.key=value ...] [--test]
  *                   [--print-config] [--once] [-h]
@@ -23,11 +24,14 @@
 #include "spool_file.h"
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t hup_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		hup_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void usage(FILE *f)
@@ -41,7 +45,8 @@ static void usage(FILE *f)
 		   "  --print-config   print the effective configuration and exit\n"
 		   "  --help-config    print every configuration key, default and variable\n"
 		   "  --once           deliver what is in the spool now, then exit\n"
-		   "  -h, --help       this help\n");
+		   "  -h, --help       this help\n"
+		   "SIGHUP loads the configuration again (file, environment, command line).\n");
 }
 
 static int install_signals(void)
@@ -52,7 +57,8 @@ static int install_signals(void)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a signal must end the loop's poll()/nanosleep(). */
-	if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1)
+	if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
 		return -errno;
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
@@ -161,6 +167,8 @@ int main(int argc, char **argv)
 		LOGI("exporting %s: logs to %s (%s, %s), metrics to %s (%s, %s)", cfg->spool_dir,
 		     st->endpoint, st->protocol, st->compression, st->metrics_endpoint,
 		     st->metrics_protocol, st->metrics_compression);
+	/* SIGHUP: load the same sources again (exporter.h). */
+	exporter_set_reload(ex, file, argc, argv, &hup_flag);
 	ret = exporter_run(ex, &stop_flag, once);
 	rc = ret == 0 ? 0 : 1;
 

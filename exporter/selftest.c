@@ -203,11 +203,11 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 		goto out_free;
 	}
 	o.grpc = so->proto == REQUEST_BODY_GRPC;
-	exporter_sig_http_opts(so, 1, &opts);
-	ret = http_send_create(&opts, &hs);
+	exporter_sig_http_opts(so, &opts);
+	ret = http_send_create(&opts, 1, 1, &hs);
 	/* The user pointer only tells on_done() which signal answered. */
 	if (ret == 0)
-		ret = http_send_start(hs, so->url, body, blen,
+		ret = http_send_start(hs, 0, so->url, body, blen,
 				      sig == SPOOL_SIG_METRICS ? (void *)so : NULL);
 	if (ret < 0) {
 		printf("POST %s: cannot start: %s\n", so->shown, strerror(-ret));

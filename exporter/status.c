@@ -60,6 +60,14 @@ void status_carry(struct status *st, const char *spool_dir)
 	st->latency_sum = old.latency_sum;
 }
 
+void status_set_logs(struct status *st, const char *endpoint, const char *protocol,
+		     const char *compression)
+{
+	endpoint_redact(endpoint, st->endpoint, sizeof(st->endpoint));
+	snprintf(st->protocol, sizeof(st->protocol), "%s", protocol);
+	snprintf(st->compression, sizeof(st->compression), "%s", compression);
+}
+
 void status_set_metrics(struct status *st, const char *endpoint, const char *protocol,
 			const char *compression)
 {

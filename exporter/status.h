@@ -81,6 +81,10 @@ int status_init(struct status *st, const char *spool_dir, const char *endpoint,
  * quarantined_files, and the latency histogram when its bounds are ours.
  * Nothing when there is none or it does not parse. */
 void status_carry(struct status *st, const char *spool_dir);
+/* Sets endpoint, protocol and compression (the logs signal's) after a
+ * reload; the counters stay. endpoint is redacted here. */
+void status_set_logs(struct status *st, const char *endpoint, const char *protocol,
+		     const char *compression);
 
 /* Sets the metrics_* fields (status_init() copies the logs ones there);
  * endpoint is redacted here. */

@@ -395,6 +395,41 @@ static const char *show(char *out, size_t outlen, const char *v)
 	return show_n(out, outlen, v, SIZE_MAX);
 }
 
+/*
+ * A URL as it may be shown: the userinfo ("user:password@", a key either
+ * way) and the query and fragment (where some backends take a key) become
+ * CONFIG_MASK: "https://u:k@h:1/p?api-key=x" is shown as https://MASK@h:1/p?MASK.
+ * Without "://" whatever precedes an '@' is masked.
+ */
+static const char *show_url(char *out, size_t outlen, const char *v)
+{
+	char tmp[CONFIG_STR_MAX + 32];
+	const char *auth = strstr(v, "://"), *end, *at = NULL, *q, *p;
+	size_t alen;
+
+	auth = auth ? auth + 3 : v;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	q = end + strcspn(end, "?#");
+	alen = (size_t)(auth - v);
+	snprintf(tmp, sizeof(tmp), "%.*s%s%.*s%s", (int)alen, v, at ? CONFIG_MASK "@" : "",
+		 (int)(q - (at ? at + 1 : auth)), at ? at + 1 : auth, *q ? "?" CONFIG_MASK : "");
+	return show(out, outlen, tmp);
+}
+
+/* A value of k as error messages and --print-config show it: header values
+ * are secrets, URLs lose their credentials. */
+static const char *show_key(const struct config_key *k, char *out, size_t outlen, const char *v)
+{
+	if (k->type == CFG_HEADERS)
+		return CONFIG_MASK;
+	if (k->flags & CFG_F_URL)
+		return show_url(out, outlen, v);
+	return show(out, outlen, v);
+}
+
 static const struct config_key *key_find(const char *section, const char *key)
 {
 	size_t i;
@@ -1054,7 +1089,7 @@ static int ini_on_pair(void *user, const char *section, const char *name, const 
 	ret = key_set(ld, k, v, why, sizeof(why));
 	if (ret < 0)
 		ld_fail(ld, "%s:%d: [%s] %s = '%s': %s", ld->file, ld->lineno, section, name,
-			k->type == CFG_HEADERS ? CONFIG_MASK : show(shown, sizeof(shown), v), why);
+			show_key(k, shown, sizeof(shown), v), why);
 	free(v);
 	if (ret < 0)
 		goto err;
@@ -1167,9 +1202,7 @@ static int env_apply_one(struct config_ld *ld, const struct config_env *ce)
 		ret = key_set(ld, k, v, why, sizeof(why));
 		if (ret < 0)
 			ret = ld_fail(ld, "%s=%s: %s", ce->var,
-				      k->type == CFG_HEADERS ? CONFIG_MASK
-							     : show(shown, sizeof(shown), v),
-				      why);
+				      show_key(k, shown, sizeof(shown), v), why);
 	}
 	free(v);
 	return ret;
@@ -1280,7 +1313,7 @@ static int override_apply(struct config_ld *ld, const char *arg)
 	if (key_set(ld, k, eq + 1, why, sizeof(why)) < 0)
 		return ld_fail(
 		    ld, "%s=%s: %s", opt,
-		    k->type == CFG_HEADERS ? CONFIG_MASK : show(shown, sizeof(shown), eq + 1), why);
+		    show_key(k, shown, sizeof(shown), eq + 1), why);
 	return 0;
 }
 
@@ -1383,6 +1416,12 @@ void config_dump(const struct shmlog_config *cfg, int fd)
 		switch (k->type) {
 		case CFG_STR:
 		case CFG_ENUM:
+			if (*field && (k->flags & CFG_F_URL)) {
+				char shown[CONFIG_STR_MAX + 32];
+
+				dprintf(fd, "%s\n", show_url(shown, sizeof(shown), field));
+				break;
+			}
 			dprintf(fd, "%s\n", *field ? field : "\"\"");
 			break;
 		case CFG_U32:

@@ -31,13 +31,27 @@ set_tests_properties(e2e_receiver_selftest PROPERTIES LABELS e2e TIMEOUT 60
 
 # shmlog_e2e_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): the harness
 # stops itself 15 s before TIMEOUT so that it can still clean up.
+#
+# With SHMLOG_E2E_RELEASE_DIR (a release build directory; build.sh sets it
+# for build-asan) the daemons and tools are this build's, but the producers
+# (the preloaded libshmlog.so, e2e_api_producer, e2e_metrics_producer) are
+# the release build's: an ASan libshmlog.so cannot be preloaded.
+set(SHMLOG_E2E_RELEASE_DIR "" CACHE PATH
+	"release build whose libshmlog.so and producers the e2e tests use (sanitizer builds)")
+if(SHMLOG_E2E_RELEASE_DIR)
+	set(E2E_PRODUCERS --lib-dir ${SHMLOG_E2E_RELEASE_DIR}/lib
+		--api-producer ${SHMLOG_E2E_RELEASE_DIR}/tests/e2e/e2e_api_producer
+		--metrics-producer ${SHMLOG_E2E_RELEASE_DIR}/tests/e2e/e2e_metrics_producer)
+else()
+	set(E2E_PRODUCERS --api-producer $<TARGET_FILE:e2e_api_producer>
+		--metrics-producer $<TARGET_FILE:e2e_metrics_producer>)
+endif()
 function(shmlog_e2e_test name script timeout)
 	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
 	math(EXPR deadline "${timeout} - 15")
 	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${E2E_DIR}/${script}
 		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
-		--api-producer $<TARGET_FILE:e2e_api_producer>
-		--metrics-producer $<TARGET_FILE:e2e_metrics_producer> --deadline ${deadline} ${T_ARGS})
+		${E2E_PRODUCERS} --deadline ${deadline} ${T_ARGS})
 	if(NOT T_PROCESSORS)
 		set(T_PROCESSORS 1)
 	endif()

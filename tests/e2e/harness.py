@@ -19,7 +19,18 @@ only when tests/e2e/node_modules is missing). Command line of every test:
   --build DIR   the CMake build directory (bin/, lib/)
   --src DIR     the source root
   --deadline S  stop and fail after S seconds (default 110)
+  --lib-dir DIR where the producers' libshmlog.so is (default BUILD/lib; also
+                SHMLOG_E2E_LIB_DIR): the ASan+UBSan build runs its own
+                daemons and shmtop but preloads the release build's library,
+                since a preloaded ASan library cannot start (the ASan runtime
+                must come first in the initial library list)
 Set SHMLOG_E2E_KEEP=1 to keep the temporary directory for a look.
+
+Sanitizers: every process gets ASAN_OPTIONS / UBSAN_OPTIONS that stop it at
+the first report (the caller's values are appended, so they win), and
+close() reads the log file of every process it started for AddressSanitizer,
+LeakSanitizer and UBSan reports: any report fails the test (main() exits 1
+even when the test function passed).
 
 Read next: test_logs.py (the fullest user), receiver.js.
 """
@@ -164,6 +175,12 @@ class Proc:
 # --- the environment ----------------------------------------------------------
 
 _ENVS = []
+# Sanitizer reports found in process logs by Env.close() (main() fails on any).
+SANITIZER_REPORTS = []
+_SAN_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                "AddressSanitizer:DEADLYSIGNAL", "SUMMARY: UndefinedBehaviorSanitizer")
+SAN_ASAN = "halt_on_error=1:detect_leaks=1:abort_on_error=0:exitcode=66"
+SAN_UBSAN = "halt_on_error=1:print_stacktrace=1:exitcode=66"
 
 
 def _cleanup_all():
@@ -207,7 +224,11 @@ class Env:
             # every record as a producer's. The identity check stays on.
             "collector": {"schedule_delay_ms": "200", "audit_events": "false"},
             "exporter": {"compression": compression, "retry_initial_ms": "200",
-                         "retry_max_ms": "2000", "timeout_ms": "20000"},
+                         "retry_max_ms": "2000",
+                         # A request that times out is sent again (a
+                         # duplicate): long enough for a receiver on a
+                         # loaded machine, longer for sanitized daemons.
+                         "timeout_ms": "30000" if self.sanitized() else "20000"},
             "log": {"level": "info"},
         }
         for sec, kv in (ini or {}).items():
@@ -222,12 +243,22 @@ class Env:
             self.start_collector()
             self.start_exporter()
 
+    def sanitized(self):
+        """True when the daemons are an ASan (or TSan) build."""
+        try:
+            with open(self.bin("shmlog-exporter"), "rb") as f:
+                data = f.read()
+        except OSError:
+            return False
+        return b"libasan.so" in data or b"__asan_init" in data or b"libtsan.so" in data
+
     # paths
     def bin(self, name):
         return os.path.join(self.build, "bin", name)
 
     def lib(self):
-        return os.path.join(self.build, "lib", "libshmlog.so")
+        lib_dir = getattr(self.args, "lib_dir", None) or os.path.join(self.build, "lib")
+        return os.path.join(os.path.abspath(lib_dir), "libshmlog.so")
 
     def seg_path(self):
         return "/dev/shm/shmlog-" + self.ns
@@ -253,6 +284,9 @@ class Env:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("OTEL_", "SHMLOG_", "LD_PRELOAD", "PYTHONUNBUFFERED"))}
         env["LC_ALL"] = "C.UTF-8"
+        # Only sanitized binaries read these (see the opening comment).
+        for var, mine in (("ASAN_OPTIONS", SAN_ASAN), ("UBSAN_OPTIONS", SAN_UBSAN)):
+            env[var] = mine + (":" + os.environ[var] if os.environ.get(var) else "")
         return env
 
     def spawn(self, name, argv, env=None, stdout=None, stderr=None, stdin=subprocess.DEVNULL,
@@ -557,6 +591,19 @@ class Env:
             return {}
 
     # teardown
+    def _scan_sanitizer_reports(self):
+        """Appends to SANITIZER_REPORTS what a sanitizer printed into the log
+        of a process we started (daemons, shmtop, producers)."""
+        for p in self.procs:
+            text = p.log_text()
+            hits = [m for m in _SAN_MARKERS if m in text]
+            if not hits:
+                continue
+            i = min(text.find(m) for m in hits)
+            excerpt = text[max(0, i - 200):i + 3000]
+            SANITIZER_REPORTS.append(f"{p.name} (pid {p.pid}): {excerpt}")
+            log(f"harness: SANITIZER REPORT in {p.name} (pid {p.pid}, {p.log_path}):\n{excerpt}")
+
     def stop_daemons(self):
         for d in (self.collector, self.exporter):
             if d is not None:
@@ -576,6 +623,7 @@ class Env:
                 log(f"harness: stopping {p.name}: {e}")
         for p in self.procs:
             p.signal_group(signal.SIGKILL)
+        self._scan_sanitizer_reports()
         try:
             os.unlink(self.seg_path())
         except FileNotFoundError:
@@ -756,6 +804,7 @@ def parse_args(extra=None):
     ap.add_argument("--fault-writer", default=None)
     ap.add_argument("--fault-producer", default=None)
     ap.add_argument("--deadline", type=float, default=110)
+    ap.add_argument("--lib-dir", default=os.environ.get("SHMLOG_E2E_LIB_DIR") or None)
     if extra:
         extra(ap)
     args = ap.parse_args()
@@ -809,6 +858,9 @@ def main(test_fn, extra_args=None):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _cleanup_all()
+    if SANITIZER_REPORTS and rc in (0, 77):
+        log(f"FAIL: {len(SANITIZER_REPORTS)} sanitizer report(s), see above")
+        rc = 1
     if rc == 0:
         log(f"PASS ({time.time() - t0:.1f}s)")
     sys.stdout.flush()

@@ -600,6 +600,62 @@ static void test_metrics_path(void)
 	rm_spool(dir);
 }
 
+/* Logs and metrics with different options (compression, a header of
+ * their own): two option profiles of one transport, each request sent
+ * with its own. */
+static void test_two_profiles(void)
+{
+	static const struct reply script[] = {
+	    REPLY("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+	};
+	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
+	struct exporter *ex = NULL;
+	char *dir = make_spool();
+	int logs = 0, metrics = 0;
+	uint8_t *pb1, *pb2;
+	size_t l1, l2;
+	struct srv s;
+	unsigned i;
+
+	T_ASSERT(cfg);
+	srv_start(&s, script, 1);
+	cfg_init(cfg, dir, s.port);
+	snprintf(cfg->exp_metrics.compression, sizeof(cfg->exp_metrics.compression), "none");
+	snprintf(cfg->exp_metrics.headers[0].name, sizeof(cfg->exp_metrics.headers[0].name),
+		 "x-metrics");
+	snprintf(cfg->exp_metrics.headers[0].value, sizeof(cfg->exp_metrics.headers[0].value),
+		 "m-value");
+	cfg->exp_metrics.nheaders = 1;
+	spool_put(dir, SPOOL_SIG_METRICS, 1, 0, &pb1, &l1);
+	spool_put(dir, SPOOL_SIG_LOGS, 1, 1, &pb2, &l2);
+	T_EQ_INT(exporter_create(cfg, &ex), 0);
+	T_EQ_INT(exporter_run(ex, NULL, 1), 0);
+	srv_stop(&s);
+	T_EQ_INT(s.nreq, 2);
+	for (i = 0; i < 2; i++) {
+		const char *hd = s.head[i];
+
+		T_ASSERT(has_header(hd, "x-api-key: sekret-value"));
+		if (strncmp(hd, "POST /v1/logs ", 14) == 0) {
+			logs++;
+			T_ASSERT(has_header(hd, "Content-Encoding: gzip"));
+			T_ASSERT(!strstr(hd, "x-metrics"));
+		} else if (strncmp(hd, "POST /v1/metrics ", 17) == 0) {
+			metrics++;
+			T_ASSERT(!strstr(hd, "Content-Encoding"));
+			T_ASSERT(has_header(hd, "x-metrics: m-value"));
+		}
+	}
+	T_EQ_INT(logs, 1);
+	T_EQ_INT(metrics, 1);
+	exporter_destroy(ex);
+	srv_free(&s);
+	free(pb1);
+	free(pb2);
+	free(cfg);
+	rm_spool(dir);
+}
+
 static void test_connection_refused(void)
 {
 	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
@@ -647,6 +703,7 @@ int main(void)
 	T_RUN(test_auth_failures);
 	T_RUN(test_json_zstd_order_partial);
 	T_RUN(test_metrics_path);
+	T_RUN(test_two_profiles);
 	T_RUN(test_connection_refused);
 	return 0;
 }
