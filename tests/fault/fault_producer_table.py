@@ -28,14 +28,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
+import faults  # noqa: E402
 
 TABLE = 16
 LINES = 200
 HOLD_TURNS = 100
-
-
-def extra_args(ap):
-    pass  # --fault-writer, --fault-producer: harness.parse_args()
 
 
 def bash_lines(env, tag):
@@ -57,9 +54,7 @@ def test(args):
     holders = []
     for k in range(TABLE):
         tag = f"h{k}"
-        st = acct.state_path(env, tag)
-        p = env.producer(tag, [args.fault_writer, "seq", tag, st, str(HOLD_TURNS), "0", "hold"],
-                         service="fault-holder", stdio="capture")
+        p, st = faults.writer(env, "seq", tag, (HOLD_TURNS, 0, "hold"), service="fault-holder")
         holders.append((tag, p, st))
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -108,11 +103,8 @@ def test(args):
         problems.append("the collector did not log the full producer table")
     h.log(f"figures: table {TABLE}, refused lines counted {seg_full.get('drop_noprod')} of "
           f"{LINES}, later lines received {got} of {LINES}; segment {seg}")
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    faults.finish(problems)
 
 
 if __name__ == "__main__":
-    h.main(test, extra_args)
+    h.main(test)
