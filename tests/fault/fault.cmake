@@ -16,6 +16,12 @@ set_target_properties(fault_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_B
 
 find_program(SHMLOG_NODE node)
 find_program(SHMLOG_PYTHON3 python3)
+# accounting.py itself against a fake Env: needs neither node nor daemons.
+if(SHMLOG_PYTHON3)
+	add_test(NAME fault_accounting_selftest
+		COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/accounting_selftest.py)
+	set_tests_properties(fault_accounting_selftest PROPERTIES LABELS fault TIMEOUT 30)
+endif()
 if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3 OR NOT TARGET e2e_api_producer)
 	message(STATUS "fault tests: node, python3 or the e2e workloads missing, not registered")
 	return()
