@@ -93,12 +93,7 @@ def test(args):
     h.log(f"{args.kills} producers killed in {time.time() - t0:.1f}s: {when['start']} at start, "
           f"{when['turn']} while writing, {when['done']} after their last turn")
 
-    for tag, p, st in steady:
-        acct.set_quit(st)
-    for tag, p, st in steady:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"steady writer {tag} exited with {rc}: {p.log_text()[-300:]}")
+    faults.quit_writers(steady, "steady writer", problems)
 
     # A fresh producer per CPU: no ring may stay wedged by a dead claim.
     fresh = []

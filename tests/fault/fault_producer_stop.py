@@ -160,12 +160,7 @@ def test(args):
     rc = victim.wait(20)
     if rc != 0:
         problems.append(f"victim exited with {rc}")
-    for tag, p, st in others:
-        acct.set_quit(st)
-    for tag, p, st in others:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"writer {tag} exited with {rc}")
+    faults.quit_writers(others, "writer", problems)
     for tag in ("sv", "oa", "ob"):
         pub.add_writer(tag, acct.state_path(env, tag))
     want = sum(pub.done.values())

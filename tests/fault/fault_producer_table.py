@@ -67,12 +67,8 @@ def test(args):
     bash_lines(env, "nb0")  # the table is full: counted, not kept
     time.sleep(1.5)  # the collector logs it at its next once-a-second turn
     seg_full = env.seg_counters()
+    faults.quit_writers(holders, "holder", problems)
     for tag, p, st in holders:
-        acct.set_quit(st)
-    for tag, p, st in holders:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"holder {tag} exited with {rc}")
         pub.add_writer(tag, st)
     pub.add_known("nb0", LINES)
     # Their entries are freed within a few dead checks; then a new one fits.

@@ -11,6 +11,8 @@ burst, a ring's collector cursor, and the end of a test.
       fault_writer fast TAG N PACE_US RESULT (the bulk "fk" records).
   burst(env, pub, tag, n, service, timeout=30)
       tests/e2e/workloads/shell_loop.sh TAG N to its end, added to pub.
+  quit_writers(writers, what, problems, timeout=20)
+      sets quit in each (tag, proc, state) and waits for all to exit 0.
   ring_cursor(env, k)  the collector's cursor of ring k (shm/ABI.md).
   finish(problems)     logs the problems and fails the test if any.
 """
@@ -30,6 +32,15 @@ def writer(env, mode, tag, args=(), cpu=None, name=None, service=None):
     p = env.producer(name or tag, [env.args.fault_writer, mode, tag, st] + [str(a) for a in args],
                      service=service or "fault-" + tag, stdio="capture", cpu=cpu)
     return p, st
+
+
+def quit_writers(writers, what, problems, timeout=20):
+    for tag, p, st in writers:
+        acct.set_quit(st)
+    for tag, p, st in writers:
+        rc = p.wait(timeout)
+        if rc != 0:
+            problems.append(f"{what} {tag} exited with {rc}: {p.log_text()[-300:]}")
 
 
 def fast(env, name, tag, n, pace_us, result, service, **kw):
