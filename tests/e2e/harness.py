@@ -800,9 +800,9 @@ def parse_args(extra=None):
     ap.add_argument("--src", required=True)
     ap.add_argument("--api-producer", default=None)
     ap.add_argument("--metrics-producer", default=None)
-    # The fault suite's workloads (tests/fault/fault.cmake builds them).
+    # The fault suite's workload, all its modes (tests/fault/fault.cmake
+    # builds tests/fault/workloads/fault_writer.c).
     ap.add_argument("--fault-writer", default=None)
-    ap.add_argument("--fault-producer", default=None)
     ap.add_argument("--deadline", type=float, default=110)
     ap.add_argument("--lib-dir", default=os.environ.get("SHMLOG_E2E_LIB_DIR") or None)
     if extra:
@@ -814,8 +814,6 @@ def parse_args(extra=None):
         args.metrics_producer = os.path.join(args.build, "tests", "e2e", "e2e_metrics_producer")
     if args.fault_writer is None:
         args.fault_writer = os.path.join(args.build, "tests", "fault", "fault_writer")
-    if args.fault_producer is None:
-        args.fault_producer = os.path.join(args.build, "tests", "fault", "fault_producer")
     return args
 
 

@@ -3,7 +3,7 @@
 # corrupt spool files; a receiver that is down, throttles, resets, stalls
 # or refuses; a full spool disk. Each is a Python script on
 # tests/e2e/harness.py that prints ACCOUNT lines and checks delivered +
-# counted drops == published. Label `fault`; exit 77 (skip) only without
+# counted drops == published (accounting.py; README.md has the table). Label `fault`; exit 77 (skip) only without
 # tests/e2e/node_modules.
 set(FAULT_DIR ${CMAKE_CURRENT_LIST_DIR})
 
@@ -13,20 +13,23 @@ endif()
 add_executable(fault_writer ${FAULT_DIR}/workloads/fault_writer.c)
 target_link_libraries(fault_writer PRIVATE shmlog shm_seg)
 set_target_properties(fault_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
-add_executable(fault_producer ${FAULT_DIR}/fault_producer.c)
-target_include_directories(fault_producer PRIVATE ${PROJECT_SOURCE_DIR}/shm)
-target_link_libraries(fault_producer PRIVATE shmlog)
-set_target_properties(fault_producer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
 
 find_program(SHMLOG_NODE node)
 find_program(SHMLOG_PYTHON3 python3)
+# accounting.py itself against a fake Env: needs neither node nor daemons.
+if(SHMLOG_PYTHON3)
+	add_test(NAME fault_accounting_selftest
+		COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/accounting_selftest.py)
+	set_tests_properties(fault_accounting_selftest PROPERTIES LABELS fault TIMEOUT 30)
+endif()
 if(NOT SHMLOG_NODE OR NOT SHMLOG_PYTHON3 OR NOT TARGET e2e_api_producer)
 	message(STATUS "fault tests: node, python3 or the e2e workloads missing, not registered")
 	return()
 endif()
 
 # shmlog_fault_test(NAME SCRIPT TIMEOUT [PROCESSORS n] [ARGS ...]): as
-# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus the fault workloads; the
+# shmlog_e2e_test() in tests/e2e/e2e.cmake, plus --fault-writer (the one
+# fault workload, workloads/fault_writer.c, all its modes); the
 # harness stops itself 15 s before TIMEOUT so that it can still clean up.
 function(shmlog_fault_test name script timeout)
 	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
@@ -35,8 +38,7 @@ function(shmlog_fault_test name script timeout)
 		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
 		--api-producer $<TARGET_FILE:e2e_api_producer>
 		--metrics-producer $<TARGET_FILE:e2e_metrics_producer>
-		--fault-writer $<TARGET_FILE:fault_writer>
-		--fault-producer $<TARGET_FILE:fault_producer> --deadline ${deadline} ${T_ARGS})
+		--fault-writer $<TARGET_FILE:fault_writer> --deadline ${deadline} ${T_ARGS})
 	if(NOT T_PROCESSORS)
 		set(T_PROCESSORS 1)
 	endif()

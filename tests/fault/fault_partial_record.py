@@ -20,7 +20,6 @@ same ring, behind the claim) writes 1,000 records. Checked, per case:
     published nor dropped; it shows as abandoned.
 """
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,27 +27,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
+import faults  # noqa: E402
 
 BEFORE = 50
 NEXT = 1000
 
 
-def extra_args(ap):
-    pass  # --fault-writer, --fault-producer: harness.parse_args()
-
-
-def ring_cursor(env, k):
-    with open(env.seg_path(), "rb") as f:
-        hdr = f.read(96)
-        ring_off, stride = struct.unpack_from("<QQ", hdr, 72)
-        f.seek(ring_off + k * stride + 136)
-        return struct.unpack("<Q", f.read(8))[0]
-
-
 def run(env, argv, tag, cpu):
-    st = acct.state_path(env, tag)
-    p = env.producer(tag, [env.args.fault_writer, argv[0], tag, st] + [str(a) for a in argv[1:]],
-                     service="fault-" + tag, stdio="capture", cpu=cpu)
+    p, st = faults.writer(env, argv[0], tag, argv[1:], cpu=cpu)
     rc = p.wait(30)
     return rc, st, p
 
@@ -82,7 +68,7 @@ def test(args):
         acct.print_account(acc)
         problems += acc["problems"]
         after = env.seg_counters()
-        cur = ring_cursor(env, ring)
+        cur = faults.ring_cursor(env, ring)
         aband = after.get("abandoned", 0) - before.get("abandoned", 0)
         inval = after.get("invalid", 0) - before.get("invalid", 0)
         partial = [r["body"][:40] for r in env.records()
@@ -95,11 +81,7 @@ def test(args):
             problems.append(f"{mode}: {inval} records counted invalid")
         if cur <= pos:
             problems.append(f"{mode}: ring {ring} cursor {cur} not past the claim at {pos}")
-        got = {}
-        for r in env.records():
-            k = pub.match(r.get("body"))
-            if k:
-                got.setdefault(k[0], set()).add(k[1])
+        got = acct.by_tag(acc)
         for tag, n_want in ((ptag, BEFORE), (ntag, NEXT)):
             if pub.done[tag] != n_want or len(got.get(tag, ())) != n_want:
                 problems.append(f"{mode}: {tag} published {pub.done[tag]}, received "
@@ -108,11 +90,8 @@ def test(args):
                        f"+{aband}, invalid +{inval}, before {len(got.get(ptag, ()))}/{BEFORE}, "
                        f"next {len(got.get(ntag, ()))}/{NEXT}")
     h.log("figures: " + "; ".join(figures) + f"; segment {env.seg_counters()}")
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    faults.finish(problems)
 
 
 if __name__ == "__main__":
-    h.main(test, extra_args)
+    h.main(test)

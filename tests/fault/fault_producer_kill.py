@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
+import faults  # noqa: E402
 
 KILLS = 1000
 VICTIM_TURNS = 120
@@ -42,10 +43,8 @@ def extra_args(ap):
 
 
 def writer(env, tag, argv_tail, cpu=None, name=None):
-    st = acct.state_path(env, tag)
-    p = env.producer(name or tag, [env.args.fault_writer, "seq", tag, st] + [str(a) for a in argv_tail],
-                     service="fault-" + (name or tag).rstrip("0123456789"), stdio="capture", cpu=cpu)
-    return p, st
+    return faults.writer(env, "seq", tag, argv_tail, cpu=cpu, name=name,
+                         service="fault-" + (name or tag).rstrip("0123456789"))
 
 
 def wait_state(st, pred, timeout):
@@ -94,12 +93,7 @@ def test(args):
     h.log(f"{args.kills} producers killed in {time.time() - t0:.1f}s: {when['start']} at start, "
           f"{when['turn']} while writing, {when['done']} after their last turn")
 
-    for tag, p, st in steady:
-        acct.set_quit(st)
-    for tag, p, st in steady:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"steady writer {tag} exited with {rc}: {p.log_text()[-300:]}")
+    faults.quit_writers(steady, "steady writer", problems)
 
     # A fresh producer per CPU: no ring may stay wedged by a dead claim.
     fresh = []
@@ -134,11 +128,7 @@ def test(args):
 
     # Per producer: the steady and fresh ones lose nothing, the victims'
     # records have no gap below what they published.
-    got = {}
-    for r in env.records():
-        k = pub.match(r.get("body"))
-        if k:
-            got.setdefault(k[0], set()).add(k[1])
+    got = acct.by_tag(acc)
     steady_missing = fresh_missing = victim_gaps = 0
     for tag, p, st in steady:
         steady_missing += sum(1 for i in range(pub.done[tag]) if i not in got.get(tag, ()))
@@ -154,24 +144,22 @@ def test(args):
     if victim_gaps:
         problems.append(f"{victim_gaps} records missing inside the sequences of killed producers")
     undelivered_inflight = acc["inflight"] - acc["inflight_delivered"]
-    if acc["abandoned"] > undelivered_inflight:
-        problems.append(f"{acc['abandoned']} claims abandoned, but only {undelivered_inflight} "
+    abandoned = acc["extra"]["abandoned"]
+    if abandoned > undelivered_inflight:
+        problems.append(f"{abandoned} claims abandoned, but only {undelivered_inflight} "
                         f"victims died inside a call whose record did not arrive")
     if sum(pub.refused.values()):
         problems.append(f"{sum(pub.refused.values())} calls refused (not -ENOBUFS)")
 
     h.log(f"figures: {args.kills} victims ({never_attached} killed before attaching, "
           f"{inflight_at_kill} inside a call, {acc['inflight_delivered']} of those records "
-          f"arrived, {acc['abandoned']} claims abandoned); victim records published "
+          f"arrived, {abandoned} claims abandoned); victim records published "
           f"{sum(pub.done[t] for t, _ in victims)}; steady "
           f"{[pub.done[t] for t, _, _ in steady]} missing {steady_missing}; fresh "
           f"{[pub.done[t] for t, _, _ in fresh]} missing {fresh_missing}; victim gaps "
           f"{victim_gaps}; segment {env.seg_counters()}; exporter sent_records "
           f"{env.status().get('sent_records')}")
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    faults.finish(problems)
 
 
 if __name__ == "__main__":

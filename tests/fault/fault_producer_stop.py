@@ -45,22 +45,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
+import faults  # noqa: E402
 
 STOP_S = 10.0
 BEFORE = 20000  # turns flat out before the held one
 AFTER = 20000   # and after it
 CTL_CLAIMED = 1
-
-
-def extra_args(ap):
-    pass  # --fault-writer, --fault-producer: harness.parse_args()
-
-
-def writer(env, tag, argv_tail, cpu):
-    st = acct.state_path(env, tag)
-    p = env.producer(tag, [env.args.fault_writer, "seq", tag, st] + [str(a) for a in argv_tail],
-                     service="fault-" + tag, stdio="capture", cpu=cpu)
-    return p, st
 
 
 def held_claims(env, pid):
@@ -99,14 +89,6 @@ def proc_state(pid):
         return ""
 
 
-def ring_cursor(env, k):
-    with open(env.seg_path(), "rb") as f:
-        hdr = f.read(96)
-        ring_off, stride = struct.unpack_from("<QQ", hdr, 72)
-        f.seek(ring_off + k * stride + 136)
-        return struct.unpack("<Q", f.read(8))[0]
-
-
 def test(args):
     env = h.Env(args, "fstop", ini={"shm": {"dead_check_ms": "200", "ring_slots": "4096"}})
     cpus = sorted(os.sched_getaffinity(0))
@@ -114,11 +96,7 @@ def test(args):
     pub = acct.Published()
     problems = []
 
-    st_path = acct.state_path(env, "sv")
-    victim = env.producer("sv", [env.args.fault_writer, "stop-in-claim", "sv", st_path,
-                                 str(BEFORE), str(AFTER)], service="fault-sv", stdio="capture",
-                          cpu=cpu_a)
-    vst = st_path
+    victim, vst = faults.writer(env, "stop-in-claim", "sv", (BEFORE, AFTER), cpu=cpu_a)
     deadline = time.time() + 30
     held = []
     while time.time() < deadline and not held:
@@ -144,7 +122,7 @@ def test(args):
     held_cpu = ring if ring in cpus else cpu_a
     other_cpu = next((c for c in cpus if c != held_cpu), held_cpu)
     for tag, c in (("oa", held_cpu), ("ob", other_cpu)):
-        p, st = writer(env, tag, [0, 100000], c)  # ~1,000 records/s until quit
+        p, st = faults.writer(env, "seq", tag, [0, 100000], cpu=c)  # ~1,000 records/s until quit
         others.append((tag, p, st))
 
     def others_received(since):
@@ -166,7 +144,7 @@ def test(args):
     early = others_received(0)
     seg_stop = env.seg_counters()
     still = held_claims(env, victim.pid)
-    cur_end = ring_cursor(env, ring)
+    cur_end = faults.ring_cursor(env, ring)
     if (ring, cursor) not in still or cur_end != cursor:
         problems.append(f"the stopped writer's claim at ring {ring} position {cursor} was not "
                         f"waited for (cursor now {cur_end}, held {still})")
@@ -182,12 +160,7 @@ def test(args):
     rc = victim.wait(20)
     if rc != 0:
         problems.append(f"victim exited with {rc}")
-    for tag, p, st in others:
-        acct.set_quit(st)
-    for tag, p, st in others:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"writer {tag} exited with {rc}")
+    faults.quit_writers(others, "writer", problems)
     for tag in ("sv", "oa", "ob"):
         pub.add_writer(tag, acct.state_path(env, tag))
     want = sum(pub.done.values())
@@ -197,15 +170,11 @@ def test(args):
     acct.print_account(acc)
     problems += acc["problems"]
 
-    got = {}
-    for r in env.records():
-        k = pub.match(r.get("body"))
-        if k:
-            got.setdefault(k[0], set()).add(k[1])
+    got = acct.by_tag(acc)
     held_turn = at_stop["done"]  # the turn it was inside when stopped
     if held_turn not in got.get("sv", ()):
         problems.append(f"the held record (turn {held_turn}) did not arrive after SIGCONT")
-    if ring_cursor(env, ring) <= cursor:
+    if faults.ring_cursor(env, ring) <= cursor:
         problems.append(f"ring {ring} did not move past the claim after SIGCONT")
     sv_missing = sum(1 for i in range(pub.done["sv"]) if i not in got.get("sv", ()))
     seg = env.seg_counters()
@@ -214,11 +183,8 @@ def test(args):
           f"{sv_missing}, enobufs {acct.read_state(vst).get('enobufs')}); others published "
           f"{pub.done['oa']}, {pub.done['ob']}; abandoned 2 s in {abandoned_early}; "
           f"segment {seg}")
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    faults.finish(problems)
 
 
 if __name__ == "__main__":
-    h.main(test, extra_args)
+    h.main(test)

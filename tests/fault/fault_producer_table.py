@@ -28,14 +28,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
 import accounting as acct  # noqa: E402
+import faults  # noqa: E402
 
 TABLE = 16
 LINES = 200
 HOLD_TURNS = 100
-
-
-def extra_args(ap):
-    pass  # --fault-writer, --fault-producer: harness.parse_args()
 
 
 def bash_lines(env, tag):
@@ -57,9 +54,7 @@ def test(args):
     holders = []
     for k in range(TABLE):
         tag = f"h{k}"
-        st = acct.state_path(env, tag)
-        p = env.producer(tag, [args.fault_writer, "seq", tag, st, str(HOLD_TURNS), "0", "hold"],
-                         service="fault-holder", stdio="capture")
+        p, st = faults.writer(env, "seq", tag, (HOLD_TURNS, 0, "hold"), service="fault-holder")
         holders.append((tag, p, st))
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -72,12 +67,8 @@ def test(args):
     bash_lines(env, "nb0")  # the table is full: counted, not kept
     time.sleep(1.5)  # the collector logs it at its next once-a-second turn
     seg_full = env.seg_counters()
+    faults.quit_writers(holders, "holder", problems)
     for tag, p, st in holders:
-        acct.set_quit(st)
-    for tag, p, st in holders:
-        rc = p.wait(20)
-        if rc != 0:
-            problems.append(f"holder {tag} exited with {rc}")
         pub.add_writer(tag, st)
     pub.add_known("nb0", LINES)
     # Their entries are freed within a few dead checks; then a new one fits.
@@ -108,11 +99,8 @@ def test(args):
         problems.append("the collector did not log the full producer table")
     h.log(f"figures: table {TABLE}, refused lines counted {seg_full.get('drop_noprod')} of "
           f"{LINES}, later lines received {got} of {LINES}; segment {seg}")
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    faults.finish(problems)
 
 
 if __name__ == "__main__":
-    h.main(test, extra_args)
+    h.main(test)

@@ -37,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
-from accounting_body import Published, account, print_account  # noqa: E402
+import faults  # noqa: E402
+from accounting import Published, settle  # noqa: E402
 
 INITIAL_MS = 250
 MAX_MS = 4000
@@ -58,30 +59,7 @@ def logs_requests(env, after):
 
 
 def burst(env, pub, tag, n):
-    p = env.producer(tag, ["bash", os.path.join(h.WORKLOADS, "shell_loop.sh"), tag, str(n)],
-                     service=f"fault-rx-{tag}")
-    h.check(p.wait(30) == 0, f"producer {tag} failed")
-    pub.add_shell(p.pid, tag, n)
-    return p
-
-
-def settle(env, pub, label, timeout=60, allow_dups=False):
-    """Waits until every published record is delivered or counted as
-    dropped (or timeout), then 1 s more for late duplicates; prints and
-    returns the account."""
-    deadline = time.time() + timeout
-    while True:
-        acc = account(env, pub, label, allow_dups)
-        if acc["delivered"] + acc["dropped_counted"] >= acc["published"] or time.time() > deadline:
-            break
-        env.check_daemons()
-        time.sleep(0.2)
-    time.sleep(1.0)
-    acc = account(env, pub, label, allow_dups)
-    print_account(acc)
-    if acc["problems"]:
-        raise h.Fail("; ".join(acc["problems"]))
-    return acc
+    return faults.burst(env, pub, tag, n, f"fault-rx-{tag}")
 
 
 def spool_files(env):

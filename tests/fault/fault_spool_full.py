@@ -40,8 +40,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 import harness as h  # noqa: E402
+import faults  # noqa: E402
+from accounting import Published, account, settle as settle_acc  # noqa: E402
+
 BUDGET_LINES = 20000
-from accounting_body import Published, account, print_account  # noqa: E402
 
 
 def ini(**spool):
@@ -54,27 +56,11 @@ def ini(**spool):
 
 
 def burst(env, pub, tag, n):
-    p = env.producer(tag, ["bash", os.path.join(h.WORKLOADS, "shell_loop.sh"), tag, str(n)],
-                     service=f"fault-spool-{tag}")
-    h.check(p.wait(60) == 0, f"producer {tag} failed")
-    pub.add_shell(p.pid, tag, n)
-    return p
+    return faults.burst(env, pub, tag, n, f"fault-spool-{tag}", timeout=60)
 
 
 def settle(env, pub, label, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        acc = account(env, pub, label)
-        if acc["delivered"] + acc["dropped_counted"] >= acc["published"] or time.time() > deadline:
-            break
-        env.check_daemons()
-        time.sleep(0.2)
-    time.sleep(1.5)
-    acc = account(env, pub, label)
-    print_account(acc)
-    if acc["problems"]:
-        raise h.Fail("; ".join(acc["problems"]))
-    return acc
+    return settle_acc(env, pub, label, timeout, pause=1.5)
 
 
 def wait_for(cond, timeout, what, env):
@@ -269,7 +255,4 @@ def test(args):
 
 
 if __name__ == "__main__":
-    def extra(ap):
-        pass  # --fault-writer, --fault-producer: harness.parse_args()
-
-    h.main(test, extra_args=extra)
+    h.main(test)

@@ -30,7 +30,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import accounting_tally as accounting  # noqa: E402
+import accounting  # noqa: E402
+import faults  # noqa: E402
 import harness as h  # noqa: E402
 
 N = 4000
@@ -75,8 +76,7 @@ def shmtop(env, *opts):
 def run_case(args, case, problems):
     want_top, want_log = CASES[case]
     env = h.Env(args, "stale-" + case, start_daemons=False)
-    exe = args.fault_producer or os.path.join(env.build, "tests", "fault", "fault_producer")
-    h.check(os.path.exists(exe), f"{exe} is missing: build the project first")
+    h.check(os.path.exists(args.fault_writer), f"{args.fault_writer} is missing: build first")
     make_stale(env, case)
     rc, out = shmtop(env, "--once")
     rcj, outj = shmtop(env, "--json")
@@ -87,8 +87,8 @@ def run_case(args, case, problems):
         problems.append(f"{case}: shmtop --json before the collector: rc {rcj}, {outj[:300]!r}")
     res_a = os.path.join(env.tmp, "a.result")
     res_b = os.path.join(env.tmp, "b.result")
-    a = env.producer("before", [exe, "a", str(N), "3000", res_a], service="e2e-stale",
-                     stdio="off", extra_env={"SHMLOG_DEBUG": "1"}, stderr=None)
+    a = faults.fast(env, "before", "a", N, 3000, res_a, "e2e-stale",
+                    extra_env={"SHMLOG_DEBUG": "1"}, stderr=None)
     time.sleep(1.5)  # the library has tried and refused the stale one
     early = h.read_kv(res_a)
     ino = os.stat(env.seg_path()).st_ino
@@ -101,21 +101,18 @@ def run_case(args, case, problems):
         time.sleep(0.02)
     env.wait_segment()
     env.start_exporter()
-    b = env.producer("after", [exe, "b", str(N), "3000", res_b], service="e2e-stale",
-                     stdio="off")
+    b = faults.fast(env, "after", "b", N, 3000, res_b, "e2e-stale")
     for p in (a, b):
         rc = p.wait(60)
         if rc != 0:
             problems.append(f"{case}: producer {p.name} exited {rc}")
     ra, rb = h.read_kv(res_a), h.read_kv(res_b)
     published = sum(r.get("ok", 0) + r.get("enobufs", 0) for r in (ra, rb))
-    tally = accounting.Tally(env)
-    deadline = time.time() + 30
-    while time.time() < deadline and tally.update().delivered < published:
-        env.check_daemons()
-        time.sleep(0.2)
-    time.sleep(0.5)
-    acc = accounting.account(env, published, "stale_segment " + case, tally=tally)
+    pub = accounting.Published()
+    pub.add_count(published)
+    acc = accounting.settle(env, pub, "stale_segment " + case, timeout=30, pause=0.5,
+                            fail=False)
+    tally = acc["tally"]
     problems += acc["problems"]
     if published != 2 * N:
         problems.append(f"{case}: producers published {published} records, expected {2 * N}: "
@@ -156,10 +153,8 @@ def geometry_case(args, problems):
     notices), says so in one line, and every record arrives; a later start
     that finds it idle applies the configured geometry."""
     env = h.Env(args, "stale-geometry", ini={"shm": {"ring_slots": "16384"}})
-    exe = args.fault_producer or os.path.join(env.build, "tests", "fault", "fault_producer")
     res = os.path.join(env.tmp, "g.result")
-    p = env.producer("geom", [exe, "g", str(5 * N), "20000", res], service="e2e-stale",
-                     stdio="off")
+    p = faults.fast(env, "geom", "g", 5 * N, 20000, res, "e2e-stale")
     time.sleep(1.0)
     env.collector.kill9()
     time.sleep(0.8)
@@ -171,14 +166,10 @@ def geometry_case(args, problems):
         problems.append(f"geometry: producer exited {rc}")
     r = h.read_kv(res)
     published = r.get("ok", 0) + r.get("enobufs", 0)
-    tally = accounting.Tally(env)
-    deadline = time.time() + 30
-    while time.time() < deadline and tally.update().delivered < published:
-        env.check_daemons()
-        time.sleep(0.2)
-    time.sleep(0.5)
-    acc = accounting.account(env, published, "stale_segment other-geometry", allow_dups=True,
-                             tally=tally)
+    pub = accounting.Published()
+    pub.add_count(published)
+    acc = accounting.settle(env, pub, "stale_segment other-geometry", timeout=30,
+                            allow_dups=True, pause=0.5, fail=False)
     problems += acc["problems"]
     kept = [ln for ln in env.collector.log_text().splitlines() if "own geometry" in ln]
     if len(kept) != 1 or "rings of 16384 slots" not in kept[0]:
@@ -209,15 +200,8 @@ def test(args):
     for case in CASES:
         run_case(args, case, problems)
     geometry_case(args, problems)
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
-
-
-def extra(ap):
-    pass  # --fault-writer, --fault-producer: harness.parse_args()
+    faults.finish(problems)
 
 
 if __name__ == "__main__":
-    h.main(test, extra)
+    h.main(test)

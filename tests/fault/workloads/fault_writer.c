@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fault_writer.c: the producer of the fault tests (tests/fault/), built as
- * fault_writer. Every record it writes is "fw TAG I PAYLOAD" (I the turn,
- * PAYLOAD fw_payload(I) letters, 0..599 bytes: records of 1 to 11 slots),
- * so a test can check every received body against the one it expects and
- * tell whose and which it is.
+ * fault_writer. One program, two kinds of workload:
+ *
+ * The "fw" modes (seq, partial-*, stop-in-claim) write "fw TAG I PAYLOAD"
+ * records (I the turn, PAYLOAD fw_payload(I) letters, 0..599 bytes:
+ * records of 1 to 11 slots) and keep a state file that outlives a SIGKILL,
+ * so that a test can check every received body against the one it
+ * expects, tell whose and which it is, and know which turn a killed
+ * producer died in (accounting.py Published.add_writer):
  *
  *   fault_writer seq TAG STATE [MAX [PACE_US [hold]]]
  *     turn I: an API record (shmlog_log, I even) or a captured write(1)
@@ -26,6 +30,23 @@
  *     while it holds the claim; once continued (SIGCONT), the rest copied
  *     and published (the record is the ordinary "fw TAG BEFORE ..."), then
  *     AFTER more turns as seq writes them, and exit.
+ *
+ * The "fk" mode is the bulk workload of the daemon and spool tests
+ * (millions of records): small fixed-size API records, no state file per
+ * turn (a result file instead), and no wait for attaching beyond 10 s (a
+ * producer started before its collector must go on, inert):
+ *
+ *   fault_writer fast TAG N PACE_US RESULT
+ *     N records, body "fk TAG NNNNNNNN" (i, 8 digits), severity INFO, one
+ *     attribute fk.i = i, through shmlog_log(); sleeps PACE_US
+ *     microseconds every 100 records (0: flat out). Unlike
+ *     tests/e2e/workloads/api_producer.c it never retries a record that a
+ *     full ring refused: the record is dropped, and the library counts it
+ *     (so that a test can check that the agent's own count is exact).
+ *     Writes to RESULT "pid= ok= enobufs= failed= last_err= done=", one
+ *     key a line (harness.read_kv), at the end with done=1 and every
+ *     10,000 records while running with done=0. Exit 0 when no call
+ *     failed with anything but -ENOBUFS.
  *
  * STATE is a file this program maps MAP_SHARED: a struct fw_state that
  * the test reads while the program runs and after it was SIGKILLed (the
@@ -329,6 +350,59 @@ static int stop_in_claim(const char *tag, const char *state, uint64_t before, ui
 	return seq(tag, state, before + 1, before + 1 + after, 0, 0);
 }
 
+/* fast: the "fk" bulk workload (see the opening comment). */
+struct fk_counts {
+	long ok;
+	long enobufs; /* refused by a full ring: dropped and counted */
+	long failed;  /* any other error */
+	int last_err;
+};
+
+static void fk_result(const char *path, const struct fk_counts *c, int done)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "pid=%ld\nok=%ld\nenobufs=%ld\nfailed=%ld\nlast_err=%d\ndone=%d\n",
+		(long)getpid(), c->ok, c->enobufs, c->failed, c->last_err, done);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static int fast(const char *tag, long n, long pace_us, const char *result)
+{
+	struct fk_counts c = { 0 };
+	char body[128];
+
+	/* The library attaches by itself; give it up to 10 s, then go on. */
+	for (int i = 0; i < 1000 && !shmlog_attached(); i++)
+		sleep_us(10000);
+	for (long i = 0; i < n; i++) {
+		struct shmlog_attr attrs[1] = { SHMLOG_INT("fk.i", i) };
+		int len = snprintf(body, sizeof(body), "fk %s %08ld", tag, i);
+		int ret = shmlog_log(SHMLOG_SEV_INFO, "INFO", body, (size_t)len, attrs, 1);
+
+		if (ret == 0) {
+			c.ok++;
+		} else if (ret == -ENOBUFS) {
+			c.enobufs++;
+		} else {
+			c.failed++;
+			c.last_err = ret;
+		}
+		if (pace_us && i % 100 == 99)
+			sleep_us(pace_us);
+		if (i % 10000 == 9999)
+			fk_result(result, &c, 0);
+	}
+	fk_result(result, &c, 1);
+	return c.failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && argc <= 7 && strcmp(argv[1], "seq") == 0)
@@ -340,8 +414,10 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "stop-in-claim") == 0)
 		return stop_in_claim(argv[2], argv[3], strtoull(argv[4], NULL, 10),
 				     strtoull(argv[5], NULL, 10));
+	if (argc == 6 && strcmp(argv[1], "fast") == 0)
+		return fast(argv[2], atol(argv[3]), atol(argv[4]), argv[5]);
 	fprintf(stderr, "usage: fault_writer seq TAG STATE [MAX [PACE_US [hold]]] |"
 		" partial-exit|partial-kill TAG STATE BEFORE |"
-		" stop-in-claim TAG STATE BEFORE AFTER\n");
+		" stop-in-claim TAG STATE BEFORE AFTER | fast TAG N PACE_US RESULT\n");
 	return 2;
 }
