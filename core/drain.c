@@ -72,6 +72,15 @@ static void copy_out(struct drain *d, struct shm_ring_hdr *r, uint64_t pos, uint
 		memcpy(d->buf + a, slots, (size_t)n * SHM_ABI_SLOT_SIZE - a);
 }
 
+/* Whether the copied header's length needs exactly n slots. */
+static int len_fits(const struct drain *d, uint32_t n)
+{
+	uint32_t len = ((const struct shm_rec_hdr *)d->buf)->rec_len;
+
+	return len >= sizeof(struct shm_rec_hdr) && len <= (size_t)n * SHM_ABI_SLOT_SIZE &&
+	       len > (size_t)(n - 1) * SHM_ABI_SLOT_SIZE;
+}
+
 /* Validates the copied record of n slots by owner; returns its resource
  * or NULL. */
 static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner)
@@ -94,6 +103,104 @@ static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner
 	    (uint16_t)shm_load_relaxed(&te->te_pgen) != rh->rec_pgen)
 		return NULL;
 	return producers_get(d->prod, rh->rec_producer, rh->rec_pgen);
+}
+
+/* Whether thread entry owner is taken and filled: a writer CASes te_tid,
+ * fills the entry and store-releases te_ready before its first claim,
+ * and the entry is freed only once no claim of its owner is pending. */
+static int owner_possible(struct drain *d, uint32_t owner)
+{
+	struct shm_thread *te;
+
+	if (owner >= d->seg->max_threads)
+		return 0;
+	te = seg_thread(d->seg, owner);
+	/* Pairs with register_thread()'s release of te_ready. */
+	return shm_load_relaxed(&te->te_tid) != 0 && shm_load_acquire(&te->te_ready) == 1;
+}
+
+/* Whether w at position q could be an honest claim: of q's lap, claimed
+ * or published, a length, and an owner whose entry is taken. */
+static int word_plausible(struct drain *d, uint64_t w, uint64_t q)
+{
+	uint32_t st = SHM_CTL_STATE(w);
+
+	return SHM_CTL_LAP(w) == seg_lap(d->seg, q) && SHM_CTL_NSLOTS(w) != 0 &&
+	       SHM_CTL_NSLOTS(w) <= d->seg->slots &&
+	       (st == SHM_CTL_CLAIMED || st == SHM_CTL_PUBLISHED) &&
+	       owner_possible(d, SHM_CTL_OWNER(w));
+}
+
+/*
+ * The cursor c of ring r reads FREE of the previous lap. Returns c when
+ * that means "nothing more yet"; else the position of the record that a
+ * writer claimed beyond a hole at c (garbage took the first word of the
+ * record that covered c, leaving its other slots' stale FREE words). Only
+ * looked for when rh_hint (untrusted) says writers went past c. A reader
+ * may see the hint of the writer that just claimed c before its claim:
+ * so c is read again after the acquire of the claim found beyond it, which
+ * an honest writer made only after it walked past c's claim.
+ */
+static uint64_t find_hole_end(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
+			      uint64_t c)
+{
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+	uint64_t hint = shm_load_relaxed(&r->rh_hint);
+	uint64_t limit = dr->released + d->seg->slots;
+
+	if (hint <= c || hint > limit)
+		return c;
+	for (uint64_t q = c + 1; q < hint; q++) {
+		/* As in drain_ring(): pairs with the claim CAS or publish. */
+		uint64_t w = shm_load_acquire(&ctl[q & mask]);
+
+		if (!word_plausible(d, w, q))
+			continue;
+		/* A writer that claimed q walked past c: after our acquire of
+		 * its word, c reads claimed unless it really is a hole. */
+		if (shm_load_acquire(&ctl[c & mask]) != SHM_CTL_MAKE(seg_lap(d->seg, c) - 1,
+								      SHM_CTL_FREE, 0, 0))
+			return c;
+		return q;
+	}
+	return c;
+}
+
+/* Words ahead of a free cursor that clear_garbage_ahead() looks at. */
+#define GARBAGE_WINDOW 1024u
+
+/*
+ * The cursor c reads FREE of the previous lap: no writer has claimed c
+ * yet, so none has claimed beyond it either, and every position q below
+ * released + slots holds FREE(lap(q) - 1) or a claim of lap(q) (its last
+ * lap was released). Any other word there is garbage, and a writer that
+ * meets it cannot claim it (it CASes only from FREE): the ring would stall
+ * until the cursor passes it and a release follows. So it is put back to
+ * FREE(lap(q) - 1) now, counted invalid. The CAS from the garbage value
+ * leaves alone a word that anyone changed meanwhile.
+ */
+static void clear_garbage_ahead(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
+				uint64_t c)
+{
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+	uint64_t end = dr->released + d->seg->slots;
+
+	if (end > c + GARBAGE_WINDOW)
+		end = c + GARBAGE_WINDOW;
+	for (uint64_t q = c + 1; q < end; q++) {
+		uint32_t lap = seg_lap(d->seg, q);
+		/* As in drain_ring(): pairs with the claim CAS or publish. */
+		uint64_t w = shm_load_acquire(&ctl[q & mask]);
+
+		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0) || word_plausible(d, w, q))
+			continue;
+		if (shm_cas(&ctl[q & mask], &w, SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))) {
+			dr->invalid++;
+			d->invalid++;
+		}
+	}
 }
 
 uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_ns,
@@ -119,11 +226,37 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		 * further (its free-space check is against our release). */
 		if (c - dr->released >= d->seg->slots)
 			break;
-		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))
-			break; /* nothing more yet */
+		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0)) {
+			uint64_t q = find_hole_end(d, r, dr, c);
+
+			if (q == c) {
+				clear_garbage_ahead(d, r, dr, c);
+				break; /* nothing more yet */
+			}
+			/* A free word below a claimed one: no honest writer
+			 * leaves that (the chain is contiguous); a garbage word
+			 * took the first slot of the record that spanned it.
+			 * Skip to the next record, counted as one invalid. */
+			LOGD("drain: ring %u positions %llu..%llu: a hole before a record, skipped",
+			     k, (unsigned long long)c, (unsigned long long)q - 1);
+			dr->cursor = q;
+			dr->invalid++;
+			d->invalid++;
+			continue;
+		}
 		if (SHM_CTL_LAP(w) != lap || n == 0 || n > d->seg->slots ||
 		    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED)) {
 			/* No honest writer leaves this: skip one slot. */
+			dr->cursor++;
+			dr->invalid++;
+			d->invalid++;
+			continue;
+		}
+		if (st == SHM_CTL_CLAIMED && !owner_possible(d, owner)) {
+			/* No thread entry could have made this claim (its
+			 * writer fills and releases the entry before its first
+			 * claim): garbage, not a writer to wait for. Its length
+			 * is untrusted too: one slot. */
 			dr->cursor++;
 			dr->invalid++;
 			d->invalid++;
@@ -154,6 +287,13 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		copy_out(d, r, c, n);
 		dr->cursor += n;
 		res = check_record(d, n, owner);
+		if (!res && !len_fits(d, n)) {
+			/* The word's length disagrees with the header it points
+			 * at: a forged word over another record, whose length
+			 * says nothing about where the next record starts. One
+			 * slot; a hole behind it is found by find_hole_end(). */
+			dr->cursor = c + 1;
+		}
 		if (res) {
 			const struct shm_rec_hdr *rh = (const void *)d->buf;
 
