@@ -119,16 +119,18 @@ static int owner_possible(struct drain *d, uint32_t owner)
 	return shm_load_relaxed(&te->te_tid) != 0 && shm_load_acquire(&te->te_ready) == 1;
 }
 
-/* Whether w at position q could be an honest claim: of q's lap, claimed
- * or published, a length, and an owner whose entry is taken. */
+/* Whether w at position q could be an honest record's word: of q's lap,
+ * a length, an owner index in the table, and published (its owner may
+ * have exited since) or claimed by an owner whose entry is taken. */
 static int word_plausible(struct drain *d, uint64_t w, uint64_t q)
 {
 	uint32_t st = SHM_CTL_STATE(w);
 
-	return SHM_CTL_LAP(w) == seg_lap(d->seg, q) && SHM_CTL_NSLOTS(w) != 0 &&
-	       SHM_CTL_NSLOTS(w) <= d->seg->slots &&
-	       (st == SHM_CTL_CLAIMED || st == SHM_CTL_PUBLISHED) &&
-	       owner_possible(d, SHM_CTL_OWNER(w));
+	if (SHM_CTL_LAP(w) != seg_lap(d->seg, q) || SHM_CTL_NSLOTS(w) == 0 ||
+	    SHM_CTL_NSLOTS(w) > d->seg->slots || SHM_CTL_OWNER(w) >= d->seg->max_threads)
+		return 0;
+	return st == SHM_CTL_PUBLISHED ||
+	       (st == SHM_CTL_CLAIMED && owner_possible(d, SHM_CTL_OWNER(w)));
 }
 
 /*
@@ -253,13 +255,21 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 			continue;
 		}
 		if (st == SHM_CTL_CLAIMED && !owner_possible(d, owner)) {
-			/* No thread entry could have made this claim (its
-			 * writer fills and releases the entry before its first
-			 * claim): garbage, not a writer to wait for. Its length
-			 * is untrusted too: one slot. */
+			/* No writer can publish this claim: its owner index
+			 * names no entry (garbage), or its entry is free (the
+			 * thread exited, or garbage: a writer fills and
+			 * releases its entry before its first claim). Nothing
+			 * to wait for; its length is untrusted: one slot, and
+			 * find_hole_end() finds the next record. */
 			dr->cursor++;
-			dr->invalid++;
-			d->invalid++;
+			if (owner >= d->seg->max_threads) {
+				dr->invalid++;
+				d->invalid++;
+			} else {
+				dr->abandoned++;
+				d->abandoned++;
+			}
+			dr->wait_pos = UINT64_MAX;
 			continue;
 		}
 		if (st == SHM_CTL_CLAIMED) {

@@ -15,3 +15,7 @@ target_include_directories(test_multiline PRIVATE ${PROJECT_SOURCE_DIR}/shm)
 shmlog_unit_test(test_exc_parse SOURCES unit/test_exc_parse.c LIBS collector_core)
 shmlog_unit_test(test_identity SOURCES unit/test_identity.c LIBS collector_core)
 shmlog_unit_test(test_audit SOURCES unit/test_audit.c LIBS collector_core otlp_proto)
+# The full-ring slow path of libshmlog (SHMLOG_ON_FULL), on its own.
+shmlog_unit_test(test_lib_full SOURCES unit/test_lib_full.c ../shm/lib_full.c LIBS shm_seg
+	Threads::Threads)
+target_include_directories(test_lib_full PRIVATE ${PROJECT_SOURCE_DIR}/shm)
