@@ -35,3 +35,12 @@ set_target_properties(fault_hostile_producer PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
 shmlog_fault_test(fault_hostile fault_hostile.py 150 PROCESSORS 2
 	ARGS --hostile $<TARGET_FILE:fault_hostile_producer>)
+
+# Item 7: SHMLOG_ON_FULL=drop | wait:<ms> with a collector stopped by
+# SIGSTOP (fault_bp_producer logs through the C API, never retrying).
+add_executable(fault_bp_producer ${FAULT_DIR}/workloads/bp_producer.c)
+target_link_libraries(fault_bp_producer PRIVATE shmlog)
+set_target_properties(fault_bp_producer PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+shmlog_fault_test(fault_backpressure fault_backpressure.py 120
+	ARGS --bp-producer $<TARGET_FILE:fault_bp_producer>)

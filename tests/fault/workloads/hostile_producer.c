@@ -12,8 +12,9 @@
  *   ctl      writes a random control word at a random position of a
  *            random ring (over an honest record's word sometimes: that
  *            record is lost, and counted invalid by the collector)
- *   slots    writes random bytes into a slot of a random ring whose
- *            control word says it is free (not yet claimed in this lap)
+ *   slots    writes random bytes into a slot of a random ring that is
+ *            free (not yet claimed in this lap), holding it meanwhile with
+ *            a claim no writer owns, then freeing it again
  *   table    random bytes into its own producer entry (strings without
  *            NUL, a random claim state) or into a free entry
  *   dict     random bytes into free instrument and series entries (random
@@ -196,16 +197,23 @@ static int attack_slots(void)
 	struct shm_ring_hdr *r = any_ring();
 	uint64_t *ctl = seg_ring_ctl(&seg, r);
 	uint64_t p = shm_load_relaxed(&r->rh_hint) + 1 + rnd() % 64;
+	uint64_t *word = &ctl[p & (seg.slots - 1)];
+	uint64_t free_w = SHM_CTL_MAKE(seg_lap(&seg, p) - 1, SHM_CTL_FREE, 0, 0);
+	uint64_t held = SHM_CTL_MAKE(seg_lap(&seg, p), SHM_CTL_CLAIMED, 1, seg.max_threads);
+	uint64_t w = free_w;
 	unsigned char junk[SHM_ABI_SLOT_SIZE];
 
-	/* Only a slot nobody has claimed in this lap (an honest writer that
-	 * claims it later writes over the junk). */
-	if (shm_load_acquire(&ctl[p & (seg.slots - 1)]) !=
-	    SHM_CTL_MAKE(seg_lap(&seg, p) - 1, SHM_CTL_FREE, 0, 0))
+	/* Only a slot nobody has claimed in this lap, and held meanwhile by a
+	 * claim no writer can own (so no honest writer copies a record into
+	 * it while the junk goes in), then freed again: the collector meets
+	 * the claim or the hole it leaves behind, and counts it invalid. */
+	if (!shm_cas(word, &w, held))
 		return 0;
 	rnd_fill(junk, sizeof(junk));
 	memcpy(seg_ring_slots(&seg, r) + (p & (seg.slots - 1)) * SHM_ABI_SLOT_SIZE, junk,
 	       sizeof(junk));
+	w = held;
+	(void)shm_cas(word, &w, free_w);
 	return 1;
 }
 
