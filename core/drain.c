@@ -9,8 +9,14 @@
  *    a producer scribbling on it meanwhile cannot change what is checked;
  *  - the header's length must agree with the slot count, its producer
  *    with the owner's thread entry, its generation with the producer's.
- * Garbage at the cursor (a word of no known shape) is skipped one slot at
- * a time and counted as invalid.
+ * Garbage at the cursor (a word of no known shape, a claim no thread
+ * entry can own, a published word whose length disagrees with its header)
+ * is skipped one slot at a time and counted as invalid; a free word at the
+ * cursor with a record claimed beyond it (a hole garbage left) is skipped
+ * to that record, and garbage ahead of a free cursor, which writers could
+ * never claim, is freed (free_at_cursor()). None of them is waited on: a
+ * hostile producer cannot stall a ring with them (tests/fault/
+ * fault_hostile.py).
  */
 #include "drain.h"
 
@@ -133,76 +139,72 @@ static int word_plausible(struct drain *d, uint64_t w, uint64_t q)
 	       (st == SHM_CTL_CLAIMED && owner_possible(d, SHM_CTL_OWNER(w)));
 }
 
+/* Words ahead of a free cursor that free_at_cursor() looks at, at least. */
+#define AHEAD_WINDOW 1024u
+
 /*
- * The cursor c of ring r reads FREE of the previous lap. Returns c when
- * that means "nothing more yet"; else the position of the record that a
- * writer claimed beyond a hole at c (garbage took the first word of the
- * record that covered c, leaving its other slots' stale FREE words). Only
- * looked for when rh_hint (untrusted) says writers went past c. A reader
- * may see the hint of the writer that just claimed c before its claim:
- * so c is read again after the acquire of the claim found beyond it, which
- * an honest writer made only after it walked past c's claim.
+ * The cursor c of ring r reads FREE of the previous lap. Honestly that
+ * means "nothing more yet": writers claim contiguously, so none has
+ * claimed beyond c, and every position q below released + slots holds
+ * FREE(lap(q) - 1) (its last lap was released) or a claim that is being
+ * made now. Returns c in that case, or the position of a record claimed
+ * beyond c: a hole at c (garbage took the first word of the record that
+ * covered c, leaving its other slots' stale FREE words).
+ * The words from c + 1 up to rh_hint (untrusted, bounded) or at least
+ * AHEAD_WINDOW are looked at. A plausible record word there is the hole's
+ * end; c is read again after its acquire (an honest writer claimed it
+ * only after it walked past c's claim, or read the hint that claim's
+ * writer stored after it), so a claim just made at c is not taken for a
+ * hole. With no record word there, any other word that is not FREE is
+ * garbage that no writer can claim (they CAS only from FREE): the ring
+ * would stall on it until the cursor passed it and a release followed, so
+ * it is put back to FREE now, counted invalid. The CAS from the garbage
+ * value leaves alone a word that anyone changed meanwhile; garbage is
+ * never freed inside a chain of claims (that would let a late writer
+ * claim over the records after it).
  */
-static uint64_t find_hole_end(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
-			      uint64_t c)
+static uint64_t free_at_cursor(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
+			       uint64_t c)
 {
 	uint64_t *ctl = seg_ring_ctl(d->seg, r);
 	uint64_t mask = (uint64_t)d->seg->slots - 1;
 	uint64_t hint = shm_load_relaxed(&r->rh_hint);
-	uint64_t limit = dr->released + d->seg->slots;
+	uint64_t end = dr->released + d->seg->slots, want = c + AHEAD_WINDOW;
+	uint64_t free_c = SHM_CTL_MAKE(seg_lap(d->seg, c) - 1, SHM_CTL_FREE, 0, 0);
+	int garbage = 0;
 
-	if (hint <= c || hint > limit)
-		return c;
-	for (uint64_t q = c + 1; q < hint; q++) {
-		/* As in drain_ring(): pairs with the claim CAS or publish. */
-		uint64_t w = shm_load_acquire(&ctl[q & mask]);
-
-		if (!word_plausible(d, w, q))
-			continue;
-		/* A writer that claimed q walked past c: after our acquire of
-		 * its word, c reads claimed unless it really is a hole. */
-		if (shm_load_acquire(&ctl[c & mask]) != SHM_CTL_MAKE(seg_lap(d->seg, c) - 1,
-								      SHM_CTL_FREE, 0, 0))
-			return c;
-		return q;
-	}
-	return c;
-}
-
-/* Words ahead of a free cursor that clear_garbage_ahead() looks at. */
-#define GARBAGE_WINDOW 1024u
-
-/*
- * The cursor c reads FREE of the previous lap: no writer has claimed c
- * yet, so none has claimed beyond it either, and every position q below
- * released + slots holds FREE(lap(q) - 1) or a claim of lap(q) (its last
- * lap was released). Any other word there is garbage, and a writer that
- * meets it cannot claim it (it CASes only from FREE): the ring would stall
- * until the cursor passes it and a release follows. So it is put back to
- * FREE(lap(q) - 1) now, counted invalid. The CAS from the garbage value
- * leaves alone a word that anyone changed meanwhile.
- */
-static void clear_garbage_ahead(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
-				uint64_t c)
-{
-	uint64_t *ctl = seg_ring_ctl(d->seg, r);
-	uint64_t mask = (uint64_t)d->seg->slots - 1;
-	uint64_t end = dr->released + d->seg->slots;
-
-	if (end > c + GARBAGE_WINDOW)
-		end = c + GARBAGE_WINDOW;
+	if (hint > want)
+		want = hint;
+	if (end > want)
+		end = want;
 	for (uint64_t q = c + 1; q < end; q++) {
-		uint32_t lap = seg_lap(d->seg, q);
 		/* As in drain_ring(): pairs with the claim CAS or publish. */
 		uint64_t w = shm_load_acquire(&ctl[q & mask]);
 
-		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0) || word_plausible(d, w, q))
+		if (word_plausible(d, w, q)) {
+			if (shm_load_acquire(&ctl[c & mask]) != free_c)
+				return c; /* claimed meanwhile: read it next turn */
+			return q;
+		}
+		if (w != SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))
+			garbage = 1;
+	}
+	if (!garbage)
+		return c;
+	for (uint64_t q = c + 1; q < end; q++) {
+		uint64_t w = shm_load_acquire(&ctl[q & mask]); /* as above */
+
+		if (w == SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))
 			continue;
-		if (shm_cas(&ctl[q & mask], &w, SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))) {
+		if (word_plausible(d, w, q))
+			break; /* writers have come this far meanwhile: stop */
+		if (shm_cas(&ctl[q & mask], &w,
+			    SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))) {
 			dr->invalid++;
 			d->invalid++;
 		}
 	}
+	return c;
 }
 
 uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_ns,
@@ -229,12 +231,10 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		if (c - dr->released >= d->seg->slots)
 			break;
 		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0)) {
-			uint64_t q = find_hole_end(d, r, dr, c);
+			uint64_t q = free_at_cursor(d, r, dr, c);
 
-			if (q == c) {
-				clear_garbage_ahead(d, r, dr, c);
+			if (q == c)
 				break; /* nothing more yet */
-			}
 			/* A free word below a claimed one: no honest writer
 			 * leaves that (the chain is contiguous); a garbage word
 			 * took the first slot of the record that spanned it.
@@ -260,7 +260,7 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 			 * thread exited, or garbage: a writer fills and
 			 * releases its entry before its first claim). Nothing
 			 * to wait for; its length is untrusted: one slot, and
-			 * find_hole_end() finds the next record. */
+			 * free_at_cursor() finds the next record. */
 			dr->cursor++;
 			if (owner >= d->seg->max_threads) {
 				dr->invalid++;
@@ -301,7 +301,7 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 			/* The word's length disagrees with the header it points
 			 * at: a forged word over another record, whose length
 			 * says nothing about where the next record starts. One
-			 * slot; a hole behind it is found by find_hole_end(). */
+			 * slot; a hole behind it is found by free_at_cursor(). */
 			dr->cursor = c + 1;
 		}
 		if (res) {

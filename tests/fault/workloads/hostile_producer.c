@@ -12,9 +12,10 @@
  *   ctl      writes a random control word at a random position of a
  *            random ring (over an honest record's word sometimes: that
  *            record is lost, and counted invalid by the collector)
- *   slots    writes random bytes into a slot of a random ring that is
- *            free (not yet claimed in this lap), holding it meanwhile with
- *            a claim no writer owns, then freeing it again
+ *   slots    claims 1..4 slots at a ring's head for an owner index no
+ *            thread entry has, fills them with random bytes, and leaves
+ *            the claim or frees the word again (a hole behind the claims
+ *            that follow)
  *   table    random bytes into its own producer entry (strings without
  *            NUL, a random claim state) or into a free entry
  *   dict     random bytes into free instrument and series entries (random
@@ -196,24 +197,23 @@ static int attack_slots(void)
 {
 	struct shm_ring_hdr *r = any_ring();
 	uint64_t *ctl = seg_ring_ctl(&seg, r);
-	uint64_t p = shm_load_relaxed(&r->rh_hint) + 1 + rnd() % 64;
-	uint64_t *word = &ctl[p & (seg.slots - 1)];
-	uint64_t free_w = SHM_CTL_MAKE(seg_lap(&seg, p) - 1, SHM_CTL_FREE, 0, 0);
-	uint64_t held = SHM_CTL_MAKE(seg_lap(&seg, p), SHM_CTL_CLAIMED, 1, seg.max_threads);
-	uint64_t w = free_w;
-	unsigned char junk[SHM_ABI_SLOT_SIZE];
+	uint32_t n = 1 + (uint32_t)(rnd() % 4);
+	unsigned char junk[4 * SHM_ABI_SLOT_SIZE];
+	uint64_t pos, w;
 
-	/* Only a slot nobody has claimed in this lap, and held meanwhile by a
-	 * claim no writer can own (so no honest writer copies a record into
-	 * it while the junk goes in), then freed again: the collector meets
-	 * the claim or the hole it leaves behind, and counts it invalid. */
-	if (!shm_cas(word, &w, held))
+	/* Claimed at the head like any record (so that no honest record is
+	 * in them), but for an owner index no thread entry has; then either
+	 * left so or freed again behind the claims that followed (a hole):
+	 * the collector must skip both without waiting, counted invalid. */
+	if (ring_claim(&seg, r, n, seg.max_threads, &pos))
 		return 0;
 	rnd_fill(junk, sizeof(junk));
-	memcpy(seg_ring_slots(&seg, r) + (p & (seg.slots - 1)) * SHM_ABI_SLOT_SIZE, junk,
-	       sizeof(junk));
-	w = held;
-	(void)shm_cas(word, &w, free_w);
+	ring_copy(&seg, r, pos, 0, junk, (size_t)n * SHM_ABI_SLOT_SIZE);
+	if (rnd() & 1) {
+		w = SHM_CTL_MAKE(seg_lap(&seg, pos), SHM_CTL_CLAIMED, n, seg.max_threads);
+		(void)shm_cas(&ctl[pos & (seg.slots - 1)], &w,
+			      SHM_CTL_MAKE(seg_lap(&seg, pos) - 1, SHM_CTL_FREE, 0, 0));
+	}
 	return 1;
 }
 
