@@ -61,8 +61,8 @@ def producer_entry(env, pid):
 
 
 def run_case(args, mode):
-    env = h.Env(args, "bp-" + mode.replace(":", ""),
-                ini={"shm": {"ring_slots": str(SLOTS)}})
+    ini = h.metrics_ini("cumulative", 300, shm={"ring_slots": SLOTS})
+    env = h.Env(args, "bp-" + mode.replace(":", ""), ini=ini)
     try:
         return _run(env, mode)
     finally:
@@ -140,6 +140,16 @@ def _run(env, mode):
             problems.append(f"no wait counted in the producer entry: {entry}")
         if shmtop is None or not shmtop.get("full_waits"):
             problems.append(f"shmtop --json shows no full_waits: {shmtop}")
+        # The collector's own metrics, per producer (core/self_metrics.c;
+        # this producer is the only one of the namespace).
+        pts, met = env.wait_metrics(lambda pts: any(
+            q["name"] == "shmlog.producer.full.waits" and (q.get("value") or 0) > 0
+            for q in pts), timeout=15)
+        wt = [q.get("value") for q in pts if q["name"] == "shmlog.producer.full.wait_time"]
+        h.log(f"{mode}: shmlog.producer.full.waits seen: {met}; full.wait_time last: "
+              f"{wt[-1] if wt else None} ms")
+        if not met or not wt or not wt[-1]:
+            problems.append("no shmlog.producer.full.waits / wait_time > 0 at the receiver")
     h.check(not problems, "; ".join(problems))
     return acc
 
