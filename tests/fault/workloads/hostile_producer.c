@@ -13,9 +13,7 @@
  *            random ring (over an honest record's word sometimes: that
  *            record is lost, and counted invalid by the collector)
  *   slots    claims 1..4 slots at a ring's head for an owner index no
- *            thread entry has, fills them with random bytes, and leaves
- *            the claim or frees the word again (a hole behind the claims
- *            that follow)
+ *            thread entry has and fills them with random bytes
  *   table    random bytes into its own producer entry (strings without
  *            NUL, a random claim state) or into a free entry
  *   dict     random bytes into free instrument and series entries (random
@@ -196,24 +194,20 @@ static int attack_ctl(void)
 static int attack_slots(void)
 {
 	struct shm_ring_hdr *r = any_ring();
-	uint64_t *ctl = seg_ring_ctl(&seg, r);
 	uint32_t n = 1 + (uint32_t)(rnd() % 4);
 	unsigned char junk[4 * SHM_ABI_SLOT_SIZE];
-	uint64_t pos, w;
+	uint64_t pos;
 
 	/* Claimed at the head like any record (so that no honest record is
-	 * in them), but for an owner index no thread entry has; then either
-	 * left so or freed again behind the claims that followed (a hole):
-	 * the collector must skip both without waiting, counted invalid. */
+	 * in them), but for an owner index no thread entry has, and left so:
+	 * the collector must skip it without waiting, counted invalid, and
+	 * then the stale FREE words of its other slots (a hole). The word is
+	 * never set back to FREE: a writer with an old hint could then claim
+	 * it over the records that followed, which no reader can undo. */
 	if (ring_claim(&seg, r, n, seg.max_threads, &pos))
 		return 0;
 	rnd_fill(junk, sizeof(junk));
 	ring_copy(&seg, r, pos, 0, junk, (size_t)n * SHM_ABI_SLOT_SIZE);
-	if (rnd() & 1) {
-		w = SHM_CTL_MAKE(seg_lap(&seg, pos), SHM_CTL_CLAIMED, n, seg.max_threads);
-		(void)shm_cas(&ctl[pos & (seg.slots - 1)], &w,
-			      SHM_CTL_MAKE(seg_lap(&seg, pos) - 1, SHM_CTL_FREE, 0, 0));
-	}
 	return 1;
 }
 
