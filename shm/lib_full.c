@@ -28,8 +28,8 @@
 #include "shm_atomic.h"
 
 #define FULL_MAX_WAIT_MS 60000u
-#define FULL_SPINS 64             /* claim attempts before the first nap */
-#define FULL_NAP_MIN_NS 20000ull  /* 20 us */
+#define FULL_SPINS 64		   /* claim attempts before the first nap */
+#define FULL_NAP_MIN_NS 20000ull   /* 20 us */
 #define FULL_NAP_MAX_NS 1000000ull /* 1 ms */
 
 /* 0: drop; else the wait bound in ns. Set once by the constructor. */
@@ -127,8 +127,8 @@ static uint64_t mono_ns(void)
 
 static void nap_ns(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
-			       .tv_nsec = (long)(ns % 1000000000ull) };
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
 
 	(void)nanosleep(&ts, NULL); /* EINTR: the loop re-checks its clock */
 }
@@ -136,7 +136,7 @@ static void nap_ns(uint64_t ns)
 struct shm_ring_hdr *lib_full_wait(struct lib_att *a, uint32_t ring, uint32_t n, uint32_t owner,
 				   uint64_t *pos)
 {
-	struct full_ctx c = { .a = a, .ring = ring, .n = n, .owner = owner, .pos = pos };
+	struct full_ctx c = {.a = a, .ring = ring, .n = n, .owner = owner, .pos = pos};
 	struct shm_producer *pe;
 	uint64_t waited = 0, rem;
 	int saved = errno;

@@ -22,8 +22,8 @@
 
 #include "drain.h"
 #include "log_batch.h"
-#include "producers.h"
 #include "proc_stat.h"
+#include "producers.h"
 #include "ring_write.h"
 #include "seg.h"
 #include "test_help.h"
@@ -47,9 +47,14 @@ static uint64_t mono(void)
 /* A fresh segment with producer 0 and thread entry 0: this process. */
 static void setup(void)
 {
-	struct seg_geometry g = { .nrings = 1, .ring_slots = 64, .max_producers = 4,
-				  .max_threads = 16, .dead_check_ms = 10, .max_instruments = 4,
-				  .max_series = 4, .max_cells = 8 };
+	struct seg_geometry g = {.nrings = 1,
+				 .ring_slots = 64,
+				 .max_producers = 4,
+				 .max_threads = 16,
+				 .dead_check_ms = 10,
+				 .max_instruments = 4,
+				 .max_series = 4,
+				 .max_cells = 8};
 	struct shm_producer *pe;
 	struct shm_thread *te;
 	char st, path[64];
@@ -93,8 +98,8 @@ static void teardown(void)
 static uint64_t put(const char *text, size_t blen)
 {
 	unsigned char rec[512];
-	struct shm_rec_hdr rh = { .rec_type = SHM_REC_LOG, .rec_severity = 9 };
-	struct shm_log_hdr lh = { .lg_body_len = (uint16_t)blen };
+	struct shm_rec_hdr rh = {.rec_type = SHM_REC_LOG, .rec_severity = 9};
+	struct shm_log_hdr lh = {.lg_body_len = (uint16_t)blen};
 	size_t len = sizeof(rh) + sizeof(lh) + blen;
 	uint32_t n = (uint32_t)((len + SHM_ABI_SLOT_SIZE - 1) / SHM_ABI_SLOT_SIZE);
 	struct shm_ring_hdr *r = seg_ring(&seg, 0);

@@ -40,8 +40,9 @@ static void test_parse(void)
 	T_ASSERT(ns == 200000000ull);
 	T_EQ_INT(lib_full_parse("wait:60000", &ns), 0);
 	T_ASSERT(ns == 60000000000ull);
-	const char *bad[] = { "wait", "wait:", "wait:0", "wait:-5", "wait:60001", "wait:1x",
-			      "wait: 5", "block", "DROP", "wait:99999999999999999999" };
+	const char *bad[] = {
+	    "wait",    "wait:",	  "wait:0", "wait:-5", "wait:60001",
+	    "wait:1x", "wait: 5", "block",  "DROP",    "wait:99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ns = 7;
 		T_EQ_INT(lib_full_parse(bad[i], &ns), -EINVAL);
@@ -152,9 +153,14 @@ static void *releaser(void *arg)
 
 static void test_wait(void)
 {
-	struct seg_geometry g = { .nrings = 2, .ring_slots = 64, .max_producers = 4,
-				  .max_threads = 8, .dead_check_ms = 100, .max_instruments = 4,
-				  .max_series = 4, .max_cells = 8 };
+	struct seg_geometry g = {.nrings = 2,
+				 .ring_slots = 64,
+				 .max_producers = 4,
+				 .max_threads = 8,
+				 .dead_check_ms = 100,
+				 .max_instruments = 4,
+				 .max_series = 4,
+				 .max_cells = 8};
 	struct lib_att a;
 	struct shm_producer *pe;
 	pthread_t th;

@@ -46,7 +46,8 @@ int main(int argc, char **argv)
 	snprintf(body, sizeof(body), "bp %.32s start", argv[1]);
 	for (int i = 0; i < 5000 && !shmlog_attached(); i++)
 		usleep(1000);
-	if (!shmlog_attached() || shmlog_log(SHMLOG_SEV_INFO, "INFO", body, strlen(body), NULL, 0)) {
+	if (!shmlog_attached() ||
+	    shmlog_log(SHMLOG_SEV_INFO, "INFO", body, strlen(body), NULL, 0)) {
 		fprintf(stderr, "fault_bp_producer: not attached\n");
 		return 1;
 	}

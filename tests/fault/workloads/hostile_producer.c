@@ -45,7 +45,7 @@
 #define CTL_EVERY 1024
 
 enum attack { A_RECORD, A_CTL, A_SLOTS, A_TABLE, A_DICT, A_COUNT };
-static const char *const attack_name[A_COUNT] = { "record", "ctl", "slots", "table", "dict" };
+static const char *const attack_name[A_COUNT] = {"record", "ctl", "slots", "table", "dict"};
 
 static struct seg seg;
 static uint32_t owner, pidx, pgen;
@@ -144,7 +144,8 @@ static int attack_record(void)
 	if (rnd() & 1) {
 		memcpy(&rh, rec, sizeof(rh));
 		rh.rec_type = (rnd() & 1) ? SHM_REC_LOG : SHM_REC_METRIC;
-		rh.rec_len = (uint32_t)((n - 1) * SHM_ABI_SLOT_SIZE + 1 + rnd() % SHM_ABI_SLOT_SIZE);
+		rh.rec_len =
+		    (uint32_t)((n - 1) * SHM_ABI_SLOT_SIZE + 1 + rnd() % SHM_ABI_SLOT_SIZE);
 		if (rh.rec_len < sizeof(rh))
 			rh.rec_len = sizeof(rh);
 		if (rh.rec_type == SHM_REC_METRIC && (rnd() & 1)) {
@@ -249,7 +250,7 @@ static int attack_dict(void)
 	memcpy(&w, junk, 8);
 	if (rnd() % 3 == 0 && taken_in < seg.max_instruments / 4) {
 		struct shm_instrument *in =
-			seg_instrument(&seg, (uint32_t)(rnd() % seg.max_instruments));
+		    seg_instrument(&seg, (uint32_t)(rnd() % seg.max_instruments));
 
 		if (rnd() & 1)
 			w = SHM_DICT_CLAIM(w >> 32, SHM_DICT_READY);
@@ -269,7 +270,7 @@ static int attack_dict(void)
 	} else {
 		/* A metric record naming any series, of any kind and value. */
 		unsigned char rec[SHM_ABI_SLOT_SIZE];
-		struct shm_rec_hdr rh = { 0 };
+		struct shm_rec_hdr rh = {0};
 		struct shm_metric mt;
 		struct shm_ring_hdr *r = any_ring();
 		uint64_t pos;
@@ -298,9 +299,9 @@ static int attack_dict(void)
 
 int main(int argc, char **argv)
 {
-	int (*const fn[A_COUNT])(void) = { attack_record, attack_ctl, attack_slots, attack_table,
-					    attack_dict };
-	unsigned long long count[A_COUNT] = { 0 };
+	int (*const fn[A_COUNT])(void) = {attack_record, attack_ctl, attack_slots, attack_table,
+					  attack_dict};
+	unsigned long long count[A_COUNT] = {0};
 	const char *only = getenv("SHMLOG_HOSTILE_ONLY");
 	int enabled[A_COUNT], nen = 0;
 	uint64_t end;
