@@ -33,7 +33,7 @@ add_executable(fault_hostile_producer ${FAULT_DIR}/workloads/hostile_producer.c)
 target_link_libraries(fault_hostile_producer PRIVATE shm_seg)
 set_target_properties(fault_hostile_producer PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
-shmlog_fault_test(fault_hostile fault_hostile.py 150 PROCESSORS 2
+shmlog_fault_test(fault_hostile fault_hostile.py 200 PROCESSORS 2
 	ARGS --hostile $<TARGET_FILE:fault_hostile_producer>)
 
 # Item 7: SHMLOG_ON_FULL=drop | wait:<ms> with a collector stopped by
