@@ -9,8 +9,14 @@
  *    a producer scribbling on it meanwhile cannot change what is checked;
  *  - the header's length must agree with the slot count, its producer
  *    with the owner's thread entry, its generation with the producer's.
- * Garbage at the cursor (a word of no known shape) is skipped one slot at
- * a time and counted as invalid.
+ * Garbage at the cursor (a word of no known shape, a claim no thread
+ * entry can own, a published word whose length disagrees with its header)
+ * is skipped one slot at a time and counted as invalid; a free word at the
+ * cursor with a record claimed beyond it (a hole garbage left) is skipped
+ * to that record, and garbage ahead of a free cursor, which writers could
+ * never claim, is freed (free_at_cursor()). None of them is waited on: a
+ * hostile producer cannot stall a ring with them (tests/fault/
+ * fault_hostile.py).
  */
 #include "drain.h"
 
@@ -72,6 +78,15 @@ static void copy_out(struct drain *d, struct shm_ring_hdr *r, uint64_t pos, uint
 		memcpy(d->buf + a, slots, (size_t)n * SHM_ABI_SLOT_SIZE - a);
 }
 
+/* Whether the copied header's length needs exactly n slots. */
+static int len_fits(const struct drain *d, uint32_t n)
+{
+	uint32_t len = ((const struct shm_rec_hdr *)d->buf)->rec_len;
+
+	return len >= sizeof(struct shm_rec_hdr) && len <= (size_t)n * SHM_ABI_SLOT_SIZE &&
+	       len > (size_t)(n - 1) * SHM_ABI_SLOT_SIZE;
+}
+
 /* Validates the copied record of n slots by owner; returns its resource
  * or NULL. */
 static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner)
@@ -94,6 +109,102 @@ static struct resource *check_record(struct drain *d, uint32_t n, uint32_t owner
 	    (uint16_t)shm_load_relaxed(&te->te_pgen) != rh->rec_pgen)
 		return NULL;
 	return producers_get(d->prod, rh->rec_producer, rh->rec_pgen);
+}
+
+/* Whether thread entry owner is taken and filled: a writer CASes te_tid,
+ * fills the entry and store-releases te_ready before its first claim,
+ * and the entry is freed only once no claim of its owner is pending. */
+static int owner_possible(struct drain *d, uint32_t owner)
+{
+	struct shm_thread *te;
+
+	if (owner >= d->seg->max_threads)
+		return 0;
+	te = seg_thread(d->seg, owner);
+	/* Pairs with register_thread()'s release of te_ready. */
+	return shm_load_relaxed(&te->te_tid) != 0 && shm_load_acquire(&te->te_ready) == 1;
+}
+
+/* Whether w at position q could be an honest record's word: of q's lap,
+ * a length, an owner index in the table, and published (its owner may
+ * have exited since) or claimed by an owner whose entry is taken. */
+static int word_plausible(struct drain *d, uint64_t w, uint64_t q)
+{
+	uint32_t st = SHM_CTL_STATE(w);
+
+	if (SHM_CTL_LAP(w) != seg_lap(d->seg, q) || SHM_CTL_NSLOTS(w) == 0 ||
+	    SHM_CTL_NSLOTS(w) > d->seg->slots || SHM_CTL_OWNER(w) >= d->seg->max_threads)
+		return 0;
+	return st == SHM_CTL_PUBLISHED ||
+	       (st == SHM_CTL_CLAIMED && owner_possible(d, SHM_CTL_OWNER(w)));
+}
+
+/* Words ahead of a free cursor that free_at_cursor() looks at, at least. */
+#define AHEAD_WINDOW 1024u
+
+/*
+ * The cursor c of ring r reads FREE of the previous lap. Honestly that
+ * means "nothing more yet": writers claim contiguously, so none has
+ * claimed beyond c, and every position q below released + slots holds
+ * FREE(lap(q) - 1) (its last lap was released) or a claim that is being
+ * made now. Returns c in that case, or the position of a record claimed
+ * beyond c: a hole at c (garbage took the first word of the record that
+ * covered c, leaving its other slots' stale FREE words).
+ * The words from c + 1 up to rh_hint (untrusted, bounded) or at least
+ * AHEAD_WINDOW are looked at. A plausible record word there is the hole's
+ * end; c is read again after its acquire (an honest writer claimed it
+ * only after it walked past c's claim, or read the hint that claim's
+ * writer stored after it), so a claim just made at c is not taken for a
+ * hole. With no record word there, any other word that is not FREE is
+ * garbage that no writer can claim (they CAS only from FREE): the ring
+ * would stall on it until the cursor passed it and a release followed, so
+ * it is put back to FREE now, counted invalid. The CAS from the garbage
+ * value leaves alone a word that anyone changed meanwhile; garbage is
+ * never freed inside a chain of claims (that would let a late writer
+ * claim over the records after it).
+ */
+static uint64_t free_at_cursor(struct drain *d, struct shm_ring_hdr *r, struct drain_ring *dr,
+			       uint64_t c)
+{
+	uint64_t *ctl = seg_ring_ctl(d->seg, r);
+	uint64_t mask = (uint64_t)d->seg->slots - 1;
+	uint64_t hint = shm_load_relaxed(&r->rh_hint);
+	uint64_t end = dr->released + d->seg->slots, want = c + AHEAD_WINDOW;
+	uint64_t free_c = SHM_CTL_MAKE(seg_lap(d->seg, c) - 1, SHM_CTL_FREE, 0, 0);
+	int garbage = 0;
+
+	if (hint > want)
+		want = hint;
+	if (end > want)
+		end = want;
+	for (uint64_t q = c + 1; q < end; q++) {
+		/* As in drain_ring(): pairs with the claim CAS or publish. */
+		uint64_t w = shm_load_acquire(&ctl[q & mask]);
+
+		if (word_plausible(d, w, q)) {
+			if (shm_load_acquire(&ctl[c & mask]) != free_c)
+				return c; /* claimed meanwhile: read it next turn */
+			return q;
+		}
+		if (w != SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))
+			garbage = 1;
+	}
+	if (!garbage)
+		return c;
+	for (uint64_t q = c + 1; q < end; q++) {
+		uint64_t w = shm_load_acquire(&ctl[q & mask]); /* as above */
+
+		if (w == SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))
+			continue;
+		if (word_plausible(d, w, q))
+			break; /* writers have come this far meanwhile: stop */
+		if (shm_cas(&ctl[q & mask], &w,
+			    SHM_CTL_MAKE(seg_lap(d->seg, q) - 1, SHM_CTL_FREE, 0, 0))) {
+			dr->invalid++;
+			d->invalid++;
+		}
+	}
+	return c;
 }
 
 uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_ns,
@@ -119,14 +230,46 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		 * further (its free-space check is against our release). */
 		if (c - dr->released >= d->seg->slots)
 			break;
-		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0))
-			break; /* nothing more yet */
+		if (w == SHM_CTL_MAKE(lap - 1, SHM_CTL_FREE, 0, 0)) {
+			uint64_t q = free_at_cursor(d, r, dr, c);
+
+			if (q == c)
+				break; /* nothing more yet */
+			/* A free word below a claimed one: no honest writer
+			 * leaves that (the chain is contiguous); a garbage word
+			 * took the first slot of the record that spanned it.
+			 * Skip to the next record, counted as one invalid. */
+			LOGD("drain: ring %u positions %llu..%llu: a hole before a record, skipped",
+			     k, (unsigned long long)c, (unsigned long long)q - 1);
+			dr->cursor = q;
+			dr->invalid++;
+			d->invalid++;
+			continue;
+		}
 		if (SHM_CTL_LAP(w) != lap || n == 0 || n > d->seg->slots ||
 		    (st != SHM_CTL_CLAIMED && st != SHM_CTL_PUBLISHED)) {
 			/* No honest writer leaves this: skip one slot. */
 			dr->cursor++;
 			dr->invalid++;
 			d->invalid++;
+			continue;
+		}
+		if (st == SHM_CTL_CLAIMED && !owner_possible(d, owner)) {
+			/* No writer can publish this claim: its owner index
+			 * names no entry (garbage), or its entry is free (the
+			 * thread exited, or garbage: a writer fills and
+			 * releases its entry before its first claim). Nothing
+			 * to wait for; its length is untrusted: one slot, and
+			 * free_at_cursor() finds the next record. */
+			dr->cursor++;
+			if (owner >= d->seg->max_threads) {
+				dr->invalid++;
+				d->invalid++;
+			} else {
+				dr->abandoned++;
+				d->abandoned++;
+			}
+			dr->wait_pos = UINT64_MAX;
 			continue;
 		}
 		if (st == SHM_CTL_CLAIMED) {
@@ -154,6 +297,13 @@ uint32_t drain_ring(struct drain *d, uint32_t k, uint64_t now_ns, uint64_t mono_
 		copy_out(d, r, c, n);
 		dr->cursor += n;
 		res = check_record(d, n, owner);
+		if (!res && !len_fits(d, n)) {
+			/* The word's length disagrees with the header it points
+			 * at: a forged word over another record, whose length
+			 * says nothing about where the next record starts. One
+			 * slot; a hole behind it is found by free_at_cursor(). */
+			dr->cursor = c + 1;
+		}
 		if (res) {
 			const struct shm_rec_hdr *rh = (const void *)d->buf;
 

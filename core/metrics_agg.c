@@ -726,6 +726,11 @@ static int encode_point(struct metrics *m, struct pbuf *o, struct mcell *c, uint
 	if (c->st->ce_count == 0 || (temp == TEMP_DELTA && in->kind != SHM_INST_GAUGE &&
 			      c->st->ce_count == c->st->ce_prev_count))
 		return 0;
+	/* A series starts at its first record's time, taken by the producer;
+	 * one written after this turn's clock reading would otherwise have
+	 * start > time, which OTLP forbids. */
+	if (now < start)
+		now = start;
 	if (in->kind == SHM_INST_HISTOGRAM) {
 		uint32_t nb = in->nbounds + 1;
 		uint64_t cnt = temp == TEMP_DELTA ? c->st->ce_count - c->st->ce_prev_count : c->st->ce_count;

@@ -123,6 +123,15 @@ void self_metrics_sample(struct collector *c, uint64_t now)
 			       (double)(shm_load_relaxed(&pe->pe_drops) +
 					shm_load_relaxed(&pe->pe_drop_nothr)),
 			       SHM_PE_CLAIM_PID(claim), NULL, NULL, 0, now);
+		/* ABI 1.2 (SHMLOG_ON_FULL=wait:ms); 0 from older producers. */
+		metrics_sample(c->metrics, "shmlog.producer.full.waits", "{record}",
+			       "records this process waited for ring space for", HM_COUNTER,
+			       (double)shm_load_relaxed(&pe->pe_full_waits), SHM_PE_CLAIM_PID(claim),
+			       NULL, NULL, 0, now);
+		metrics_sample(c->metrics, "shmlog.producer.full.wait_time", "ms",
+			       "time this process waited for ring space", HM_COUNTER,
+			       (double)shm_load_relaxed(&pe->pe_full_wait_ms), SHM_PE_CLAIM_PID(claim),
+			       NULL, NULL, 0, now);
 	}
 	level(c, "shmlog.dictionary.instruments", "{instrument}", "instruments registered",
 	      dict_used(&c->seg, 0), now);

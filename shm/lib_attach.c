@@ -417,6 +417,7 @@ __attribute__((constructor)) static void lib_init(void)
 		lib.stdio_mode = LIB_STDIO_OFF;
 	else if (mode && *mode && strcmp(mode, "tee") != 0)
 		lib_debug("SHMLOG_STDIO=%s unknown: using tee", mode);
+	lib_full_init(getenv("SHMLOG_ON_FULL"));
 	if (off && strcasecmp(off, "true") == 0) {
 		lib.status = LIB_DISABLED;
 		lib.stdio_mode = LIB_STDIO_OFF;

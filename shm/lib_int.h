@@ -7,6 +7,7 @@
  *   lib_stdio.c   capture of fds 1 and 2 (write, writev, stdio streams)
  *   line_split.c  turning byte chunks into line records (pure logic)
  *   multiline.c   grouping lines into traceback records (pure logic)
+ *   lib_full.c    what a full ring does to a record (SHMLOG_ON_FULL)
  * Nothing here is exported (the version script exports shmlog_* only).
  */
 #ifndef SHM_LIB_INT_H
@@ -140,6 +141,27 @@ int lib_refused(int owner) LIB_HIDDEN;
  */
 struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n,
 				    uint32_t owner, size_t len, uint64_t *pos) LIB_HIDDEN;
+
+/*
+ * The full-ring slow path (lib_full.c, SHMLOG_ON_FULL). lib_full_init()
+ * reads the setting once (constructor). lib_full_wait() is called by
+ * lib_claim() when both rings it tried were full: with wait:<ms> it waits
+ * up to ms for room on ring or the next one and returns the ring claimed
+ * (*pos set), counting the wait in the producer entry; NULL when it
+ * timed out or the setting is drop (the caller then drops and counts).
+ * lib_full_parse() and lib_full_retry() are its logic, for the unit test:
+ * parse returns 0 and *wait_ns (0: drop) or -EINVAL; retry calls
+ * try_claim until it returns 0 or wait_ns passed on clock_ns, spinning
+ * first and then calling nap with growing naps; returns 0 or try_claim's
+ * last error, and *waited_ns.
+ */
+void lib_full_init(const char *spec) LIB_HIDDEN;
+struct shm_ring_hdr *lib_full_wait(struct lib_att *a, uint32_t ring, uint32_t n, uint32_t owner,
+				   uint64_t *pos) LIB_HIDDEN;
+int lib_full_parse(const char *spec, uint64_t *wait_ns) LIB_HIDDEN;
+int lib_full_retry(uint64_t wait_ns, int (*try_claim)(void *ctx), void *ctx,
+		   uint64_t (*clock_ns)(void), void (*nap)(uint64_t ns),
+		   uint64_t *waited_ns) LIB_HIDDEN;
 
 /* Encoded size of attributes (shm_abi.h "records"), or -EMSGSIZE /
  * -EINVAL; and the encoding itself (lib_log.c). */

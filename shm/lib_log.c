@@ -126,6 +126,11 @@ struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n
 		ret = ring_claim(&a->seg, r, n, owner, pos);
 	}
 	if (ret) {
+		/* SHMLOG_ON_FULL=wait:ms: the slow path may still find room. */
+		struct shm_ring_hdr *w = lib_full_wait(a, ring, n, owner, pos);
+
+		if (w)
+			return w;
 		shm_add_relaxed(&r->rh_drops, 1);
 		shm_add_relaxed(&r->rh_drop_bytes, len);
 		shm_add_relaxed(&seg_producer(&a->seg, a->producer)->pe_drops, 1);

@@ -67,8 +67,9 @@
 
 #define SHM_ABI_MAGIC 0x4c4d4853u /* "SHML" little-endian */
 #define SHM_ABI_MAJOR 1
-#define SHM_ABI_MINOR 3 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB;
-			 * 1.2: sh_drop_noprod; 1.3: the TSC calibration line (sh_tsc_*) */
+#define SHM_ABI_MINOR 4 /* 1.1: SHM_FEAT_LOG_PYTB/JAVATB, SHM_LOG_F_PYTB/JAVATB;
+			 * 1.2: sh_drop_noprod; 1.3: the TSC calibration line (sh_tsc_*);
+			 * 1.4: pe_full_waits, pe_full_wait_ms (SHMLOG_ON_FULL) */
 #define SHM_ABI_ENDIAN 0x01020304u
 #define SHM_ABI_SLOT_SIZE 64
 #define SHM_ABI_HDR_SIZE 4096
@@ -264,7 +265,7 @@ _Static_assert(offsetof(struct shm_seg_hdr, sh_tsc_max_delta) == 672, "sh_tsc_ma
  *
  *    0 pe_claim      8 pe_gen     12 pe_pid     16 pe_uid     20 pe_ppid
  *   24 pe_start_ticks 32 pe_drops  40 pe_drop_nothr 48 pe_attach_ns
- *   56 pe_reserved  64 pe_exe[64] 128 pe_service[128] 256 pe_container[80]
+ *   56 pe_full_waits 60 pe_full_wait_ms  64 pe_exe[64] 128 pe_service[128] 256 pe_container[80]
  *  336 pe_cmdline[368] 704 pe_res_attrs[320]  1024 end
  */
 #define SHM_PE_FREE 0u
@@ -284,7 +285,11 @@ struct shm_producer {
 	uint64_t pe_drops;       /* producer: atomic add, relaxed: records dropped, ring full */
 	uint64_t pe_drop_nothr;  /* producer: atomic add, relaxed: dropped, no thread entry */
 	uint64_t pe_attach_ns;   /* producer while FILLING: CLOCK_REALTIME at attach */
-	uint64_t pe_reserved;
+	uint32_t pe_full_waits;   /* producer: atomic add, relaxed: records that waited for
+				  * room (SHMLOG_ON_FULL=wait:ms; ABI 1.4, was reserved);
+				  * wraps at 2^32 */
+	uint32_t pe_full_wait_ms; /* producer: atomic add, relaxed: ms those waits took;
+				  * wraps at 2^32 (ABI 1.4) */
 	char pe_exe[64];         /* producer while FILLING; NUL-terminated, untrusted */
 	char pe_service[128];    /* OTEL_SERVICE_NAME or empty; untrusted */
 	char pe_container[80];   /* container id from /proc/self/cgroup or empty */
@@ -301,7 +306,8 @@ _Static_assert(offsetof(struct shm_producer, pe_start_ticks) == 24, "pe_start_ti
 _Static_assert(offsetof(struct shm_producer, pe_drops) == 32, "pe_drops");
 _Static_assert(offsetof(struct shm_producer, pe_drop_nothr) == 40, "pe_drop_nothr");
 _Static_assert(offsetof(struct shm_producer, pe_attach_ns) == 48, "pe_attach_ns");
-_Static_assert(offsetof(struct shm_producer, pe_reserved) == 56, "pe_reserved");
+_Static_assert(offsetof(struct shm_producer, pe_full_waits) == 56, "pe_full_waits");
+_Static_assert(offsetof(struct shm_producer, pe_full_wait_ms) == 60, "pe_full_wait_ms");
 _Static_assert(offsetof(struct shm_producer, pe_exe) == 64, "pe_exe");
 _Static_assert(offsetof(struct shm_producer, pe_service) == 128, "pe_service");
 _Static_assert(offsetof(struct shm_producer, pe_container) == 256, "pe_container");

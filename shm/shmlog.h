@@ -14,8 +14,10 @@
  *
  * Environment: SHMLOG_NAMESPACE (segment to attach to, default "default"),
  * SHMLOG_STDIO (tee | capture | off, for fds 1 and 2 when preloaded),
- * SHMLOG_DEBUG=1 (diagnostics on stderr), OTEL_SERVICE_NAME,
- * OTEL_RESOURCE_ATTRIBUTES.
+ * SHMLOG_DEBUG=1 (diagnostics on stderr), SHMLOG_ON_FULL (drop, the
+ * default: a full ring refuses a record at once; wait:<ms>: a call waits
+ * up to ms milliseconds for room before it refuses, -ENOBUFS as below; the
+ * waits are counted), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES.
  */
 #ifndef SHMLOG_H
 #define SHMLOG_H

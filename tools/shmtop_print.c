@@ -138,12 +138,13 @@ void shmtop_print_text(FILE *f, const struct shmtop_snap *s, const struct shmtop
 	fprintf(f, "\nPRODUCERS %" PRIu32 " of %" PRIu32 " entries", s->nprods, s->max_producers);
 	if (s->producers_other)
 		fprintf(f, "  (%" PRIu32 " not ready, skipped)", s->producers_other);
-	fprintf(f, "\n IDX      PID  ALIVE      DROPS  EXE              SERVICE\n");
+	fprintf(f, "\n IDX      PID  ALIVE      DROPS      WAITS    WAIT_MS  EXE              SERVICE\n");
 	for (uint32_t i = 0; i < s->nprods; i++) {
 		const struct shmtop_producer *p = &s->prods[i];
 
-		fprintf(f, "%4" PRIu32 " %8" PRIu32 "  %-5s %10" PRIu64 "  %-16s %s\n", p->index,
-			p->pid, p->alive ? "yes" : "no", p->drops, p->exe, p->service);
+		fprintf(f, "%4" PRIu32 " %8" PRIu32 "  %-5s %10" PRIu64 " %10" PRIu32 " %10" PRIu32
+			"  %-16s %s\n", p->index, p->pid, p->alive ? "yes" : "no", p->drops,
+			p->full_waits, p->full_wait_ms, p->exe, p->service);
 	}
 }
 
@@ -216,8 +217,9 @@ static void json_producers(FILE *f, const struct shmtop_snap *s)
 		json_str(f, p->service);
 		fputs(",\"container\":", f);
 		json_str(f, p->container);
-		fprintf(f, ",\"drops\":%" PRIu64 ",\"attached_unix_ms\":%" PRIu64 "}", p->drops,
-			p->attach_ns / 1000000);
+		fprintf(f, ",\"drops\":%" PRIu64 ",\"full_waits\":%" PRIu32
+			",\"full_wait_ms\":%" PRIu32 ",\"attached_unix_ms\":%" PRIu64 "}", p->drops,
+			p->full_waits, p->full_wait_ms, p->attach_ns / 1000000);
 	}
 	fprintf(f, "],\"producers_skipped\":%" PRIu32, s->producers_other);
 }

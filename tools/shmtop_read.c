@@ -259,6 +259,8 @@ static int read_producer(const struct seg *s, uint32_t i, struct shmtop_producer
 	a = copy.pe_drops;
 	b = copy.pe_drop_nothr;
 	out->drops = a + b < a ? UINT64_MAX : a + b;
+	out->full_waits = copy.pe_full_waits; /* 0 from a 1.0/1.1 producer */
+	out->full_wait_ms = copy.pe_full_wait_ms;
 	text_clean(out->exe, sizeof(out->exe), copy.pe_exe, sizeof(copy.pe_exe));
 	text_clean(out->container, sizeof(out->container), copy.pe_container,
 			sizeof(copy.pe_container));

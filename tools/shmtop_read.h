@@ -60,6 +60,8 @@ struct shmtop_producer {
 	double records_est; /* records read of this entry and generation since
 			     * shmtop attached, estimated by the walks */
 	uint64_t drops; /* pe_drops + pe_drop_nothr, saturating */
+	uint32_t full_waits;   /* pe_full_waits: records that waited for room (ABI 1.2) */
+	uint32_t full_wait_ms; /* pe_full_wait_ms: the time they waited */
 	uint64_t attach_ns;
 	char exe[65];
 	char service[160]; /* pe_service, or "unknown_service:<exe>" when empty */

@@ -47,6 +47,7 @@ Three ways of knowing what was published, one Published per case:
   add(pid, body), add_shell(pid, tag, n)
         known (pid, body) pairs (unique); records that are not among them
         (earlier cases in the same Env) are ignored.
+  add_bodies(list)  a list of distinct bodies (add_count keyed by body)
   add_count(n, key=default_key)
         a count (e.g. fault_writer fast's ok + enobufs) and a key function
         rec -> hashable (default (pid, time, body)), or None for a record
@@ -58,7 +59,8 @@ API:
   pub = Published([env])                  # env: a baseline (deltas)
   pub.add_writer(...) / add(...) / add_count(...)
   acc = account(env, pub, "case", allow_dups=False, ring_retried=0,
-                records=None)            # records: from several receivers
+                records=None, counted=None)  # records: several receivers;
+                                             # counted: drops attributed by the test
   print_account(acc)                      # the ACCOUNT line
   problems += acc["problems"]             # [] when everything held
   settle(env, pub, "case", timeout)       # waits, accounts, prints, fails
@@ -238,6 +240,14 @@ class Published:
         for _stream, body in h.expected_shell(tag, n):
             self.add(pid, body)
 
+    # a multiset of bodies (any producer)
+    def add_bodies(self, bodies):
+        """Bodies the producers wrote, each once (a record is keyed by its
+        body; others are not ours)."""
+        wanted = set(bodies)
+        self.add_count(len(bodies), key=lambda r: r.get("body") if r.get("body") in wanted
+                       else None)
+
     # a count and a key function
     def add_count(self, n, key=default_key):
         self.count += n
@@ -269,18 +279,23 @@ def agent_drops(env):
     return d, seg
 
 
-def account(env, published, label, allow_dups=False, ring_retried=0, records=None):
+def account(env, published, label, allow_dups=False, ring_retried=0, records=None,
+            counted=None):
     """Counts published, delivered and dropped for label (call it before
     Env.close()); returns the figures as a dict with "problems": empty when
     the invariant holds, no foreign or torn record and nothing beyond what
     was published arrived, and, unless allow_dups, nothing arrived twice.
     ring_retried: ring-full refusals the producers retried (not lost).
     records: the delivered records, when they are not (only) env's
-    receiver's (a test with several receivers); read afresh each call."""
+    receiver's (a test with several receivers, or only some producers'
+    records); read afresh each call. counted: drops by cause that replace
+    what the agent's counters say (a test that attributes them itself,
+    e.g. the ring drops of the producers it accounts for)."""
     drops, seg = agent_drops(env)
     if published.base is not None:
         drops = {k: v - published.base.get(k, 0) for k, v in drops.items()}
     drops["ring"] = max(0, drops["ring"] - ring_retried)
+    drops.update(counted or {})
     if records is not None:
         tally = Tally(env, published.key)
         for r in records:

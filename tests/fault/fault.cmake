@@ -58,3 +58,23 @@ shmlog_fault_test(fault_receiver_errors fault_receiver.py 150 ARGS --case errors
 shmlog_fault_test(fault_spool_full fault_spool_full.py 150)
 shmlog_fault_test(fault_exporter_reload fault_exporter_reload.py 150)
 shmlog_fault_test(fault_secrets fault_secrets.py 150)
+
+# Item 3: a hostile producer writes random bytes into ring slots, control
+# words, the producer table and the metric dictionary while honest
+# producers run. With the ASan build's collector too, when build-asan/ has
+# one (the release libshmlog for the producers).
+add_executable(fault_hostile_producer ${FAULT_DIR}/workloads/hostile_producer.c)
+target_link_libraries(fault_hostile_producer PRIVATE shm_seg)
+set_target_properties(fault_hostile_producer PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+shmlog_fault_test(fault_hostile fault_hostile.py 200 PROCESSORS 2
+	ARGS --hostile $<TARGET_FILE:fault_hostile_producer>)
+
+# Item 7: SHMLOG_ON_FULL=drop | wait:<ms> with a collector stopped by
+# SIGSTOP (fault_bp_producer logs through the C API, never retrying).
+add_executable(fault_bp_producer ${FAULT_DIR}/workloads/bp_producer.c)
+target_link_libraries(fault_bp_producer PRIVATE shmlog)
+set_target_properties(fault_bp_producer PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
+shmlog_fault_test(fault_backpressure fault_backpressure.py 120
+	ARGS --bp-producer $<TARGET_FILE:fault_bp_producer>)

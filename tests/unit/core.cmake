@@ -17,3 +17,10 @@ shmlog_unit_test(test_exc_parse SOURCES unit/test_exc_parse.c LIBS collector_cor
 shmlog_unit_test(test_identity SOURCES unit/test_identity.c LIBS collector_core)
 shmlog_unit_test(test_audit SOURCES unit/test_audit.c LIBS collector_core otlp_proto)
 shmlog_unit_test(test_spool_writer SOURCES unit/test_spool_writer.c LIBS collector_core otlp_proto)
+# The full-ring slow path of libshmlog (SHMLOG_ON_FULL), on its own.
+shmlog_unit_test(test_lib_full SOURCES unit/test_lib_full.c ../shm/lib_full.c LIBS shm_seg
+	Threads::Threads)
+target_include_directories(test_lib_full PRIVATE ${PROJECT_SOURCE_DIR}/shm)
+# The drain against what a hostile producer writes (tests/fault/fault_hostile.py).
+shmlog_unit_test(test_drain SOURCES unit/test_drain.c LIBS collector_core otlp_proto)
+target_include_directories(test_drain PRIVATE ${PROJECT_SOURCE_DIR}/shm)

@@ -52,6 +52,7 @@ static void print_layout(FILE *out)
 	F(shm_producer, pe_claim); F(shm_producer, pe_gen); F(shm_producer, pe_pid);
 	F(shm_producer, pe_uid); F(shm_producer, pe_ppid); F(shm_producer, pe_start_ticks);
 	F(shm_producer, pe_drops); F(shm_producer, pe_drop_nothr); F(shm_producer, pe_attach_ns);
+	F(shm_producer, pe_full_waits); F(shm_producer, pe_full_wait_ms);
 	F(shm_producer, pe_exe); F(shm_producer, pe_service); F(shm_producer, pe_container);
 	F(shm_producer, pe_cmdline); F(shm_producer, pe_res_attrs);
 	fprintf(out, "shm_thread %zu\n", sizeof(struct shm_thread));
