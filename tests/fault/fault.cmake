@@ -31,14 +31,27 @@ endif()
 # shmlog_e2e_test() in tests/e2e/e2e.cmake, plus --fault-writer (the one
 # fault workload, workloads/fault_writer.c, all its modes); the
 # harness stops itself 15 s before TIMEOUT so that it can still clean up.
+# With SHMLOG_E2E_RELEASE_DIR (the ASan+UBSan run of build.sh test) the
+# daemons are this build's and every producer -- the preloaded library,
+# the e2e workloads (E2E_PRODUCERS, e2e.cmake) and the fault workloads --
+# the release build's: an ASan program or library cannot be preloaded.
+if(SHMLOG_E2E_RELEASE_DIR)
+	set(FAULT_BIN ${SHMLOG_E2E_RELEASE_DIR}/tests/fault)
+	set(FAULT_WRITER ${FAULT_BIN}/fault_writer)
+	set(FAULT_HOSTILE ${FAULT_BIN}/fault_hostile_producer)
+	set(FAULT_BP ${FAULT_BIN}/fault_bp_producer)
+else()
+	set(FAULT_WRITER $<TARGET_FILE:fault_writer>)
+	set(FAULT_HOSTILE $<TARGET_FILE:fault_hostile_producer>)
+	set(FAULT_BP $<TARGET_FILE:fault_bp_producer>)
+endif()
+
 function(shmlog_fault_test name script timeout)
 	cmake_parse_arguments(T "" "PROCESSORS" "ARGS" ${ARGN})
 	math(EXPR deadline "${timeout} - 15")
 	add_test(NAME ${name} COMMAND ${SHMLOG_PYTHON3} ${FAULT_DIR}/${script}
 		--build ${CMAKE_BINARY_DIR} --src ${PROJECT_SOURCE_DIR}
-		--api-producer $<TARGET_FILE:e2e_api_producer>
-		--metrics-producer $<TARGET_FILE:e2e_metrics_producer>
-		--fault-writer $<TARGET_FILE:fault_writer> --deadline ${deadline} ${T_ARGS})
+		${E2E_PRODUCERS} --fault-writer ${FAULT_WRITER} --deadline ${deadline} ${T_ARGS})
 	if(NOT T_PROCESSORS)
 		set(T_PROCESSORS 1)
 	endif()
@@ -68,7 +81,7 @@ target_link_libraries(fault_hostile_producer PRIVATE shm_seg)
 set_target_properties(fault_hostile_producer PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
 shmlog_fault_test(fault_hostile fault_hostile.py 200 PROCESSORS 2
-	ARGS --hostile $<TARGET_FILE:fault_hostile_producer>)
+	ARGS --hostile ${FAULT_HOSTILE})
 
 # Item 7: SHMLOG_ON_FULL=drop | wait:<ms> with a collector stopped by
 # SIGSTOP (fault_bp_producer logs through the C API, never retrying).
@@ -77,4 +90,4 @@ target_link_libraries(fault_bp_producer PRIVATE shmlog)
 set_target_properties(fault_bp_producer PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fault)
 shmlog_fault_test(fault_backpressure fault_backpressure.py 120
-	ARGS --bp-producer $<TARGET_FILE:fault_bp_producer>)
+	ARGS --bp-producer ${FAULT_BP})
