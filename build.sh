@@ -85,12 +85,12 @@ test)
 	echo "== integration tests (ASan+UBSan daemons)"
 	(cd "$ROOT/build-asan" && ctest --output-on-failure -j "$JOBS" --timeout 600 \
 		-L 'e2e|fault' -E "$ASAN_E2E_SKIP")
-	echo "== ring concurrency test (TSan build)"
+	echo "== ring and concurrency tests (TSan build)"
 	cmake -S "$ROOT" -B "$ROOT/build-tsan" -DSHMLOG_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
 		-DSHMLOG_WERROR=ON >/dev/null
-	cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_ring
+	cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_ring test_lib_full test_tsc
 	(cd "$ROOT/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure \
-		--timeout 600 -R '^test_ring$')
+		--timeout 600 -R '^(test_ring|test_lib_full|test_tsc)$')
 	echo "== fuzzing: each libFuzzer target for ${SHMLOG_FUZZ_SECONDS:-20} s over its seed corpus"
 	CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DSHMLOG_FUZZ=ON >/dev/null
 	cmake --build "$ROOT/build-fuzz" -j "$JOBS" --target fuzz_drain fuzz_spool fuzz_config \
