@@ -72,6 +72,31 @@ def run_test(env, argv_tail, extra_env):
     return p.popen.returncode, out.decode("utf-8", "replace")
 
 
+def exact_metrics(envm, mp, mres, t_exit, label, problems):
+    """Waits at envm for every series of metrics producer mp (METRIC_ID) to
+    have a point after it exited; adds a problem per inexact series.
+    Returns mp's points."""
+    results = h.read_kv(mres)
+    expected = {(mp.pid, name, ak): spec for (name, ak), spec in
+                h.expected_metrics(METRIC_ID, int(results.get("neg_refused", 0)) > 0).items()}
+    after = t_exit + 1_000_000_000
+
+    def done(pts):
+        by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
+        return all(k in by and int(by[k][-1]["time"]) >= after for k in expected)
+
+    pts, met = envm.wait_metrics(done, timeout=25)
+    if not met:
+        problems.append(f"{label}: not every series had a point after the producer exited")
+    mine = [p for p in pts if p["pid"] == mp.pid]
+    by = h.metric_series(mine)
+    export_times = {int(p["time"]) for p in mine}
+    for k, spec in sorted(expected.items()):
+        problems += h.check_series(f"{label} {k[1]} {k[2]}", by.get(k, []), spec, "cumulative",
+                                   export_times)
+    return mine, expected
+
+
 def phase1(args, problems, figures):
     ini = h.metrics_ini("cumulative", INTERVAL_MS)
     env = h.Env(args, "otelenv", ini=ini, start_daemons=False,
@@ -118,24 +143,7 @@ def phase1(args, problems, figures):
     figs, probs = h.check_captured("shell", recs, expected_lines)
     problems += probs
 
-    results = h.read_kv(mres)
-    expected = {(mp.pid, name, ak): spec for (name, ak), spec in
-                h.expected_metrics(METRIC_ID, int(results.get("neg_refused", 0)) > 0).items()}
-    after = t_exit + 1_000_000_000
-
-    def done(pts):
-        by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
-        return all(k in by and int(by[k][-1]["time"]) >= after for k in expected)
-
-    pts, met = envm.wait_metrics(done, timeout=25)
-    if not met:
-        problems.append("metrics: not every series had a point after the producer exited")
-    mine = [p for p in pts if p["pid"] == mp.pid]
-    by = h.metric_series(mine)
-    export_times = {int(p["time"]) for p in mine}
-    for k, spec in sorted(expected.items()):
-        problems += h.check_series(f"metrics {k[1]} {k[2]}", by.get(k, []), spec, "cumulative",
-                                   export_times)
+    mine, expected = exact_metrics(envm, mp, mres, t_exit, "metrics", problems)
     if env.metrics():
         problems.append(f"the logs receiver decoded {len(env.metrics())} metric points")
     if envm.records():
@@ -272,22 +280,7 @@ def phase3(args, problems, figures):
                             pred=lambda r: r["service"] == "e2e-otelenv-g", settle=1.0)
     figs, probs = h.check_captured("grpc logs", recs, expected_lines)
     problems += probs
-    results = h.read_kv(mres)
-    expected = {(mp.pid, name, ak): spec for (name, ak), spec in
-                h.expected_metrics(METRIC_ID, int(results.get("neg_refused", 0)) > 0).items()}
-    after = t_exit + 1_000_000_000
-
-    def done(pts):
-        by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
-        return all(k in by and int(by[k][-1]["time"]) >= after for k in expected)
-
-    pts, met = envm.wait_metrics(done, timeout=25)
-    if not met:
-        problems.append("grpc phase: not every series had a point after the producer exited")
-    by = h.metric_series([p for p in pts if p["pid"] == mp.pid])
-    for k, spec in sorted(expected.items()):
-        problems += h.check_series(f"http metrics {k[1]} {k[2]}", by.get(k, []), spec,
-                                   "cumulative", {int(p["time"]) for p in pts})
+    exact_metrics(envm, mp, mres, t_exit, "http metrics", problems)
     lreq, mreq = env.requests(), envm.requests()
     if not lreq or any(not q["path"].endswith("LogsService/Export") for q in lreq):
         problems.append(f"grpc receiver: calls {[q['path'] for q in lreq][:5]}")
