@@ -371,7 +371,6 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	}
 	ring_publish(&a->seg, o.r, o.pos, n, (uint32_t)owner);
 	ring_maybe_wake(&a->seg, o.r, o.pos, n);
-	ring_prefetch(&a->seg, o.r, o.pos + n);
 	return 0;
 }
 

@@ -245,7 +245,7 @@ static inline __attribute__((always_inline)) int metric_emit(int series, int op_
 	struct shm_ring_hdr *r;
 	struct shm_series *se;
 	struct lib_att *a;
-	uint64_t pos, now;
+	uint64_t pos, now = 0; /* set by lib_begin(); gcc cannot see it */
 	uint32_t inst, kind;
 	int owner;
 
@@ -291,7 +291,6 @@ static inline __attribute__((always_inline)) int metric_emit(int series, int op_
 	}
 	ring_publish(&a->seg, r, pos, 1, (uint32_t)owner);
 	ring_maybe_wake(&a->seg, r, pos, 1);
-	ring_prefetch(&a->seg, r, pos + 1);
 	return 0;
 }
 

@@ -135,27 +135,6 @@ static inline void ring_publish(const struct seg *s, struct shm_ring_hdr *r, uin
 			  SHM_CTL_MAKE(seg_lap(s, pos), SHM_CTL_PUBLISHED, n, owner));
 }
 
-/* Slots ahead of the head that a writer prefetches for its next record. */
-#define RING_PREFETCH_SLOTS 4
-
-/*
- * After a record that ends at position next: asks the CPU to fetch, for
- * writing, the slot lines a few records on and their control words. A
- * ring's lines were last touched by the collector a lap ago, so without
- * this each record waits for its lines to come from another core's cache
- * or memory; the prefetch overlaps that wait with the caller's work
- * between records. A hint only: no fault, no ordering.
- */
-static inline void ring_prefetch(const struct seg *s, struct shm_ring_hdr *r, uint64_t next)
-{
-	uint64_t mask = (uint64_t)s->slots - 1, p = next + RING_PREFETCH_SLOTS;
-	unsigned char *slots = seg_ring_slots(s, r);
-
-	__builtin_prefetch(slots + (p & mask) * SHM_ABI_SLOT_SIZE, 1, 3);
-	__builtin_prefetch(slots + ((p + 1) & mask) * SHM_ABI_SLOT_SIZE, 1, 3);
-	__builtin_prefetch(&seg_ring_ctl(s, r)[(p + 8) & mask], 1, 3);
-}
-
 /*
  * After publishing n slots at pos: when this record took the ring past
  * a quarter full and the collector sleeps (sh_wake == 1), wake it. One
