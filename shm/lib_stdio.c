@@ -69,6 +69,9 @@ struct stream {
 	int lock;         /* atomic: 0 free, 1 held */
 	int ml_done;      /* atomic relaxed: multiline_complete(&ml), for the
 			   * other stream's writers and fork to read unlocked */
+	int idle;         /* atomic relaxed, stored under lock: 1 when ls and ml
+			   * hold nothing (stream_settle()), so that a write of one
+			   * whole line may skip the lock (capture()) */
 	struct line_split ls;
 	struct multiline ml;
 	char buf[SHMLOG_BODY_MAX];
@@ -159,6 +162,13 @@ static void split_line(void *ctx, const char *line, size_t len, int more, uint16
 		multiline_line(&s->ml, line, len, more, part, emit_rec, s);
 }
 
+/* After s's state changed (caller holds s->lock): whether it now holds
+ * nothing at all, for capture()'s unlocked path. */
+static void stream_settle(struct stream *s)
+{
+	shm_store_relaxed(&s->idle, s->ls.len == 0 && s->ls.part == 0 && !multiline_holding(&s->ml));
+}
+
 /* Emits what stream s holds: its partial line, then its group. Caller
  * holds s->lock. */
 static void flush_stream(struct stream *s)
@@ -166,6 +176,7 @@ static void flush_stream(struct stream *s)
 	line_split_flush(&s->ls, split_line, s);
 	multiline_flush(&s->ml, emit_rec, s);
 	shm_store_relaxed(&s->ml_done, 0);
+	stream_settle(s);
 }
 
 /* A complete traceback held by stream s goes out now (a write to the
@@ -180,7 +191,23 @@ static void flush_complete(struct stream *s)
 	if (multiline_complete(&s->ml))
 		multiline_flush(&s->ml, emit_rec, s);
 	shm_store_relaxed(&s->ml_done, 0);
+	stream_settle(s);
 	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
+}
+
+/* The length of the one line that p[0..n) is (without its newline and a
+ * carriage return before it, as line_split does), or -1 when it is not
+ * exactly one whole line that would pass the multiline stage untouched. */
+static long one_line(const struct stream *s, const char *p, size_t n)
+{
+	size_t len;
+
+	if (n == 0 || p[n - 1] != '\n' || n - 1 > s->ls.cap || memchr(p, '\n', n - 1))
+		return -1;
+	len = n - 1;
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	return multiline_passes_idle(&s->ml, len) ? (long)len : -1;
 }
 
 /* Feeds bytes written to stream s into its line splitter. */
@@ -195,6 +222,19 @@ static void capture(struct stream *s, const char *p, size_t n)
 	 * stream's next write: one relaxed load when there is none. */
 	if (shm_load_relaxed(&streams[s == &streams[0]].ml_done))
 		flush_complete(&streams[s == &streams[0]]);
+	/* One whole line while the stream holds nothing: out at once, without
+	 * the lock, so that threads writing lines do not queue on it. A writer
+	 * holding the lock meanwhile has not emitted its bytes yet: this line
+	 * goes out as if written just before them, as it could have been. */
+	if (shm_load_relaxed(&s->idle) && !lib.exiting) {
+		long len = one_line(s, p, n);
+
+		if (len >= 0) {
+			emit_line(s, p, (size_t)len, 0, 0);
+			in_capture = 0;
+			return;
+		}
+	}
 	while (!shm_cas(&s->lock, &expect, 1)) {
 		expect = 0;
 		if (++spins > 100000) {
@@ -210,6 +250,7 @@ static void capture(struct stream *s, const char *p, size_t n)
 		flush_stream(s);
 	else if (multiline_holding(&s->ml) || shm_load_relaxed(&s->ml_done))
 		shm_store_relaxed(&s->ml_done, multiline_complete(&s->ml));
+	stream_settle(s);
 	shm_store_release(&s->lock, 0); /* pairs with the CAS above */
 	in_capture = 0;
 }
@@ -512,6 +553,7 @@ void lib_stdio_init(void)
 		line_split_init(&streams[i].ls, streams[i].buf, sizeof(streams[i].buf));
 		multiline_init(&streams[i].ml, mode, streams[i].mlbuf, sizeof(streams[i].mlbuf),
 			       lib_now_ns);
+		streams[i].idle = 1;
 	}
 	(void)pthread_atfork(atfork_prepare, NULL, NULL); /* ENOMEM: groups wait for exit */
 	capturing = 1;
@@ -553,6 +595,7 @@ void lib_stdio_atfork_child(void)
 		streams[i].ml_done = 0;
 		line_split_reset(&streams[i].ls);
 		multiline_reset(&streams[i].ml);
+		streams[i].idle = 1;
 	}
 	in_capture = 0;
 }

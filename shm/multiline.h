@@ -82,6 +82,14 @@ static inline int multiline_passes(const struct multiline *ml, size_t len)
 	       len != MULTILINE_OPEN_EG_LEN;
 }
 
+/* As multiline_passes() for a caller that knows nothing is held (state 0)
+ * without reading the state: only the mode, fixed at init, is read. */
+static inline int multiline_passes_idle(const struct multiline *ml, size_t len)
+{
+	return !(ml->mode & MULTILINE_JAVA) && len != MULTILINE_OPEN_TB_LEN &&
+	       len != MULTILINE_OPEN_EG_LEN;
+}
+
 /* 1 when a group is held (in any state). */
 static inline int multiline_holding(const struct multiline *ml)
 {

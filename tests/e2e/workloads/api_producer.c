@@ -17,6 +17,10 @@
  *     (it never waits for the collector).
  *   e2e_api_producer burst TAG N
  *     the same, N turns, then exits: a burst that may fill a ring.
+ *   e2e_api_producer lines TAG T N
+ *     T threads at once, thread k writing N whole lines "tl TAG k NNNNNN
+ *     PAYLOAD" with one write() each, to stdout (k even) or stderr (k odd):
+ *     concurrent writers of whole lines on one stream (test_stdio_threads.py).
  *
  * The tests (test_logs.py, test_kill.py) compute the same bodies, ids and
  * attributes; keep the two in step. A record refused with -ENOBUFS (ring
@@ -25,6 +29,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +200,53 @@ static int loop(const char *tag, long max, int then_exit)
 		pause(); /* done: wait for the SIGKILL */
 }
 
+struct line_thread {
+	pthread_t tid;
+	const char *tag;
+	int k;
+	long n;
+};
+
+/* The payload of line i of thread k: 20 to 83 bytes, so that lines
+ * differ in length (test_stdio_threads.py computes the same). */
+static void *line_thread(void *arg)
+{
+	struct line_thread *t = arg;
+	char line[256];
+
+	for (long i = 0; i < t->n; i++) {
+		int pad = 20 + (int)((i * 7 + t->k) % 64), len;
+
+		len = snprintf(line, sizeof(line), "tl %s %d %06ld %.*s\n", t->tag, t->k, i, pad,
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+"
+			       "abcdefghijklmnopqrstuvwxyz");
+		if (write(t->k % 2 ? 2 : 1, line, (size_t)len) != len)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static int lines(const char *tag, int nthreads, long n)
+{
+	struct line_thread t[16];
+	int bad = 0;
+
+	if (nthreads < 1 || nthreads > 16)
+		return 2;
+	for (int k = 0; k < nthreads; k++) {
+		t[k] = (struct line_thread){ .tag = tag, .k = k, .n = n };
+		if (pthread_create(&t[k].tid, NULL, line_thread, &t[k]) != 0)
+			return 1;
+	}
+	for (int k = 0; k < nthreads; k++) {
+		void *ret;
+
+		pthread_join(t[k].tid, &ret);
+		bad |= ret != NULL;
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 7 && strcmp(argv[1], "run") == 0)
@@ -203,7 +255,9 @@ int main(int argc, char **argv)
 		return loop(argv[2], argc == 4 ? atol(argv[3]) : 0, 0);
 	if (argc == 4 && strcmp(argv[1], "burst") == 0)
 		return loop(argv[2], atol(argv[3]), 1);
+	if (argc == 5 && strcmp(argv[1], "lines") == 0)
+		return lines(argv[2], atoi(argv[3]), atol(argv[4]));
 	fprintf(stderr, "usage: e2e_api_producer run TAG N M PACE_US RESULT | loop TAG [MAX] |"
-		" burst TAG N\n");
+		" burst TAG N | lines TAG T N\n");
 	return 2;
 }
