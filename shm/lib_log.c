@@ -143,6 +143,11 @@ struct shm_ring_hdr *lib_claim_full(struct lib_att *a, uint32_t ring, uint32_t n
  * the second (more are measured again). */
 #define ATTRS_FAST 16
 
+/* Attributes of at most this many encoded bytes are encoded on the stack
+ * while the first pass measures them, and copied into the slots in one
+ * piece (most records: a few short attributes). */
+#define ATTRS_STAGE 256
+
 /* memcpy for the short pieces of a record (keys, small bodies): a few
  * overlapping fixed-size moves the compiler inlines, instead of a call
  * that costs more than the copy. */
@@ -254,6 +259,32 @@ static inline __attribute__((always_inline)) void put_attr(const struct rec_out 
 	}
 }
 
+/* Encodes attribute at (lengths from attr_lens()) at d, as put_attr(). */
+static inline __attribute__((always_inline)) void stage_attr(unsigned char *d,
+							     const struct shmlog_attr *at,
+							     size_t klen, size_t vlen)
+{
+	uint16_t v16 = (uint16_t)vlen;
+
+	d[0] = (unsigned char)at->type;
+	d[1] = (unsigned char)klen;
+	memcpy(d + 2, &v16, 2); /* native order */
+	copy_small(d + 4, at->key, klen);
+	d += 4 + klen;
+	switch (at->type) {
+	case SHMLOG_ATTR_STR:
+		if (vlen)
+			copy_small(d, at->v.s, vlen);
+		break;
+	case SHMLOG_ATTR_BOOL:
+		d[0] = at->v.b ? 1 : 0;
+		break;
+	default:
+		memcpy(d, &at->v, 8); /* int64 or double, native order */
+		break;
+	}
+}
+
 /* The record path of lib_emit(), lib_emit_at() and the public calls,
  * inlined into each so that none pays a call for another. Attributes are
  * measured (and checked) in a first pass, then written straight into the
@@ -265,6 +296,8 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
      const uint8_t *trace_id, const uint8_t *span_id, uint8_t trace_flags, uint64_t time_ns)
 {
 	uint16_t klens[ATTRS_FAST], vlens[ATTRS_FAST];
+	unsigned char abuf[ATTRS_STAGE];
+	int staged = 1;
 	struct shm_rec_hdr rh;
 	struct shm_log_hdr lh;
 	struct rec_out o;
@@ -300,6 +333,10 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 				klens[i] = (uint16_t)klen;
 				vlens[i] = (uint16_t)vlen;
 			}
+			if (staged && alen + 4 + klen + vlen <= ATTRS_STAGE)
+				stage_attr(abuf + alen, &attrs[i], klen, vlen);
+			else
+				staged = 0;
 			alen += 4 + klen + vlen;
 		}
 		if (LIB_UNLIKELY(alen > SHMLOG_ATTRS_MAX))
@@ -356,6 +393,10 @@ emit(int severity, const char *sevtext, size_t sevtext_len, const char *body, si
 	if (sevtext_len) {
 		put_var(&o, off, sevtext, sevtext_len);
 		off += sevtext_len;
+	}
+	if (LIB_LIKELY(staged)) {
+		put_var(&o, off, abuf, alen);
+		nattrs = 0; /* written */
 	}
 	for (size_t i = 0; i < nattrs; i++) {
 		size_t klen, vlen;

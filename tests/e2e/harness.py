@@ -683,6 +683,8 @@ def expected_api_record(tag, who, i):
     if kind != 2:
         e["attrs"] = {"e2e.tag": tag, "e2e.i": i, "e2e.half": i / 2.0, "e2e.even": i % 2 == 0,
                       "e2e.who": who}
+        if i % 7 == 0:
+            e["attrs"]["e2e.long"] = "L" * 300 + str(i)
     if kind == 0:
         e["traceId"] = "e2e0" + "00" * 6 + f"{i:016x}"
         e["spanId"] = f"{i + 1:016x}"

@@ -68,14 +68,23 @@ static int log_one(struct counts *c, const char *tag, const char *who, long i)
 	char body[640];
 	uint8_t trace[16], span[8];
 	int kind = (int)(i % 3), ret, tries;
-	struct shmlog_attr attrs[5] = {
+	char longv[320];
+	struct shmlog_attr attrs[6] = {
 		SHMLOG_STR("e2e.tag", tag),
 		SHMLOG_INT("e2e.i", i),
 		SHMLOG_DOUBLE("e2e.half", (double)i / 2.0),
 		SHMLOG_BOOL("e2e.even", i % 2 == 0),
 		SHMLOG_STR("e2e.who", who),
+		SHMLOG_STR("e2e.long", longv),
 	};
+	/* Every 7th record also carries a 300-byte attribute: more than the
+	 * library encodes on its stack (lib_log.c ATTRS_STAGE), so that both
+	 * of its attribute paths are checked. */
+	size_t nattrs = i % 7 == 0 ? 6 : 5;
 	int len = snprintf(body, sizeof(body), "api %s %s %06ld", tag, who, i);
+
+	memset(longv, 'L', 300);
+	snprintf(longv + 300, sizeof(longv) - 300, "%ld", i);
 
 	/* trace id e2e0 + i (28 hex digits), span id i + 1 (16 hex digits) */
 	memset(trace, 0, sizeof(trace));
@@ -88,10 +97,10 @@ static int log_one(struct counts *c, const char *tag, const char *who, long i)
 	for (tries = 0; tries < 5000; tries++) {
 		if (kind == 0)
 			ret = shmlog_log_span(sev_table[i % 5].sev, sev_table[i % 5].text, body,
-					      (size_t)len, attrs, 5, trace, span, 1);
+					      (size_t)len, attrs, nattrs, trace, span, 1);
 		else if (kind == 1)
 			ret = shmlog_log(sev_table[i % 5].sev, sev_table[i % 5].text, body,
-					 (size_t)len, attrs, 5);
+					 (size_t)len, attrs, nattrs);
 		else
 			ret = shmlog_logf(sev_table[i % 5].sev, "api %s %s %06ld", tag, who, i);
 		if (ret != -ENOBUFS)
