@@ -3,7 +3,7 @@
 #
 # report.py: run.sh's last step. Reads the per-run JSON files in OUT_DIR
 # (<case>.<rep>.json from bench_producer, bench_write, bench_lttng,
-# bench_spdlog; idle.json, syscalls.json, e2e_<zstd|gzip>.<rep>.json),
+# bench_spdlog; idle.json, syscalls.json, latency.json, e2e_<zstd|gzip>.<rep>.json),
 # prints the table and writes OUT_DIR/results.json: the flat keys of issue 5
 # (numbers; ns unless the name says otherwise; -1 where a case did not run)
 # and the details under "cases", "collector", "e2e", "host", "method".
@@ -49,6 +49,8 @@ REQUIRED = [
     "e2e_lines_per_s_zstd", "e2e_lines_per_s_gzip", "cpu_s_per_million_lines_zstd",
     "cpu_s_per_million_lines_gzip", "collector_idle_cpu_percent", "collector_rss_mib",
     "exporter_rss_mib", "producer_syscalls_per_million",
+    # DESIGN.md's latency promise (bench_latency.py), beyond issue 5's keys
+    "write_to_ack_ms_p99", "write_to_ack_p99_over_schedule_delay",
 ]
 
 
@@ -142,6 +144,7 @@ def main():
     collector = {"log": drain_figures(prod, "drain_log"), "metric": drain_figures(metr, "drain")}
     idle = load(os.path.join(out, "idle.json"))
     sysc = load(os.path.join(out, "syscalls.json"))
+    lat = load(os.path.join(out, "latency.json"))
     e2e = {z: [r for r in (load(f) for f in sorted(glob.glob(os.path.join(out, "e2e_%s.*.json" % z))))
                if r] for z in ("zstd", "gzip")}
     e2e_agg = {}
@@ -188,6 +191,9 @@ def main():
                                 e2e_agg["gzip"]["exporter_rss_mib"]),
         "producer_syscalls_per_million": (sysc["syscalls"] * 1e6 / sysc["records"]
                                           if sysc and sysc.get("records") else -1),
+        "write_to_ack_ms_p50": lat["write_to_ack_ms_p50"] if lat else -1,
+        "write_to_ack_ms_p99": lat["write_to_ack_ms_p99"] if lat else -1,
+        "write_to_ack_p99_over_schedule_delay": lat["p99_over_schedule_delay"] if lat else -1,
     }
     # Each peer's cost over shmlog's (1 thread, medians); the capture
     # write against the write(2) it replaces.
@@ -222,6 +228,7 @@ def main():
         "collector": collector,
         "idle": idle,
         "syscalls": sysc,
+        "latency": lat,
         "e2e": e2e_agg,
         "e2e_runs": e2e,
         "elapsed_s": elapsed,
@@ -304,6 +311,12 @@ def print_table(res):
             e["exporter_rss_mib"]))
     w("CPU-s/M lines: collector + exporter CPU-seconds per million lines delivered; RSS: "
       "peak (VmHWM) in MiB")
+    lat = res.get("latency")
+    w("write to acknowledgment, a line every 10 ms, schedule delay %s ms: p50 %s ms, p99 %s ms "
+      "(%s x the delay), max %s ms; %s of %s lines" % (
+          lat["schedule_delay_ms"], lat["write_to_ack_ms_p50"], lat["write_to_ack_ms_p99"],
+          lat["p99_over_schedule_delay"], lat["write_to_ack_ms_max"], lat["lines_received"],
+          lat["lines_written"]) if lat else "write to acknowledgment: n/a")
     if res["missing"]:
         w("MISSING: %s" % ", ".join(res["missing"]))
     w("elapsed: %d s" % res["elapsed_s"])

@@ -25,7 +25,9 @@
 # Then, once: the collector's CPU over BENCH_IDLE_S with 2 attached, idle
 # producers; the system calls of a producer writing 1,000,000 records
 # (strace -c -f from outside); BENCH_E2E_REPS end-to-end runs each with zstd
-# and gzip (bench_e2e.sh, null sink). report.py prints the table and writes
+# and gzip (bench_e2e.sh, null sink); write-to-acknowledgment latency of a line
+# every 10 ms for BENCH_LAT_S s under the default batching (bench_latency.py,
+# decoding receiver). report.py prints the table and writes
 # OUT/results.json (and, for the full run, <repo>/build/bench/results.json).
 # A benchmark: figures are reported, never judged pass/fail.
 #
@@ -33,7 +35,7 @@
 #   --smoke (or SHMLOG_BENCH_SMOKE=1): tiny counts, 1 repetition (CI).
 #   env: BENCH_REPS (5), BENCH_N (10000000), BENCH_E2E_REPS (3),
 #        BENCH_E2E_K (500000 records per producer process), BENCH_IDLE_S (10),
-#        BENCH_OUT (BUILD_DIR/bench)
+#        BENCH_LAT_S (10), BENCH_OUT (BUILD_DIR/bench)
 set -euo pipefail
 
 SMOKE=${SHMLOG_BENCH_SMOKE:-0}
@@ -44,7 +46,7 @@ fi
 BUILD=$(cd "${1:?usage: run.sh [--smoke] BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "$SMOKE" = 1 ]; then
-	REPS=1 N=20000 E2E_REPS=1 K=20000 IDLE_S=1 SYSC_N=100000
+	REPS=1 N=20000 E2E_REPS=1 K=20000 IDLE_S=1 SYSC_N=100000 LAT_S=2
 	export BENCH_DRAIN_CYCLES=3
 else
 	REPS=${BENCH_REPS:-5}
@@ -53,6 +55,7 @@ else
 	K=${BENCH_E2E_K:-500000}
 	IDLE_S=${BENCH_IDLE_S:-10}
 	SYSC_N=1000000
+	LAT_S=${BENCH_LAT_S:-10}
 fi
 OUT=${BENCH_OUT:-$BUILD/bench}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmlog-bench.XXXXXX")
@@ -317,6 +320,14 @@ for r in $(seq "$E2E_REPS"); do
 			{ say "end-to-end run ($z) failed"; rm -f "$OUT/e2e_$z.$r.json"; }
 	done
 done
+
+# --- 5. write to acknowledgment, default batching ------------------------------
+say "latency: one line every 10 ms for $LAT_S s to the decoding receiver (schedule delay 1000 ms)"
+if ! python3 "$SRC/tools/bench/bench_latency.py" --build "$BUILD" --src "$SRC" --seconds "$LAT_S" \
+	--deadline $((LAT_S * 3 + 60)) --json-out "$OUT/latency.json" 2>"$TMP/latency.log"; then
+	say "latency run failed or skipped: $(tail -2 "$TMP/latency.log")"
+	rm -f "$OUT/latency.json"
+fi
 
 # --- results ------------------------------------------------------------------
 python3 "$SRC/tools/bench/report.py" "$OUT" "$LOAD0" "$(($(date +%s) - T_START))" "$SMOKE"
