@@ -25,6 +25,8 @@
  *                                claimed with one atomic fetch-add and
  *                                published with a release store. Nothing
  *                                reads the ring: the cost of the write alone.
+ *   bench_write --floor-tsc N    the same with the raw TSC as the timestamp
+ *                                (the cheapest clock there is here).
  *
  * One JSON object on stdout; --write puts it on fd 3 instead (fds 1 and 2
  * may be captured or /dev/null) when fd 3 is open. Read next: run.sh.
@@ -214,9 +216,33 @@ static inline int floor_one(struct bc_thr *t, uint64_t i)
 
 BC_THREAD(floor_thread, floor_one)
 
-static int mode_floor(uint64_t n)
+/* The same with the cheapest timestamp there is: the raw TSC (no
+ * conversion; libshmlog converts with the collector's calibration). */
+static inline int floor_tsc_one(struct bc_thr *t, uint64_t i)
+{
+	struct floor_ring *r = &floor_rings[t->idx];
+	uint64_t pos = atomic_fetch_add_explicit(&r->head, 1, memory_order_relaxed);
+	struct floor_slot *s = &r->slots[pos & (FLOOR_SLOTS - 1)];
+
+#ifdef BC_HAVE_TSC
+	s->time_ns = __rdtsc();
+#else
+	s->time_ns = bc_now_ns(CLOCK_REALTIME);
+#endif
+	s->len = BC_BODY_LEN;
+	s->seq_key = 0x716573; /* "seq" */
+	s->seq = (int64_t)i;
+	memcpy(s->body, bc_body64, BC_BODY_LEN);
+	atomic_store_explicit(&s->commit, pos + 1, memory_order_release);
+	return 0;
+}
+
+BC_THREAD(floor_tsc_thread, floor_tsc_one)
+
+static int mode_floor(uint64_t n, int tsc)
 {
 	struct bc_stats one, two[2];
+	void *(*fn)(void *) = tsc ? floor_tsc_thread : floor_thread;
 
 	for (int k = 0; k < 2; k++) {
 		floor_rings[k].slots = aligned_alloc(64, FLOOR_SLOTS * sizeof(struct floor_slot));
@@ -226,9 +252,9 @@ static int mode_floor(uint64_t n)
 	}
 	bc_calibrate();
 	/* The warm-up burst maps every page: one lap of the ring. */
-	bc_run(1, n, FLOOR_SLOTS, floor_thread, NULL, NULL, &one);
-	bc_run(2, n, FLOOR_SLOTS, floor_thread, NULL, NULL, two);
-	bc_print_case("floor", n, &one, two);
+	bc_run(1, n, FLOOR_SLOTS, fn, NULL, NULL, &one);
+	bc_run(2, n, FLOOR_SLOTS, fn, NULL, NULL, two);
+	bc_print_case(tsc ? "floor_tsc" : "floor", n, &one, two);
 	bc_end_case();
 	return 0;
 }
@@ -244,7 +270,9 @@ int main(int argc, char **argv)
 		return mode_write(bc_parse_n(argv[2]), argv[3]);
 	}
 	if (argc == 3 && !strcmp(argv[1], "--floor"))
-		return mode_floor(bc_parse_n(argv[2]));
-	fprintf(stderr, "usage: bench_write --write N NAME | --floor N\n");
+		return mode_floor(bc_parse_n(argv[2]), 0);
+	if (argc == 3 && !strcmp(argv[1], "--floor-tsc"))
+		return mode_floor(bc_parse_n(argv[2]), 1);
+	fprintf(stderr, "usage: bench_write --write N NAME | --floor N | --floor-tsc N\n");
 	return 2;
 }

@@ -25,6 +25,7 @@ CASES = [
     ("capture_write", "capture", ""),
     ("tee_write", "tee", ""),
     ("floor", "floor", ""),
+    ("floor_tsc", "floor_tsc", ""),
     ("write_syscall", "write", ""),
     ("lttng", "lttng", ""),
     ("spdlog_async_file", "spdlog_file", ""),
@@ -37,6 +38,7 @@ LABELS = {
     "capture_write": "write(1,64) preloaded, capture",
     "tee_write": "write(1,64) preloaded, tee",
     "floor": "floor: private ring, 1 atomic",
+    "floor_tsc": "floor, raw TSC timestamp",
     "write_syscall": "write(2) to /dev/null",
     "lttng": "LTTng-UST tracepoint",
     "spdlog_async_file": "spdlog async, file sink",
@@ -176,6 +178,7 @@ def main():
         "spdlog_async_null_ns_p50": p50("spdlog_async_null"),
         "write_syscall_ns_p50": p50("write_syscall"),
         "floor_ns_p50": p50("floor"),
+        "floor_tsc_ns_p50": p50("floor_tsc"),
         "log_2thread_scaling": med(cases["log"]["scaling"]) if cases["log"] else -1,
         "collector_log_records_per_s": med(collector["log"]["cpu_records_per_s"]),
         "collector_metric_records_per_s": med(collector["metric"]["cpu_records_per_s"]),
@@ -199,7 +202,8 @@ def main():
     # write against the write(2) it replaces.
     base = flat["log_ns_p50"]
     ratios = {}
-    for c in ("lttng", "spdlog_async_file", "spdlog_async_null", "write_syscall", "floor"):
+    for c in ("lttng", "spdlog_async_file", "spdlog_async_null", "write_syscall", "floor",
+              "floor_tsc"):
         v = p50(c)
         ratios[c + "_over_log"] = v / base if v > 0 and base > 0 else -1
     cw = flat["capture_write_ns_p50"]

@@ -13,7 +13,7 @@
 #   capture, tee              bench_write --write under LD_PRELOAD=libshmlog.so,
 #                             SHMLOG_STDIO=capture / tee, fd 1 on /dev/null;
 #   write                     bench_write --write, plain, fd 1 on /dev/null;
-#   floor                     bench_write --floor;
+#   floor, floor_tsc          bench_write --floor, --floor-tsc;
 #   lttng                     bench_lttng into a session of a private
 #                             lttng-sessiond --no-kernel (own LTTNG_HOME; run
 #                             as user nobody when we are root, so that it
@@ -241,6 +241,7 @@ for r in $(seq "$REPS"); do
 	say "  write(2), floor, LTTng, spdlog"
 	run_write write "$r" env -u SHMLOG_NAMESPACE "$BUILD/bin/bench_write" --write "$N" write
 	run_case floor "$r" "$BUILD/bin/bench_write" --floor "$N"
+	run_case floor_tsc "$r" "$BUILD/bin/bench_write" --floor-tsc "$N"
 	run_lttng "$r"
 	if [ -x "$BUILD/bin/bench_spdlog" ]; then
 		run_case spdlog_file "$r" "$BUILD/bin/bench_spdlog" "$N" file "$FAST/spdlog.log"
