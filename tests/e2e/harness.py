@@ -867,6 +867,16 @@ def main(test_fn, extra_args=None):
     os._exit(rc)
 
 
+def report(figures, problems, limit=20):
+    """A test's last step: logs its figures, then its first problems and
+    fails when there are any."""
+    log("figures: " + "; ".join(figures))
+    if problems:
+        for p in problems[:limit]:
+            log("  problem: " + p)
+        raise Fail(f"{len(problems)} problems")
+
+
 def check_captured(label, recs, expected, allow_dups=False, lenient_stream=False):
     """Checks the captured stdio records of ONE process against expected
     (stream, body) pairs in publish order: every line once (or at least

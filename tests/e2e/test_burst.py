@@ -102,11 +102,7 @@ def test(args):
     fg, p = h.check_captured("fresh", recs, h.expected_shell("fresh", 300), lenient_stream=True)
     problems += p
     figs.append(f"fresh producer after the bursts: {fg['lines']}/{fg['published']} lines")
-    h.log("figures: " + "; ".join(figs) + f"; segment {env.seg_counters()}")
-    if problems:
-        for p in problems[:20]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    h.report(figs + [f"segment {env.seg_counters()}"], problems)
 
 
 if __name__ == "__main__":

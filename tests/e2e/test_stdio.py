@@ -93,11 +93,7 @@ def test(args):
     off = [r for r in recs if r["pid"] in off_pids]
     if off:
         problems.append(f"SHMLOG_STDIO=off: {len(off)} records arrived, e.g. {off[0]['body'][:60]!r}")
-    h.log("figures: " + "; ".join(figures))
-    if problems:
-        for p in problems[:30]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    h.report(figures, problems, limit=30)
 
 
 if __name__ == "__main__":

@@ -98,11 +98,7 @@ def test(args):
     recs = env.records()
     for mode, tag, pid in runs:
         check_run(mode, tag, [r for r in recs if r["pid"] == pid], problems, figures)
-    h.log("figures: " + "; ".join(figures))
-    if problems:
-        for p in problems[:20]:
-            h.log("  problem: " + p)
-        raise h.Fail(f"{len(problems)} problems")
+    h.report(figures, problems)
 
 
 if __name__ == "__main__":

@@ -197,35 +197,17 @@ struct floor_ring {
 
 static struct floor_ring floor_rings[2] __attribute__((aligned(64)));
 
-static inline int floor_one(struct bc_thr *t, uint64_t i)
-{
-	struct floor_ring *r = &floor_rings[t->idx];
-	uint64_t pos = atomic_fetch_add_explicit(&r->head, 1, memory_order_relaxed);
-	struct floor_slot *s = &r->slots[pos & (FLOOR_SLOTS - 1)];
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	s->len = BC_BODY_LEN;
-	s->seq_key = 0x716573; /* "seq" */
-	s->seq = (int64_t)i;
-	memcpy(s->body, bc_body64, BC_BODY_LEN);
-	atomic_store_explicit(&s->commit, pos + 1, memory_order_release);
-	return 0;
-}
-
-BC_THREAD(floor_thread, floor_one)
-
-/* The same with the cheapest timestamp there is: the raw TSC (no
- * conversion; libshmlog converts with the collector's calibration). */
-static inline int floor_tsc_one(struct bc_thr *t, uint64_t i)
+/* One record into this thread's private ring: tsc 0 stamps it with
+ * CLOCK_REALTIME, 1 with the raw TSC (no conversion; libshmlog converts
+ * with the collector's calibration): the cheapest clock there is. */
+static inline int floor_put(struct bc_thr *t, uint64_t i, int tsc)
 {
 	struct floor_ring *r = &floor_rings[t->idx];
 	uint64_t pos = atomic_fetch_add_explicit(&r->head, 1, memory_order_relaxed);
 	struct floor_slot *s = &r->slots[pos & (FLOOR_SLOTS - 1)];
 
 #ifdef BC_HAVE_TSC
-	s->time_ns = __rdtsc();
+	s->time_ns = tsc ? __rdtsc() : bc_now_ns(CLOCK_REALTIME);
 #else
 	s->time_ns = bc_now_ns(CLOCK_REALTIME);
 #endif
@@ -237,6 +219,9 @@ static inline int floor_tsc_one(struct bc_thr *t, uint64_t i)
 	return 0;
 }
 
+#define floor_one(t, i) floor_put(t, i, 0)
+#define floor_tsc_one(t, i) floor_put(t, i, 1)
+BC_THREAD(floor_thread, floor_one)
 BC_THREAD(floor_tsc_thread, floor_tsc_one)
 
 static int mode_floor(uint64_t n, int tsc)
