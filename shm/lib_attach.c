@@ -263,6 +263,7 @@ static int register_thread(struct lib_att *a)
 		lib_tls.owner = (int32_t)i;
 		lib_tls.epoch = a->epoch;
 		lib_tls.att = a;
+		lib_tls.mseries = -1;
 		if (thread_key_ok)
 			(void)pthread_setspecific(thread_key, &lib_tls); /* for the destructor */
 		return (int)i;
@@ -392,6 +393,7 @@ static void atfork_child(void)
 	 * register anew, and the parent's thread entries are not ours. */
 	lib_tls.owner = -1;
 	lib_tls.busy = 0;
+	lib_tls.mseries = -1;
 	lib.attach_busy = 0;
 	if (a) {
 		a->epoch = ++lib.epochs;

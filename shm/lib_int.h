@@ -80,6 +80,9 @@ struct lib_thread {
 	uint32_t epoch;      /* att->epoch when registered */
 	struct lib_att *att; /* the attachment owner belongs to */
 	int busy;            /* registering: a nested call (signal) must not */
+	int32_t mseries;     /* the last series a record was validated for
+			      * (lib_metric.c), -1 none; reset with owner */
+	uint32_t mkind;      /* that series' instrument kind */
 };
 
 extern LIB_TLS __thread struct lib_thread lib_tls LIB_HIDDEN;

@@ -252,16 +252,25 @@ static inline __attribute__((always_inline)) int metric_emit(int series, int op_
 	owner = lib_begin(&a, &now);
 	if (LIB_UNLIKELY(owner < 0))
 		return owner;
-	if (LIB_UNLIKELY(series < 0 || (uint32_t)series >= a->seg.max_series))
-		return -EINVAL;
-	se = seg_series(&a->seg, (uint32_t)series);
-	/* Pairs with the release of READY in shmlog_series(). */
-	if (LIB_UNLIKELY(SHM_DICT_STATE(shm_load_acquire(&se->se_claim)) != SHM_DICT_READY))
-		return -EINVAL;
-	inst = shm_load_relaxed(&se->se_instrument);
-	if (LIB_UNLIKELY(inst >= a->seg.max_instruments))
-		return -EINVAL;
-	kind = shm_load_relaxed(&seg_instrument(&a->seg, inst)->in_kind);
+	if (LIB_LIKELY(series == lib_tls.mseries)) {
+		/* Validated by this thread on this attachment before: a READY
+		 * series entry never changes (lib_tls.mseries is reset with
+		 * the owner, whenever the attachment changes). */
+		kind = lib_tls.mkind;
+	} else {
+		if (LIB_UNLIKELY(series < 0 || (uint32_t)series >= a->seg.max_series))
+			return -EINVAL;
+		se = seg_series(&a->seg, (uint32_t)series);
+		/* Pairs with the release of READY in shmlog_series(). */
+		if (LIB_UNLIKELY(SHM_DICT_STATE(shm_load_acquire(&se->se_claim)) != SHM_DICT_READY))
+			return -EINVAL;
+		inst = shm_load_relaxed(&se->se_instrument);
+		if (LIB_UNLIKELY(inst >= a->seg.max_instruments))
+			return -EINVAL;
+		kind = shm_load_relaxed(&seg_instrument(&a->seg, inst)->in_kind);
+		lib_tls.mseries = series;
+		lib_tls.mkind = kind;
+	}
 	if (op_kind == SHMLOG_COUNTER) {
 		if (LIB_UNLIKELY(kind == SHMLOG_COUNTER ? !(v >= 0) : kind != SHMLOG_UPDOWN_COUNTER))
 			return -EINVAL;
