@@ -37,9 +37,6 @@ void log_batch_fini(struct log_batch *b)
 	pbuf_init(&tmp);
 	(void)log_batch_encode(b, &tmp, &n);
 	pbuf_fini(&tmp);
-	free(b->scratch);
-	b->scratch = NULL;
-	b->capscratch = 0;
 }
 
 static const char *const iostream[] = { "stdout", "stderr" };
@@ -262,24 +259,15 @@ static int ix_cmp(const void *a, const void *b)
  * passes; stable keeps equal times in arrival order, as ix_cmp's
  * tie-break on the offset does. qsort() when out of memory.
  */
-static void sort_ix(struct log_batch *b, struct rec_ix *ix, uint32_t n)
+static void sort_ix(struct rec_ix *ix, uint32_t n)
 {
-	struct rec_ix *a = ix, *o, *t;
+	struct rec_ix *tmp = malloc((size_t)n * sizeof(*tmp)), *a = ix, *o = tmp, *t;
 	uint32_t runs;
 
-	if (n > b->capscratch) {
-		/* Kept for the next flushes: a large block freed at every
-		 * flush is given back to the kernel and faulted in again. */
-		free(b->scratch);
-		b->capscratch = 0;
-		b->scratch = malloc((size_t)n * sizeof(*b->scratch));
-		if (!b->scratch) {
-			qsort(ix, n, sizeof(*ix), ix_cmp);
-			return;
-		}
-		b->capscratch = n;
+	if (!tmp) {
+		qsort(ix, n, sizeof(*ix), ix_cmp);
+		return;
 	}
-	o = b->scratch;
 	do {
 		uint32_t i = 0;
 
@@ -307,6 +295,7 @@ static void sort_ix(struct log_batch *b, struct rec_ix *ix, uint32_t n)
 	} while (runs > 1);
 	if (a != ix)
 		memcpy(ix, a, (size_t)n * sizeof(*ix));
+	free(tmp);
 }
 
 int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
@@ -319,7 +308,7 @@ int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
 
 		next = r->next_pending;
 		if (r->unsorted) /* else already in ix_cmp order: arrival = offset order */
-			sort_ix(b, r->ix, r->nix);
+			sort_ix(r->ix, r->nix);
 		r->unsorted = 0;
 		/* Room for all of this resource's part at once (its fixed
 		 * fields under 64 bytes, a tag and a length per record): no

@@ -21,8 +21,6 @@ struct log_batch {
 	uint32_t records;
 	size_t bytes;
 	uint64_t first_ns; /* CLOCK_MONOTONIC of the oldest pending record */
-	struct rec_ix *scratch; /* the sort's, kept: no allocation per flush */
-	uint32_t capscratch;
 };
 
 void log_batch_init(struct log_batch *b);
