@@ -402,8 +402,16 @@ void drain_release(struct drain *d, uint32_t k, uint64_t upto)
 
 	if (upto > dr->cursor)
 		upto = dr->cursor;
-	for (uint64_t p = dr->released; p < upto; p++)
-		shm_store_relaxed(&ctl[p & mask], SHM_CTL_MAKE(seg_lap(d->seg, p), SHM_CTL_FREE, 0, 0));
+	for (uint64_t p = dr->released; p < upto;) {
+		/* One FREE word per lap: positions of a lap share p >> shift
+		 * (slots = 1 << shift). */
+		uint64_t lap_end = ((p >> d->seg->shift) + 1) << d->seg->shift;
+		uint64_t e = upto < lap_end ? upto : lap_end;
+		uint64_t fw = SHM_CTL_MAKE(seg_lap(d->seg, p), SHM_CTL_FREE, 0, 0);
+
+		for (; p < e; p++)
+			shm_store_relaxed(&ctl[p & mask], fw);
+	}
 	if (upto > dr->released) {
 		dr->released = upto;
 		/* Publishes the FREE words above; pairs with the acquire of

@@ -495,32 +495,21 @@ static void apply(struct mcell *c, const struct minst *in, double v, uint64_t t)
 	}
 }
 
-int metrics_add(struct metrics *m, struct resource *res, const unsigned char *rec,
-		uint32_t rec_len)
+/* metrics_add() for a record the cache does not know: the dictionary,
+ * group and table lookups (and the cell made, when new). Kept out of
+ * line so that the cached case stays small. */
+static __attribute__((noinline)) int add_lookup(struct metrics *m, struct resource *res,
+						const struct shm_rec_hdr *rh,
+						const struct shm_metric *mtp, struct mcache *mc)
 {
-	const struct shm_rec_hdr *rh = (const void *)rec;
+	struct shm_metric mt = *mtp;
 	const struct mseries *se;
 	const struct minst *in;
-	struct shm_metric mt;
-	struct mcache *mc;
 	struct mgroup *g;
 	struct ckey *k;
 	struct mcell *c;
 	uint64_t skey;
 
-	if (rec_len != sizeof(*rh) + sizeof(mt))
-		return -EBADMSG;
-	memcpy(&mt, rec + sizeof(*rh), sizeof(mt));
-	mc = &m->cache[mt.mt_series & (MCACHE_NR - 1)];
-	if (mc->series1 == (uint64_t)mt.mt_series + 1 && mc->res == res && mc->ridx == res->idx &&
-	    mc->rgen == res->gen && mc->epoch == m->epoch) {
-		in = mc->in; /* the series and instrument checked out when remembered */
-		if (mt.mt_kind != in->kind || !isfinite(mt.mt_value) ||
-		    (in->kind == SHM_INST_COUNTER && mt.mt_value < 0))
-			return -EBADMSG;
-		apply(&m->cells[mc->cell], in, mt.mt_value, rh->rec_time_ns);
-		return 0;
-	}
 	se = get_series(m, mt.mt_series);
 	if (!se)
 		return -EBADMSG;
@@ -569,6 +558,29 @@ int metrics_add(struct metrics *m, struct resource *res, const unsigned char *re
 		mc->in = in;
 	}
 	apply(c, in, mt.mt_value, rh->rec_time_ns);
+	return 0;
+}
+
+int metrics_add(struct metrics *m, struct resource *res, const unsigned char *rec,
+		uint32_t rec_len)
+{
+	const struct shm_rec_hdr *rh = (const void *)rec;
+	const struct minst *in;
+	struct shm_metric mt;
+	struct mcache *mc;
+
+	if (rec_len != sizeof(*rh) + sizeof(mt))
+		return -EBADMSG;
+	memcpy(&mt, rec + sizeof(*rh), sizeof(mt));
+	mc = &m->cache[mt.mt_series & (MCACHE_NR - 1)];
+	if (mc->series1 != (uint64_t)mt.mt_series + 1 || mc->res != res || mc->ridx != res->idx ||
+	    mc->rgen != res->gen || mc->epoch != m->epoch)
+		return add_lookup(m, res, rh, &mt, mc);
+	in = mc->in; /* the series and instrument checked out when remembered */
+	if (mt.mt_kind != in->kind || !isfinite(mt.mt_value) ||
+	    (in->kind == SHM_INST_COUNTER && mt.mt_value < 0))
+		return -EBADMSG;
+	apply(&m->cells[mc->cell], in, mt.mt_value, rh->rec_time_ns);
 	return 0;
 }
 
