@@ -90,8 +90,9 @@ int spool_writer_init(struct spool_writer *w, struct loop *loop, const char *dir
 
 /* Payload memory kept for reuse, all buffers together, at most (a
  * request is at most [collector] max_export_batch_bytes, 4 MiB by
- * default, plus its envelopes). */
-#define SPARE_BYTES_MAX (16u << 20)
+ * default, plus its envelopes; at the e2e benchmark's rate they add
+ * 2-3 MiB to the collector's resident memory). */
+#define SPARE_BYTES_MAX (8u << 20)
 
 /* Keeps r's payload memory for a later submitter, within the limits;
  * req_free() frees it otherwise. */
