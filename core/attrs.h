@@ -20,4 +20,15 @@ int attrs_check(const unsigned char *p, size_t len, unsigned nattrs);
  * and booleans with keys that are not UTF-8 skipped. */
 void attrs_encode(struct pbuf *o, uint32_t field, const unsigned char *p, unsigned nattrs);
 
+/* Room attrs_encode() may need for a checked block of len bytes and
+ * nattrs attributes: every key and string value may triple (U+FFFD for
+ * each byte), and each KeyValue has its tags and lengths. */
+#define ATTRS_ENCODED_MAX(len, nattrs) \
+	(3 * (size_t)(len) + (size_t)(nattrs) * PB_KV_MAX_OVERHEAD)
+
+/* attrs_encode() into room the caller made (ATTRS_ENCODED_MAX()) at d;
+ * returns the end of what it wrote. */
+unsigned char *attrs_encode_raw(unsigned char *d, uint32_t field, const unsigned char *p,
+				unsigned nattrs);
+
 #endif

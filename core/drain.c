@@ -73,6 +73,16 @@ static void copy_out(struct drain *d, struct shm_ring_hdr *r, uint64_t pos, uint
 	uint64_t till_end = d->seg->slots - first;
 	size_t a = (n < till_end ? n : till_end) * (size_t)SHM_ABI_SLOT_SIZE;
 
+	/* Metric records are one slot, short log records two: copies of a
+	 * size known here are inline moves, not a call. */
+	if (n == 1) {
+		memcpy(d->buf, slots + first * SHM_ABI_SLOT_SIZE, SHM_ABI_SLOT_SIZE);
+		return;
+	}
+	if (n == 2 && till_end >= 2) {
+		memcpy(d->buf, slots + first * SHM_ABI_SLOT_SIZE, 2 * SHM_ABI_SLOT_SIZE);
+		return;
+	}
 	memcpy(d->buf, slots + first * SHM_ABI_SLOT_SIZE, a);
 	if (a < (size_t)n * SHM_ABI_SLOT_SIZE)
 		memcpy(d->buf + a, slots, (size_t)n * SHM_ABI_SLOT_SIZE - a);
@@ -392,8 +402,16 @@ void drain_release(struct drain *d, uint32_t k, uint64_t upto)
 
 	if (upto > dr->cursor)
 		upto = dr->cursor;
-	for (uint64_t p = dr->released; p < upto; p++)
-		shm_store_relaxed(&ctl[p & mask], SHM_CTL_MAKE(seg_lap(d->seg, p), SHM_CTL_FREE, 0, 0));
+	for (uint64_t p = dr->released; p < upto;) {
+		/* One FREE word per lap: positions of a lap share p >> shift
+		 * (slots = 1 << shift). */
+		uint64_t lap_end = ((p >> d->seg->shift) + 1) << d->seg->shift;
+		uint64_t e = upto < lap_end ? upto : lap_end;
+		uint64_t fw = SHM_CTL_MAKE(seg_lap(d->seg, p), SHM_CTL_FREE, 0, 0);
+
+		for (; p < e; p++)
+			shm_store_relaxed(&ctl[p & mask], fw);
+	}
 	if (upto > dr->released) {
 		dr->released = upto;
 		/* Publishes the FREE words above; pairs with the acquire of

@@ -11,7 +11,7 @@
  *     severity_text = 3, body = 5 (AnyValue), attributes = 6,
  *     flags = 8 (fixed32), trace_id = 9, span_id = 10,
  *     observed_time_unix_nano = 11 (fixed64) }
- * Every string from a producer goes through utf8_append().
+ * Every string from a producer goes through utf8_put() or utf8_append().
  */
 #include "log_batch.h"
 
@@ -40,6 +40,19 @@ void log_batch_fini(struct log_batch *b)
 }
 
 static const char *const iostream[] = { "stdout", "stderr" };
+
+/*
+ * Room one LogRecord may take (log_batch_add() makes it once and then
+ * writes unchecked): its two timestamps, severity, the strings (text
+ * bytes may triple as U+FFFD), the four flag attributes with their keys
+ * and values (log.iostream, shmlog.line.part/last, shmlog.truncated,
+ * under 40 bytes of key and value each), the trace context and the
+ * producer's attributes. The exception attributes are written apart.
+ */
+#define LB_REC_MAX(text, attrs_len, nattrs)                                              \
+	(2 * (1 + 8) + 2 * PB_VARINT_MAX + 4 * PB_VARINT_MAX + 3 * (size_t)(text) +        \
+	 4 * (PB_KV_MAX_OVERHEAD + 40) + (1 + 4) + 2 * (2 + 16) +                          \
+	 ATTRS_ENCODED_MAX(attrs_len, nattrs))
 
 /* An attribute whose value is producer bytes (made valid UTF-8). */
 static void kv_str_sanitized(struct pbuf *b, const char *key, size_t klen,
@@ -127,6 +140,7 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 	struct shm_log_hdr lh;
 	const unsigned char *body, *sevtext, *attrs, *trace = NULL;
 	size_t off = sizeof(*rh) + sizeof(lh), before;
+	unsigned char *d;
 	uint16_t flags = rh->rec_flags;
 
 	if (rec_len < off || rh->rec_severity > 24 || (flags & ~SHM_LOG_F_ALL) ||
@@ -150,15 +164,21 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 
 	if (grow_ix(r))
 		return -ENOMEM;
+	/* Room for the whole LogRecord once, then unchecked writes. */
+	if (pbuf_room(&r->recs, LB_REC_MAX(lh.lg_body_len + lh.lg_sevtext_len, lh.lg_attrs_len,
+					   lh.lg_nattrs))) {
+		r->recs.oom = 0; /* nothing written: the next record may fit */
+		return -ENOMEM;
+	}
 	before = r->recs.len;
-	pb_fixed64(&r->recs, 1, rh->rec_time_ns);
-	pb_fixed64(&r->recs, 11, observed_ns);
+	d = r->recs.p + before;
+	d = pb_raw_fixed64(d, 1, rh->rec_time_ns);
+	d = pb_raw_fixed64(d, 11, observed_ns);
 	if (rh->rec_severity)
-		pb_uint(&r->recs, 2, rh->rec_severity);
+		d = pb_raw_uint(d, 2, rh->rec_severity);
 	if (lh.lg_sevtext_len) {
-		pb_tag(&r->recs, 3, PB_LEN);
-		pb_varint(&r->recs, utf8_sanitized_len(sevtext, lh.lg_sevtext_len));
-		utf8_append(&r->recs, sevtext, lh.lg_sevtext_len);
+		d = pb_raw_len(d, 3, utf8_sanitized_len(sevtext, lh.lg_sevtext_len));
+		d = utf8_put(d, sevtext, lh.lg_sevtext_len);
 	}
 	{
 		/* Valid UTF-8 (nearly every body) is one scan and one copy;
@@ -166,40 +186,48 @@ int log_batch_add(struct log_batch *b, struct resource *r, const unsigned char *
 		int valid = utf8_valid_prefix(body, lh.lg_body_len) == lh.lg_body_len;
 		size_t s = valid ? lh.lg_body_len : utf8_sanitized_len(body, lh.lg_body_len);
 
-		pb_tag(&r->recs, 5, PB_LEN);
-		pb_varint(&r->recs, 1 + pb_varint_size(s) + s);
-		pb_tag(&r->recs, 1, PB_LEN);
-		pb_varint(&r->recs, s);
-		if (valid)
-			pbuf_put(&r->recs, body, s);
-		else
-			utf8_append(&r->recs, body, lh.lg_body_len);
+		d = pb_raw_len(d, 5, 1 + pb_varint_size(s) + s);
+		d = pb_raw_len(d, 1, s);
+		if (valid) {
+			memcpy(d, body, s);
+			d += s;
+		} else {
+			d = utf8_put(d, body, lh.lg_body_len);
+		}
 	}
 	if (flags & (SHM_LOG_F_STDOUT | SHM_LOG_F_STDERR)) {
 		const char *v = iostream[(flags & SHM_LOG_F_STDERR) ? 1 : 0];
-		pb_kv_str(&r->recs, 6, "log.iostream", 12, v, 6);
+		d = pb_raw_kv_str(d, 6, "log.iostream", 12, v, 6);
 	}
 	if (flags & SHM_LOG_F_PART) {
-		pb_kv_int(&r->recs, 6, "shmlog.line.part", 16, lh.lg_part);
+		d = pb_raw_kv_int(d, 6, "shmlog.line.part", 16, lh.lg_part);
 		if (!(flags & SHM_LOG_F_MORE))
-			pb_kv_bool(&r->recs, 6, "shmlog.line.last", 16, 1);
+			d = pb_raw_kv_bool(d, 6, "shmlog.line.last", 16, 1);
 	}
 	if (flags & SHM_LOG_F_TRUNCATED)
-		pb_kv_bool(&r->recs, 6, "shmlog.truncated", 16, 1);
-	if (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB))
+		d = pb_raw_kv_bool(d, 6, "shmlog.truncated", 16, 1);
+	if (flags & (SHM_LOG_F_PYTB | SHM_LOG_F_JAVATB)) {
+		/* Rare and bulkier (the body again): the checked writers,
+		 * then room for the rest once more. */
+		r->recs.len = (size_t)(d - r->recs.p);
 		exception_attrs(&r->recs, body, lh.lg_body_len, !!(flags & SHM_LOG_F_JAVATB));
-	attrs_encode(&r->recs, 6, attrs, lh.lg_nattrs);
+		if (pbuf_room(&r->recs, LB_REC_MAX(0, lh.lg_attrs_len, lh.lg_nattrs)))
+			return commit(b, r, before, rh->rec_time_ns, mono_ns); /* takes it back */
+		d = r->recs.p + r->recs.len;
+	}
+	d = attrs_encode_raw(d, 6, attrs, lh.lg_nattrs);
 	if (trace) {
 		const struct shm_log_trace *lt = (const void *)trace;
 		static const uint8_t zero[16];
 
 		if (lt->lt_flags)
-			pb_fixed32(&r->recs, 8, lt->lt_flags);
+			d = pb_raw_fixed32(d, 8, lt->lt_flags);
 		if (memcmp(lt->lt_trace_id, zero, 16) != 0)
-			pb_bytes(&r->recs, 9, lt->lt_trace_id, 16);
+			d = pb_raw_bytes(d, 9, lt->lt_trace_id, 16);
 		if (memcmp(lt->lt_span_id, zero, 8) != 0)
-			pb_bytes(&r->recs, 10, lt->lt_span_id, 8);
+			d = pb_raw_bytes(d, 10, lt->lt_span_id, 8);
 	}
+	r->recs.len = (size_t)(d - r->recs.p);
 	return commit(b, r, before, rh->rec_time_ns, mono_ns);
 }
 
@@ -224,6 +252,52 @@ static int ix_cmp(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/*
+ * Sorts ix[0..n) into ix_cmp order. The records arrive as a few runs in
+ * time order (one per ring drained, each in its writers' order), so a
+ * stable merge of neighbouring runs, pass after pass, is a few linear
+ * passes; stable keeps equal times in arrival order, as ix_cmp's
+ * tie-break on the offset does. qsort() when out of memory.
+ */
+static void sort_ix(struct rec_ix *ix, uint32_t n)
+{
+	struct rec_ix *tmp = malloc((size_t)n * sizeof(*tmp)), *a = ix, *o = tmp, *t;
+	uint32_t runs;
+
+	if (!tmp) {
+		qsort(ix, n, sizeof(*ix), ix_cmp);
+		return;
+	}
+	do {
+		uint32_t i = 0;
+
+		runs = 0;
+		while (i < n) {
+			uint32_t m = i + 1, e, x, y, k = i;
+
+			while (m < n && a[m - 1].time_ns <= a[m].time_ns)
+				m++;
+			e = m < n ? m + 1 : m;
+			while (e < n && a[e - 1].time_ns <= a[e].time_ns)
+				e++;
+			for (x = i, y = m; x < m && y < e;)
+				o[k++] = a[y].time_ns < a[x].time_ns ? a[y++] : a[x++];
+			while (x < m)
+				o[k++] = a[x++];
+			while (y < e)
+				o[k++] = a[y++];
+			runs++;
+			i = e;
+		}
+		t = a;
+		a = o;
+		o = t;
+	} while (runs > 1);
+	if (a != ix)
+		memcpy(ix, a, (size_t)n * sizeof(*ix));
+	free(tmp);
+}
+
 int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
 {
 	struct resource *r, *next;
@@ -234,8 +308,13 @@ int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
 
 		next = r->next_pending;
 		if (r->unsorted) /* else already in ix_cmp order: arrival = offset order */
-			qsort(r->ix, r->nix, sizeof(*r->ix), ix_cmp);
+			sort_ix(r->ix, r->nix);
 		r->unsorted = 0;
+		/* Room for all of this resource's part at once (its fixed
+		 * fields under 64 bytes, a tag and a length per record): no
+		 * growth, and no check per record below. */
+		(void)pbuf_room(out, 64 + r->enc.len + sizeof(SHMLOG_VERSION) + r->recs.len +
+					     (size_t)r->nix * (1 + 5));
 		rl = pb_open(out, 1); /* ResourceLogs */
 		pb_bytes(out, 1, r->enc.p, r->enc.len);
 		sl = pb_open(out, 2); /* ScopeLogs */
@@ -243,8 +322,13 @@ int log_batch_encode(struct log_batch *b, struct pbuf *out, uint32_t *nrecords)
 		pb_str(out, 1, "shmlog");
 		pb_str(out, 2, SHMLOG_VERSION);
 		pb_close(out, sc);
-		for (uint32_t i = 0; i < r->nix; i++)
-			pb_bytes(out, 2, r->recs.p + r->ix[i].off, r->ix[i].len);
+		if (!out->oom) {
+			unsigned char *d = out->p + out->len;
+
+			for (uint32_t i = 0; i < r->nix; i++)
+				d = pb_raw_bytes(d, 2, r->recs.p + r->ix[i].off, r->ix[i].len);
+			out->len = (size_t)(d - out->p);
+		}
 		pb_close(out, sl);
 		pb_close(out, rl);
 		n += r->nix;

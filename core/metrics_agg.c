@@ -91,6 +91,24 @@ struct ckey {
 	uint32_t cell; /* index + 1; 0 = empty */
 };
 
+/*
+ * The cell the last record of a series from a resource went to, so that
+ * the next one (the common case: a series written in a loop) skips the
+ * dictionary, group and table lookups. Entries are valid while epoch is
+ * the table's: forget_gone(), which moves cells and frees groups, bumps
+ * it. Only cells of the series itself are remembered, never an overflow
+ * point (each record that falls there is counted).
+ */
+#define MCACHE_NR 256 /* a power of two */
+struct mcache {
+	uint64_t series1; /* series id + 1; 0: empty */
+	const struct resource *res;
+	uint32_t ridx, rgen; /* res->idx, res->gen when remembered */
+	uint32_t cell;       /* index in cells */
+	uint32_t epoch;
+	const struct minst *in;
+};
+
 struct metrics {
 	struct seg *seg;
 	struct producers *prod;
@@ -110,6 +128,8 @@ struct metrics {
 	struct ckey *tab;       /* open addressing, captab a power of two */
 	uint32_t captab;
 	uint64_t overflows;
+	uint32_t epoch;         /* of the cells' places (struct mcache) */
+	struct mcache cache[MCACHE_NR];
 };
 
 static uint64_t mix(uint64_t a, uint64_t b)
@@ -475,21 +495,21 @@ static void apply(struct mcell *c, const struct minst *in, double v, uint64_t t)
 	}
 }
 
-int metrics_add(struct metrics *m, struct resource *res, const unsigned char *rec,
-		uint32_t rec_len)
+/* metrics_add() for a record the cache does not know: the dictionary,
+ * group and table lookups (and the cell made, when new). Kept out of
+ * line so that the cached case stays small. */
+static __attribute__((noinline)) int add_lookup(struct metrics *m, struct resource *res,
+						const struct shm_rec_hdr *rh,
+						const struct shm_metric *mtp, struct mcache *mc)
 {
-	const struct shm_rec_hdr *rh = (const void *)rec;
+	struct shm_metric mt = *mtp;
 	const struct mseries *se;
 	const struct minst *in;
-	struct shm_metric mt;
 	struct mgroup *g;
 	struct ckey *k;
 	struct mcell *c;
 	uint64_t skey;
 
-	if (rec_len != sizeof(*rh) + sizeof(mt))
-		return -EBADMSG;
-	memcpy(&mt, rec + sizeof(*rh), sizeof(mt));
 	se = get_series(m, mt.mt_series);
 	if (!se)
 		return -EBADMSG;
@@ -528,7 +548,39 @@ int metrics_add(struct metrics *m, struct resource *res, const unsigned char *re
 		if (skey & OVERFLOW_BIT)
 			m->overflows++;
 	}
+	if (!(skey & OVERFLOW_BIT)) {
+		mc->series1 = (uint64_t)mt.mt_series + 1;
+		mc->res = res;
+		mc->ridx = res->idx;
+		mc->rgen = res->gen;
+		mc->cell = (uint32_t)(c - m->cells);
+		mc->epoch = m->epoch;
+		mc->in = in;
+	}
 	apply(c, in, mt.mt_value, rh->rec_time_ns);
+	return 0;
+}
+
+int metrics_add(struct metrics *m, struct resource *res, const unsigned char *rec,
+		uint32_t rec_len)
+{
+	const struct shm_rec_hdr *rh = (const void *)rec;
+	const struct minst *in;
+	struct shm_metric mt;
+	struct mcache *mc;
+
+	if (rec_len != sizeof(*rh) + sizeof(mt))
+		return -EBADMSG;
+	memcpy(&mt, rec + sizeof(*rh), sizeof(mt));
+	mc = &m->cache[mt.mt_series & (MCACHE_NR - 1)];
+	if (mc->series1 != (uint64_t)mt.mt_series + 1 || mc->res != res || mc->ridx != res->idx ||
+	    mc->rgen != res->gen || mc->epoch != m->epoch)
+		return add_lookup(m, res, rh, &mt, mc);
+	in = mc->in; /* the series and instrument checked out when remembered */
+	if (mt.mt_kind != in->kind || !isfinite(mt.mt_value) ||
+	    (in->kind == SHM_INST_COUNTER && mt.mt_value < 0))
+		return -EBADMSG;
+	apply(&m->cells[mc->cell], in, mt.mt_value, rh->rec_time_ns);
 	return 0;
 }
 
@@ -802,6 +854,7 @@ static void forget_gone(struct metrics *m)
 	struct mgroup **pg = &m->groups;
 	uint32_t w = 0;
 
+	m->epoch++; /* cells move, groups go: forget what the cache holds */
 	for (uint32_t i = 0; i < m->ncells; i++) {
 		if (m->cells[i].g->gone) {
 			cell_fini(&m->cells[i], 1);

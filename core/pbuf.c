@@ -41,57 +41,32 @@ int pbuf_reserve(struct pbuf *b, size_t n)
 	return 0;
 }
 
+/* The KeyValue writers: room for all of it, then the unchecked writer. */
 void pb_kv_str(struct pbuf *b, uint32_t field, const char *key, size_t klen, const char *val,
 	       size_t vlen)
 {
-	size_t any = 1 + pb_varint_size(vlen) + vlen;
-	size_t kv = 1 + pb_varint_size(klen) + klen + 1 + pb_varint_size(any) + any;
-
-	pb_tag(b, field, PB_LEN);
-	pb_varint(b, kv);
-	pb_bytes(b, 1, key, klen);
-	pb_tag(b, 2, PB_LEN);
-	pb_varint(b, any);
-	pb_bytes(b, 1, val, vlen);
+	if (pbuf_room(b, PB_KV_MAX_OVERHEAD + klen + vlen))
+		return;
+	b->len = (size_t)(pb_raw_kv_str(b->p + b->len, field, key, klen, val, vlen) - b->p);
 }
 
 void pb_kv_int(struct pbuf *b, uint32_t field, const char *key, size_t klen, int64_t v)
 {
-	size_t any = 1 + pb_varint_size((uint64_t)v);
-	size_t kv = 1 + pb_varint_size(klen) + klen + 1 + pb_varint_size(any) + any;
-
-	pb_tag(b, field, PB_LEN);
-	pb_varint(b, kv);
-	pb_bytes(b, 1, key, klen);
-	pb_tag(b, 2, PB_LEN);
-	pb_varint(b, any);
-	pb_uint(b, 3, (uint64_t)v);
+	if (pbuf_room(b, PB_KV_MAX_OVERHEAD + klen))
+		return;
+	b->len = (size_t)(pb_raw_kv_int(b->p + b->len, field, key, klen, v) - b->p);
 }
 
 void pb_kv_double(struct pbuf *b, uint32_t field, const char *key, size_t klen, double v)
 {
-	size_t any = 1 + 8;
-	size_t kv = 1 + pb_varint_size(klen) + klen + 1 + pb_varint_size(any) + any;
-	uint64_t bits;
-
-	memcpy(&bits, &v, 8);
-	pb_tag(b, field, PB_LEN);
-	pb_varint(b, kv);
-	pb_bytes(b, 1, key, klen);
-	pb_tag(b, 2, PB_LEN);
-	pb_varint(b, any);
-	pb_fixed64(b, 4, bits);
+	if (pbuf_room(b, PB_KV_MAX_OVERHEAD + klen))
+		return;
+	b->len = (size_t)(pb_raw_kv_double(b->p + b->len, field, key, klen, v) - b->p);
 }
 
 void pb_kv_bool(struct pbuf *b, uint32_t field, const char *key, size_t klen, int v)
 {
-	size_t any = 2;
-	size_t kv = 1 + pb_varint_size(klen) + klen + 1 + pb_varint_size(any) + any;
-
-	pb_tag(b, field, PB_LEN);
-	pb_varint(b, kv);
-	pb_bytes(b, 1, key, klen);
-	pb_tag(b, 2, PB_LEN);
-	pb_varint(b, any);
-	pb_uint(b, 2, v ? 1 : 0);
+	if (pbuf_room(b, PB_KV_MAX_OVERHEAD + klen))
+		return;
+	b->len = (size_t)(pb_raw_kv_bool(b->p + b->len, field, key, klen, v) - b->p);
 }

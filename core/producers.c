@@ -303,7 +303,7 @@ int producers_refused(const struct producers *p, uint32_t idx, uint16_t pgen)
 	       (uint16_t)p->seen[idx].gen == pgen;
 }
 
-struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
+struct resource *producers_get_slow(struct producers *p, uint32_t idx, uint16_t pgen)
 {
 	static struct shm_producer copy;
 	struct shm_producer *pe;

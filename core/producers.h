@@ -88,7 +88,21 @@ void producers_fini(struct producers *p);
  * against /proc (cfg->coll_verify_producers) and emits its attached or
  * refused audit event.
  */
-struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen);
+struct resource *producers_get_slow(struct producers *p, uint32_t idx, uint16_t pgen);
+
+/* producers_get_slow() with its common case inline (the drain asks once
+ * per record): the cached resource of that generation. */
+static inline struct resource *producers_get(struct producers *p, uint32_t idx, uint16_t pgen)
+{
+	struct resource *r;
+
+	if (idx < p->seg->max_producers) {
+		r = p->cur[idx];
+		if (r && (uint16_t)r->gen == pgen)
+			return r;
+	}
+	return producers_get_slow(p, idx, pgen);
+}
 
 /*
  * Whether records of producer idx (generation low bits pgen) are refused:

@@ -88,6 +88,25 @@ int spool_writer_init(struct spool_writer *w, struct loop *loop, const char *dir
 	return 0;
 }
 
+/* Payload memory kept for reuse, all buffers together, at most (a
+ * request is at most [collector] max_export_batch_bytes, 4 MiB by
+ * default, plus its envelopes; at the e2e benchmark's rate they add
+ * 2-3 MiB to the collector's resident memory). */
+#define SPARE_BYTES_MAX (8u << 20)
+
+/* Keeps r's payload memory for a later submitter, within the limits;
+ * req_free() frees it otherwise. */
+static void keep_spare(struct spool_writer *w, struct spool_req *r)
+{
+	if (!r->payload.p || w->nspare == SPOOL_SPARE_NR ||
+	    w->spare_bytes + r->payload.cap > SPARE_BYTES_MAX)
+		return;
+	w->spare[w->nspare++] = r->payload;
+	w->spare_bytes += r->payload.cap;
+	pbuf_reset(&w->spare[w->nspare - 1]);
+	pbuf_init(&r->payload);
+}
+
 static void req_free(struct spool_req *r)
 {
 	if (!r)
@@ -108,6 +127,8 @@ void spool_writer_fini(struct spool_writer *w)
 	for (int i = 0; i < SPOOL_SIG_NR; i++)
 		if (w->dirfd[i] >= 0)
 			close(w->dirfd[i]);
+	for (uint32_t i = 0; i < w->nspare; i++)
+		pbuf_fini(&w->spare[i]);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -121,6 +142,7 @@ static void complete_in_order(struct spool_writer *w)
 		if (!w->head)
 			w->tail = NULL;
 		w->done(w->ctx, r->sig, r->release, r->nrecords);
+		keep_spare(w, r);
 		req_free(r);
 	}
 }
@@ -349,7 +371,12 @@ int spool_writer_submit(struct spool_writer *w, enum spool_signal sig, struct pb
 	r->fd = -1;
 	spool_hdr_fill(&r->hdr, sig, payload->p, payload->len, nrecords);
 	r->payload = *payload; /* take ownership */
-	pbuf_init(payload);
+	if (w->nspare) { /* and give back memory already mapped */
+		*payload = w->spare[--w->nspare];
+		w->spare_bytes -= payload->cap;
+	} else {
+		pbuf_init(payload);
+	}
 	ret = submit_chain(w, r);
 	if (ret) {
 		/* Keep it queued as failed: retried by the tick, in order. */

@@ -27,6 +27,8 @@ typedef void (*spool_done_fn)(void *ctx, enum spool_signal sig, const uint64_t *
 
 struct spool_req;
 
+#define SPOOL_SPARE_NR 8 /* payload buffers kept for reuse, at most */
+
 struct spool_writer {
 	struct loop *loop;
 	char dir[4096];
@@ -47,6 +49,13 @@ struct spool_writer {
 	uint64_t dropped_files, dropped_records; /* deleted by the budget or a full disk */
 	uint64_t dropped_records_sig[SPOOL_SIG_NR]; /* dropped_records by signal */
 	uint64_t errors; /* failed write attempts (each retried) */
+	/* The memory of written requests' payloads, handed back to the
+	 * submitters (several: a turn may flush several requests before any
+	 * completes): a request is built in memory that is already mapped,
+	 * not in fresh pages that fault in, one by one, at every flush. */
+	struct pbuf spare[SPOOL_SPARE_NR];
+	uint32_t nspare;
+	size_t spare_bytes; /* capacity of them all */
 };
 
 int spool_writer_init(struct spool_writer *w, struct loop *loop, const char *dir,
@@ -55,7 +64,9 @@ void spool_writer_fini(struct spool_writer *w);
 
 /*
  * Takes payload (moved: the writer owns its memory afterwards, payload is
- * left empty) and submits it. release[nrings]: ring positions to release
+ * left empty, with the memory of an earlier request's payload when the
+ * writer has one to give back: pbuf_fini() it or build the next request
+ * in it) and submits it. release[nrings]: ring positions to release
  * when durable. 0 or -errno (nothing submitted; the caller keeps its
  * slots and may retry later).
  */

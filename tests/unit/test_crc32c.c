@@ -2,7 +2,8 @@
 /*
  * Unit test of core/common/crc32c.c: the standard check value, the
  * RFC 3720 (iSCSI) test vectors, incremental use, and agreement between
- * the SSE4.2 path and the table path on every length and alignment.
+ * the SSE4.2 path and the table path on every length and alignment, also
+ * for the long buffers whose three blocks are computed at once.
  */
 #include <stdint.h>
 #include <string.h>
@@ -66,11 +67,35 @@ static void test_hw_matches_table(void)
 	T_EQ_INT(crc32c(7, buf + 3, 4096), crc32c_sw(7, buf + 3, 4096));
 }
 
+/* Long buffers, where the SSE4.2 path runs three blocks at once and
+ * combines them: every length near the threshold and near multiples of
+ * 3 x 8, at every alignment, and incremental use across the blocks. */
+static void test_long_buffers(void)
+{
+	static unsigned char buf[200000 + 16];
+	uint32_t x = 0x9e3779b9;
+	size_t i, off, len;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 16);
+	}
+	for (off = 0; off < 8; off++)
+		for (len = 16384 - 40; len <= 16384 + 40; len++)
+			T_EQ_INT(crc32c(0, buf + off, len), crc32c_sw(0, buf + off, len));
+	for (len = 100000; len < 100000 + 48; len++)
+		T_EQ_INT(crc32c(0x1234, buf + 5, len), crc32c_sw(0x1234, buf + 5, len));
+	T_EQ_INT(crc32c(0, buf, 200000), crc32c_sw(0, buf, 200000));
+	T_EQ_INT(crc32c(crc32c(0, buf, 70001), buf + 70001, 200000 - 70001),
+		 crc32c_sw(0, buf, 200000));
+}
+
 int main(void)
 {
 	T_RUN(test_check_value);
 	T_RUN(test_rfc3720_vectors);
 	T_RUN(test_incremental);
 	T_RUN(test_hw_matches_table);
+	T_RUN(test_long_buffers);
 	return 0;
 }

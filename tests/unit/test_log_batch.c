@@ -7,7 +7,8 @@
  * malformed payload is refused without a trace in the batch. A Python
  * traceback record (SHM_LOG_F_PYTB) and a Java one (SHM_LOG_F_JAVATB) get
  * exception.type, .message and .stacktrace; without the flag the same
- * body gets none.
+ * body gets none. Records that arrive as several time-ordered runs come
+ * out in time order, equal times in arrival order.
  */
 #include "log_batch.h"
 
@@ -283,9 +284,60 @@ static void test_traceback(void)
 	resource_release(r);
 }
 
+/* Records of one resource that arrive as interleaved time-ordered runs
+ * (as when several rings are drained one after the other), with equal
+ * times across runs: encoded in time order, equal times in arrival
+ * order. */
+static void test_runs(void)
+{
+	enum { NRUNS = 3, PER = 700 };
+	struct log_batch b;
+	struct resource *r = new_res(5);
+	struct pbuf out;
+	uint32_t n, len;
+	char body[16];
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *m;
+	Opentelemetry__Proto__Logs__V1__ScopeLogs *sl;
+
+	log_batch_init(&b);
+	pbuf_init(&out);
+	for (int k = 0; k < NRUNS; k++) {
+		for (int i = 0; i < PER; i++) {
+			int blen = snprintf(body, sizeof(body), "%d", k * PER + i);
+
+			/* run k: times 0, 2, 4, ... (k even) or 1, 3, 5 ... (odd),
+			 * each twice in a row */
+			len = build(9, 0, body, (size_t)blen, "", NULL, 0, 0,
+				    (uint64_t)(i / 2) * 2 + (k & 1), 0);
+			T_EQ_INT(log_batch_add(&b, r, rec, len, 999, 1), 0);
+		}
+	}
+	T_EQ_INT(log_batch_encode(&b, &out, &n), 0);
+	T_EQ_INT(n, NRUNS * PER);
+	m = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+		NULL, out.len, out.p);
+	T_ASSERT(m);
+	sl = m->resource_logs[0]->scope_logs[0];
+	T_EQ_INT(sl->n_log_records, NRUNS * PER);
+	for (size_t i = 1; i < sl->n_log_records; i++) {
+		const Opentelemetry__Proto__Logs__V1__LogRecord *x = sl->log_records[i - 1],
+								*y = sl->log_records[i];
+
+		T_ASSERT(x->time_unix_nano <= y->time_unix_nano);
+		if (x->time_unix_nano == y->time_unix_nano)
+			T_ASSERT(atoi(x->body->string_value) < atoi(y->body->string_value));
+	}
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(m,
+											       NULL);
+	pbuf_fini(&out);
+	r->retired = 1;
+	resource_release(r);
+}
+
 int main(void)
 {
 	T_RUN(test_encode);
+	T_RUN(test_runs);
 	T_RUN(test_refused);
 	T_RUN(test_traceback);
 	return 0;

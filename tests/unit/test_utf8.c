@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of core/utf8.c: valid text passes unchanged, each invalid
- * byte becomes U+FFFD. */
+ * byte becomes U+FFFD; the all-ASCII fast path (whole words, overlapping
+ * ends) misses no byte at any position of any length. */
 #include "utf8.h"
 
 #include "test_help.h"
@@ -39,9 +40,38 @@ static void test_invalid(void)
 	T_EQ_INT(utf8_valid_prefix((const unsigned char *)"abc\x80", 4), 3);
 }
 
+/* Every length 0..80, one non-ASCII byte (a stray continuation byte,
+ * or the first byte of a valid two-byte sequence) at every position:
+ * the scan stops exactly there, or reads the sequence as valid. */
+static void test_fast_path(void)
+{
+	unsigned char s[96], want[96 * 3];
+
+	for (size_t n = 0; n <= 80; n++) {
+		memset(s, 'a', sizeof(s));
+		T_EQ_INT(utf8_valid_prefix(s, n), n);
+		for (size_t i = 0; i < n; i++) {
+			memset(s, 'a', sizeof(s));
+			s[i] = 0x80;
+			T_EQ_INT(utf8_valid_prefix(s, n), i);
+			memcpy(want, s, i);
+			memcpy(want + i, "\xef\xbf\xbd", 3);
+			memcpy(want + i + 3, s + i + 1, n - i - 1);
+			want[n + 2] = '\0';
+			check((const char *)s, n, (const char *)want);
+			if (i + 1 < n) {
+				s[i] = 0xc3;
+				s[i + 1] = 0xa9;
+				T_EQ_INT(utf8_valid_prefix(s, n), n);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_valid);
 	T_RUN(test_invalid);
+	T_RUN(test_fast_path);
 	return 0;
 }
