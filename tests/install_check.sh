@@ -60,7 +60,9 @@ case "$flags" in
 *) echo "pkg-config --cflags --libs shmlog does not point into $prefix: $flags"; exit 1 ;;
 esac
 (cd "$prefix" && cc use.c $flags -Wl,-rpath,"$prefix/lib" -o use)
-ldd "$prefix/use" | grep -q "$prefix/lib/libshmlog.so" ||
+# grep without -q: reading all of ldd's output, it never makes ldd die of
+# SIGPIPE, which pipefail would take for a failure (seen once in CI).
+ldd "$prefix/use" | grep "$prefix/lib/libshmlog.so" >/dev/null ||
 	{ echo "use is not linked against the installed library:"; ldd "$prefix/use"; exit 1; }
 SHMLOG_NAMESPACE=install-none-$$ "$prefix/use"
 
