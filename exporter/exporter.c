@@ -118,6 +118,7 @@ struct exporter {
 	unsigned njobs;
 	struct spool_scan_list lists[SPOOL_SIG_NR];
 	size_t cursor[SPOOL_SIG_NR];
+	struct spool_buf rbuf; /* spool file being encoded; reused */
 	uint64_t next_scan_ms;
 	int fresh_scan; /* nothing was taken since the last scan */
 	int once;
@@ -211,6 +212,9 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 		return -EINVAL;
 	}
 	o->ck = (enum compress_kind)ret;
+	o->level = o->ck == COMPRESS_GZIP   ? (int)cfg->exp_gzip_level
+		   : o->ck == COMPRESS_ZSTD ? (int)cfg->exp_zstd_level
+					    : 0;
 	if (o->proto == REQUEST_BODY_GRPC) {
 		/* gRPC: an endpoint is a target (scheme, host and port); the
 		 * path is the service's Export method, per-signal or not. */
@@ -345,6 +349,7 @@ void exporter_destroy(struct exporter *ex)
 	free(ex->jobs);
 	for (i = 0; i < SPOOL_SIG_NR; i++)
 		spool_scan_free(&ex->lists[i]);
+	spool_buf_fini(&ex->rbuf);
 	/* After tr_fini: tr pointed into own->cfg. */
 	free(ex->own);
 	free(ex);
@@ -369,7 +374,7 @@ static int tr_build(struct exp_tr *tr, const struct shmlog_config *cfg, unsigned
 		ret = exporter_signal_opts(cfg, sig, &tr->so[sig], err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = compress_create(tr->so[sig].ck, &tr->cz[sig]);
+		ret = compress_create(tr->so[sig].ck, tr->so[sig].level, &tr->cz[sig]);
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: cannot create the compressor: %s",
 				 spool_signal_name(sig), strerror(-ret));
@@ -591,7 +596,6 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 {
 	struct spool_file_hdr hdr;
 	const void *payload;
-	void *buf = NULL;
 	size_t plen;
 	int ret;
 
@@ -599,8 +603,9 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	if (ret < 0)
 		return ret;
 	/* Claimed until acknowledged or dropped: the collector's budget
-	 * never deletes (and counts as lost) what is being sent. */
-	ret = spool_claim_file(job->path, &job->fd, &buf, &hdr, &payload, &plen);
+	 * never deletes (and counts as lost) what is being sent. The bytes
+	 * are needed only until the body is built. */
+	ret = spool_claim_file_buf(job->path, &job->fd, &ex->rbuf, &hdr, &payload, &plen);
 	if (ret == -ENOENT || ret == -EBUSY)
 		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
@@ -613,7 +618,6 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 		return ret;
 	}
 	if (hdr.sf_signal != sig) {
-		free(buf);
 		job_unclaim(job);
 		quarantine(ex, sig, name, "spool file of another signal");
 		return 0;
@@ -624,7 +628,7 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	job->attempt = 0;
 	ret = request_body_build(ex->tr.so[sig].proto, ex->tr.cz[sig], sig, payload, plen,
 				 &job->body, &job->body_len);
-	free(buf);
+	spool_buf_trim(&ex->rbuf);
 	if (ret < 0)
 		job_unclaim(job);
 	if (ret == -EBADMSG) {
@@ -880,7 +884,6 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	struct spool_file_hdr hdr;
 	char path[PATH_MAX];
 	const void *payload;
-	void *buf = NULL;
 	char *json = NULL;
 	size_t plen, jlen;
 	int fd, ret;
@@ -888,7 +891,7 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	ret = spool_scan_path(path, sizeof(path), ex->cfg->spool_dir, sig, name);
 	if (ret < 0)
 		return ret;
-	ret = spool_claim_file(path, &fd, &buf, &hdr, &payload, &plen);
+	ret = spool_claim_file_buf(path, &fd, &ex->rbuf, &hdr, &payload, &plen);
 	if (ret == -ENOENT || ret == -EBUSY)
 		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
@@ -902,7 +905,7 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	}
 	ret =
 	    hdr.sf_signal == sig ? json_encode_payload(sig, payload, plen, &json, &jlen) : -EBADMSG;
-	free(buf);
+	spool_buf_trim(&ex->rbuf);
 	if (ret < 0)
 		(void)close(fd); /* read-only; ends the claim */
 	if (ret == -EBADMSG) {
@@ -1067,6 +1070,8 @@ static const struct config_diff_key exp_keys[] = {
 	CONFIG_DIFF_KEY("exporter.endpoint", exp_endpoint, 1),
 	CONFIG_DIFF_KEY("exporter.protocol", exp_protocol, 1),
 	CONFIG_DIFF_KEY("exporter.compression", exp_compression, 1),
+	CONFIG_DIFF_KEY("exporter.gzip_level", exp_gzip_level, 1),
+	CONFIG_DIFF_KEY("exporter.zstd_level", exp_zstd_level, 1),
 	CONFIG_DIFF_KEY("exporter.headers", exp_headers, 1),
 	CONFIG_DIFF_KEY("exporter.timeout_ms", exp_timeout_ms, 1),
 	CONFIG_DIFF_KEY("exporter.retry_initial_ms", exp_retry_initial_ms, 1),

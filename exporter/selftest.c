@@ -194,7 +194,7 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 		printf("--test: %s\n", err);
 		goto out_free;
 	}
-	ret = compress_create(so->ck, &cz);
+	ret = compress_create(so->ck, so->level, &cz);
 	if (ret == 0)
 		ret = request_body_build(so->proto, cz, sig, pb, len, &body, &blen);
 	if (ret < 0) {

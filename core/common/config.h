@@ -93,6 +93,8 @@ struct shmlog_config {
 	char exp_client_cert[PATH_MAX];/* client_cert = ""; OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE */
 	char exp_client_key[PATH_MAX]; /* client_key = ""; OTEL_EXPORTER_OTLP_CLIENT_KEY */
 	uint32_t exp_insecure;         /* insecure = false: skip TLS verification */
+	uint32_t exp_gzip_level;       /* gzip_level = 1 (zlib 1..9) */
+	uint32_t exp_zstd_level;       /* zstd_level = 3 (1..19) */
 	struct config_signal exp_logs;    /* logs_* keys; OTEL_EXPORTER_OTLP_LOGS_* */
 	struct config_signal exp_metrics; /* metrics_* keys; OTEL_EXPORTER_OTLP_METRICS_* */
 

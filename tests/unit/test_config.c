@@ -163,6 +163,8 @@ static void test_defaults(void)
 	T_EQ_STR(cfg.exp_client_cert, "");
 	T_EQ_STR(cfg.exp_client_key, "");
 	T_EQ_INT(cfg.exp_insecure, 0);
+	T_EQ_INT(cfg.exp_gzip_level, 1);
+	T_EQ_INT(cfg.exp_zstd_level, 3);
 	T_EQ_STR(cfg.log_level, "info");
 	T_EQ_STR(cfg.service_name, "shmlog");
 	T_EQ_INT(log_level, LOG_LVL_INFO);
@@ -657,7 +659,7 @@ static void test_secrets(void)
 	T_ASSERT(strstr(dump, "[log] level = info\n"));
 	for (i = 0, n = 0; dump[n]; n++)
 		i += dump[n] == '\n';
-	T_EQ_INT(i, 70); /* one line per key */
+	T_EQ_INT(i, 72); /* one line per key */
 	env_clear();
 }
 
