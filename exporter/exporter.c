@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The exporter loop. Per pass: rescan the spool every scan_interval_ms,
- * start due retries first, then start the oldest new files while a
- * request slot is free, then wait in curl_multi_poll for the network, a
- * retry timer or the next scan.
+ * and at once when the spool watch (inotify) saw a new file while there
+ * is nothing else to start; start due retries first, then start the
+ * oldest new files while a request slot is free, then wait in
+ * curl_multi_poll for the network, the spool watch, a retry timer or the
+ * next scan.
  *
  * Order: files are taken in name (= sequence) order. A request waiting
  * for a retry keeps its place: while any request of a signal waits, no
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +122,8 @@ struct exporter {
 	struct spool_scan_list lists[SPOOL_SIG_NR];
 	size_t cursor[SPOOL_SIG_NR];
 	struct spool_buf rbuf; /* spool file being encoded; reused */
+	int watch_fd;	       /* spool_scan_watch_open(), or -1: periodic scans only */
+	int spool_changed;     /* the watch saw a new file since the last scan */
 	uint64_t next_scan_ms;
 	int fresh_scan; /* nothing was taken since the last scan */
 	int once;
@@ -350,6 +355,8 @@ void exporter_destroy(struct exporter *ex)
 	for (i = 0; i < SPOOL_SIG_NR; i++)
 		spool_scan_free(&ex->lists[i]);
 	spool_buf_fini(&ex->rbuf);
+	if (ex->watch_fd >= 0)
+		(void)close(ex->watch_fd); /* inotify: nothing to flush */
 	/* After tr_fini: tr pointed into own->cfg. */
 	free(ex->own);
 	free(ex);
@@ -435,6 +442,7 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	if (!ex)
 		return -ENOMEM;
 	ex->cfg = cfg;
+	ex->watch_fd = -1;
 	set_retry_policy(ex);
 	ex->rnd = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
 	if (!ex->rnd)
@@ -457,6 +465,13 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		LOGE("exporter: %s", err);
 		goto err_destroy;
 	}
+	ret = spool_scan_watch_open(cfg->spool_dir, exp_sigs, NSIGS);
+	if (ret < 0)
+		LOGI("exporter: cannot watch %s for new files (%s); they are taken at the "
+		     "rescan every scan_interval_ms",
+		     cfg->spool_dir, strerror(-ret));
+	else
+		ex->watch_fd = ret;
 	ret = status_init(&ex->st, cfg->spool_dir, "", "", "");
 	if (ret < 0)
 		goto err_destroy;
@@ -494,6 +509,7 @@ static void rescan(struct exporter *ex, uint64_t now)
 	ex->next_scan_ms =
 	    now + (ex->cfg->exp_scan_interval_ms ? ex->cfg->exp_scan_interval_ms : 200);
 	ex->fresh_scan = 1;
+	ex->spool_changed = 0;
 }
 
 static int in_jobs(const struct exporter *ex, int sig, const char *name)
@@ -1041,9 +1057,44 @@ static unsigned busy_all(const struct exporter *ex)
 	return ex->tr.hs ? http_send_busy(ex->tr.hs) : 0;
 }
 
+/* Reads the spool watch's events, so that it cannot keep a wait short. */
+static void watch_drain(struct exporter *ex)
+{
+	int ret = spool_scan_watch_drain(ex->watch_fd);
+
+	if (ret > 0)
+		ex->spool_changed = 1;
+	else if (ret < 0) {
+		LOGW("exporter: spool watch: %s; new files are taken at the rescan every "
+		     "scan_interval_ms",
+		     strerror(-ret));
+		(void)close(ex->watch_fd); /* inotify: nothing to flush */
+		ex->watch_fd = -1;
+	}
+}
+
 static int poll_all(struct exporter *ex, int timeout_ms)
 {
-	return http_send_poll(ex->tr.hs, timeout_ms, on_done, ex);
+	int woken, ret;
+
+	ret = http_send_poll(ex->tr.hs, timeout_ms, ex->watch_fd, &woken, on_done, ex);
+	if (woken)
+		watch_drain(ex);
+	return ret;
+}
+
+/* File mode's wait: the spool watch, or a plain sleep without one. */
+static void file_mode_wait(struct exporter *ex, int ms)
+{
+	struct pollfd pfd = {.fd = ex->watch_fd, .events = POLLIN};
+
+	if (ex->watch_fd < 0) {
+		sleep_ms(ms);
+		return;
+	}
+	/* A signal cuts the wait short (EINTR), which is what stop needs. */
+	if (poll(&pfd, 1, ms) > 0)
+		watch_drain(ex);
 }
 
 static void drain(struct exporter *ex)
@@ -1243,7 +1294,10 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			reload_load(ex);
 		}
 		reload_swap(ex);
-		if (now >= ex->next_scan_ms)
+		/* A new file with nothing else to start: take it now rather
+		 * than at the next periodic scan. With a backlog the periodic
+		 * scan is enough, and a rescan per new file would only cost. */
+		if (now >= ex->next_scan_ms || (ex->spool_changed && !next_file(ex, &(int){0})))
 			rescan(ex, now);
 		ret = dispatch(ex, now);
 		if (ret < 0 && once) {
@@ -1267,7 +1321,7 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			if (ret < 0 && w == 0)
 				w = 100;
 			if (w)
-				sleep_ms(w);
+				file_mode_wait(ex, w);
 		}
 		ret = status_tick(&ex->st, now_ms());
 		if (ret < 0 && !ex->status_warned++)
