@@ -143,7 +143,7 @@ static const struct config_key config_keys[] = {
 
     {"collector", "schedule_delay_ms", CFG_U32, 0, "1000", 1, 3600000,
      FIELD(coll_schedule_delay_ms), NULL, "longest wait before a partial batch is written"},
-    {"collector", "max_export_batch_size", CFG_U32, 0, "8192", 1, 1000000, FIELD(coll_max_batch),
+    {"collector", "max_export_batch_size", CFG_U32, 0, "16384", 1, 1000000, FIELD(coll_max_batch),
      NULL, "records per OTLP request"},
     {"collector", "max_batch_bytes", CFG_SIZE, 0, "4194304", 4096, SPOOL_MAX_PAYLOAD,
      FIELD(coll_max_batch_bytes), NULL, "serialized bytes per OTLP request"},

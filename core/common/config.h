@@ -64,7 +64,7 @@ struct shmlog_config {
 
 	/* [collector] */
 	uint32_t coll_schedule_delay_ms; /* schedule_delay_ms = 1000; OTEL_BLRP_SCHEDULE_DELAY */
-	uint32_t coll_max_batch;         /* max_export_batch_size = 8192; OTEL_BLRP_MAX_EXPORT_BATCH_SIZE */
+	uint32_t coll_max_batch;         /* max_export_batch_size = 16384; OTEL_BLRP_MAX_EXPORT_BATCH_SIZE */
 	uint32_t coll_max_batch_bytes;   /* max_batch_bytes = 4194304 */
 	uint32_t coll_high_water_pct;    /* high_water_pct = 50 */
 	uint32_t coll_poll_max_ms;       /* poll_max_ms = 50: idle drain interval */

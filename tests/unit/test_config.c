@@ -142,7 +142,7 @@ static void test_defaults(void)
 	T_EQ_STR(cfg.spool_dir, "/var/tmp/shmlog/default");
 	T_EQ_INT(cfg.spool_max_bytes, 1073741824ull);
 	T_EQ_INT(cfg.coll_schedule_delay_ms, 1000);
-	T_EQ_INT(cfg.coll_max_batch, 8192);
+	T_EQ_INT(cfg.coll_max_batch, 16384);
 	T_EQ_INT(cfg.coll_max_batch_bytes, 4194304);
 	T_EQ_INT(cfg.coll_high_water_pct, 50);
 	T_EQ_INT(cfg.coll_poll_max_ms, 50);
