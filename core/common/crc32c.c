@@ -5,15 +5,6 @@
  * file, the exporter when it reads one, so both paths run over up to
  * 64 MiB per request: on x86-64 with SSE4.2 we use the crc32 instruction
  * (8 bytes per step), elsewhere a slice-by-8 table built once.
- *
- * One crc32 instruction depends on the one before it (3 cycles of
- * latency, one issued per cycle), so a single chain runs at a third of
- * the instruction's throughput. Over long buffers the hardware path runs
- * three chains over three adjacent lanes of CRC32C_LANE bytes and joins
- * them: the CRC register (without the pre/post inversion) is linear, so
- * the state after lanes A, B is shift(state after A) ^ (B from state 0),
- * where shift() appends CRC32C_LANE zero bytes, a 32x32 bit matrix
- * applied through a 4 x 256 table built once.
  * Read spool_file.c next for the callers.
  */
 #include "crc32c.h"
@@ -25,14 +16,6 @@
 
 static uint32_t crc32c_table[8][256];
 static pthread_once_t crc32c_table_once = PTHREAD_ONCE_INIT;
-
-#if defined(__x86_64__)
-/* Bytes per lane of the 3-way hardware loop: long enough that joining
- * the lanes (two table shifts) costs nothing next to them. */
-#define CRC32C_LANE 4096
-static uint32_t crc32c_shift_table[4][256]; /* appends CRC32C_LANE zero bytes */
-static pthread_once_t crc32c_shift_once = PTHREAD_ONCE_INIT;
-#endif
 
 static void crc32c_table_build(void)
 {
@@ -83,63 +66,14 @@ static uint32_t crc32c_table_run(uint32_t crc, const unsigned char *p, size_t le
 }
 
 #if defined(__x86_64__)
-/* The raw CRC state crc followed by CRC32C_LANE zero bytes, for every
- * single-bit state, folded into byte tables (the shift is linear). */
-static void crc32c_shift_build(void)
-{
-	uint32_t col[32], crc;
-	int i, k, b, n;
-
-	(void)pthread_once(&crc32c_table_once, crc32c_table_build); /* cannot fail */
-	for (i = 0; i < 32; i++) {
-		crc = 1u << i;
-		for (n = 0; n < CRC32C_LANE; n++)
-			crc = crc32c_table[0][crc & 0xff] ^ (crc >> 8);
-		col[i] = crc;
-	}
-	for (k = 0; k < 4; k++)
-		for (b = 0; b < 256; b++) {
-			crc = 0;
-			for (i = 0; i < 8; i++)
-				if (b & (1 << i))
-					crc ^= col[8 * k + i];
-			crc32c_shift_table[k][b] = crc;
-		}
-}
-
-static uint32_t crc32c_shift(uint32_t crc)
-{
-	return crc32c_shift_table[0][crc & 0xff] ^ crc32c_shift_table[1][(crc >> 8) & 0xff] ^
-	       crc32c_shift_table[2][(crc >> 16) & 0xff] ^ crc32c_shift_table[3][crc >> 24];
-}
-
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p,
 							    size_t len)
 {
-	uint64_t c = crc, w, w1, w2, c1, c2;
-	size_t i;
+	uint64_t c = crc, w;
 
 	while (len && ((uintptr_t)p & 7)) {
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
 		len--;
-	}
-	if (len >= 3 * CRC32C_LANE)
-		(void)pthread_once(&crc32c_shift_once, crc32c_shift_build); /* cannot fail */
-	while (len >= 3 * CRC32C_LANE) {
-		/* Three independent chains: the CPU overlaps their latencies. */
-		c1 = 0;
-		c2 = 0;
-		for (i = 0; i < CRC32C_LANE; i += 8) {
-			memcpy(&w, p + i, 8);
-			memcpy(&w1, p + CRC32C_LANE + i, 8);
-			memcpy(&w2, p + 2 * CRC32C_LANE + i, 8);
-			c = __builtin_ia32_crc32di(c, w);
-			c1 = __builtin_ia32_crc32di(c1, w1);
-			c2 = __builtin_ia32_crc32di(c2, w2);
-		}
-		c = crc32c_shift(crc32c_shift((uint32_t)c) ^ (uint32_t)c1) ^ (uint32_t)c2;
-		p += 3 * CRC32C_LANE;
-		len -= 3 * CRC32C_LANE;
 	}
 	while (len >= 8) {
 		memcpy(&w, p, 8);
