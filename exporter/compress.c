@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gzip via zlib (deflate with a gzip wrapper: windowBits 15 + 16) and zstd
- * via one reused ZSTD_CCtx at level 3. Both compress a whole request in one
- * call into a buffer sized by the library's bound, so there is no
- * streaming state to get wrong between requests.
+ * gzip via one reused zlib stream (deflate with a gzip wrapper: windowBits
+ * 15 + 16, reset per request) and zstd via one reused ZSTD_CCtx, at the
+ * levels of [exporter] gzip_level and zstd_level. Both compress a whole
+ * request in one call into a scratch buffer sized by the library's bound,
+ * so there is no streaming state to get wrong between requests; the
+ * result is copied out at its exact size.
  */
 #include "compress.h"
 
@@ -22,6 +24,8 @@ struct compress {
 	int zs_ready; /* zs initialised by deflateInit2 */
 	z_stream zs;
 	ZSTD_CCtx *zcx;
+	void *scratch; /* the library's output, grown to the largest bound */
+	size_t scratch_cap;
 };
 
 int compress_parse(const char *name)
@@ -59,17 +63,24 @@ void compress_destroy(struct compress *c)
 	if (c->zs_ready)
 		deflateEnd(&c->zs);
 	ZSTD_freeCCtx(c->zcx); /* accepts NULL */
+	free(c->scratch);
 	free(c);
 }
 
-int compress_create(enum compress_kind kind, struct compress **out)
+int compress_create(enum compress_kind kind, int level, struct compress **out)
 {
 	struct compress *c;
 	size_t zr;
 	int ret;
 
-	if ((int)kind < 0 || kind >= COMPRESS_NR)
+	if ((int)kind < 0 || kind >= COMPRESS_NR || level < 0)
 		return -EINVAL;
+	if (kind == COMPRESS_GZIP && level > COMPRESS_GZIP_LEVEL_MAX)
+		return -EINVAL;
+	if (kind == COMPRESS_ZSTD && level > COMPRESS_ZSTD_LEVEL_MAX)
+		return -EINVAL;
+	if (level == 0)
+		level = kind == COMPRESS_GZIP ? COMPRESS_GZIP_LEVEL : COMPRESS_ZSTD_LEVEL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -77,7 +88,7 @@ int compress_create(enum compress_kind kind, struct compress **out)
 	if (kind == COMPRESS_GZIP) {
 		/* windowBits 15 + 16 asks zlib for a gzip header and trailer,
 		 * which is what Content-Encoding: gzip means. */
-		ret = deflateInit2(&c->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+		ret = deflateInit2(&c->zs, level, Z_DEFLATED, 15 + 16, 8,
 				   Z_DEFAULT_STRATEGY);
 		if (ret != Z_OK) {
 			LOGE("compress: deflateInit2: %s", c->zs.msg ? c->zs.msg : zError(ret));
@@ -91,7 +102,7 @@ int compress_create(enum compress_kind kind, struct compress **out)
 			ret = -ENOMEM;
 			goto err_free;
 		}
-		zr = ZSTD_CCtx_setParameter(c->zcx, ZSTD_c_compressionLevel, COMPRESS_ZSTD_LEVEL);
+		zr = ZSTD_CCtx_setParameter(c->zcx, ZSTD_c_compressionLevel, level);
 		if (ZSTD_isError(zr)) {
 			LOGE("compress: zstd level: %s", ZSTD_getErrorName(zr));
 			ret = -EIO;
@@ -111,11 +122,39 @@ enum compress_kind compress_kind(const struct compress *c)
 	return c->kind;
 }
 
+/* Makes c->scratch at least cap bytes; its old contents are not kept. */
+static int scratch_reserve(struct compress *c, size_t cap)
+{
+	void *p;
+
+	if (cap <= c->scratch_cap)
+		return 0;
+	p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	free(c->scratch);
+	c->scratch = p;
+	c->scratch_cap = cap;
+	return 0;
+}
+
+/* The first len bytes of the scratch buffer, as a new exact-size buffer. */
+static int scratch_copy(const struct compress *c, size_t len, void **out, size_t *outlen)
+{
+	void *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, c->scratch, len);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
 static int run_gzip(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)
 {
 	uLong bound;
-	void *buf;
-	int zr;
+	int zr, ret;
 
 	if (len > UINT32_MAX)
 		return -EINVAL;
@@ -125,44 +164,40 @@ static int run_gzip(struct compress *c, const void *in, size_t len, void **out, 
 		return -EIO;
 	}
 	bound = deflateBound(&c->zs, (uLong)len);
-	buf = malloc(bound);
-	if (!buf)
-		return -ENOMEM;
+	if (bound > UINT32_MAX)
+		return -EINVAL;
+	ret = scratch_reserve(c, bound);
+	if (ret < 0)
+		return ret;
 	c->zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const */
 	c->zs.avail_in = (uInt)len;
-	c->zs.next_out = buf;
+	c->zs.next_out = c->scratch;
 	c->zs.avail_out = (uInt)bound;
 	zr = deflate(&c->zs, Z_FINISH);
 	if (zr != Z_STREAM_END) {
 		LOGE("compress: deflate: %s", c->zs.msg ? c->zs.msg : zError(zr));
-		free(buf);
 		return -EIO;
 	}
-	*out = buf;
-	*outlen = c->zs.total_out;
-	return 0;
+	return scratch_copy(c, c->zs.total_out, out, outlen);
 }
 
 static int run_zstd(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)
 {
 	size_t bound = ZSTD_compressBound(len);
 	size_t zr;
-	void *buf;
+	int ret;
 
 	if (ZSTD_isError(bound))
 		return -EINVAL;
-	buf = malloc(bound);
-	if (!buf)
-		return -ENOMEM;
-	zr = ZSTD_compress2(c->zcx, buf, bound, in, len);
+	ret = scratch_reserve(c, bound);
+	if (ret < 0)
+		return ret;
+	zr = ZSTD_compress2(c->zcx, c->scratch, bound, in, len);
 	if (ZSTD_isError(zr)) {
 		LOGE("compress: zstd: %s", ZSTD_getErrorName(zr));
-		free(buf);
 		return -EIO;
 	}
-	*out = buf;
-	*outlen = zr;
-	return 0;
+	return scratch_copy(c, zr, out, outlen);
 }
 
 int compress_run(struct compress *c, const void *in, size_t len, void **out, size_t *outlen)

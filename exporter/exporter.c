@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The exporter loop. Per pass: rescan the spool every scan_interval_ms,
- * start due retries first, then start the oldest new files while a
- * request slot is free, then wait in curl_multi_poll for the network, a
- * retry timer or the next scan.
+ * and at once when the spool watch (inotify) saw a new file while there
+ * is nothing else to start; start due retries first, then start the
+ * oldest new files while a request slot is free, then wait in
+ * curl_multi_poll for the network, the spool watch, a retry timer or the
+ * next scan.
  *
  * Order: files are taken in name (= sequence) order. A request waiting
  * for a retry keeps its place: while any request of a signal waits, no
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +121,9 @@ struct exporter {
 	unsigned njobs;
 	struct spool_scan_list lists[SPOOL_SIG_NR];
 	size_t cursor[SPOOL_SIG_NR];
+	struct spool_buf rbuf; /* spool file being encoded; reused */
+	int watch_fd;	       /* spool_scan_watch_open(), or -1: periodic scans only */
+	int spool_changed;     /* the watch saw a new file since the last scan */
 	uint64_t next_scan_ms;
 	int fresh_scan; /* nothing was taken since the last scan */
 	int once;
@@ -211,6 +217,9 @@ int exporter_signal_opts(const struct shmlog_config *cfg, int sig, struct export
 		return -EINVAL;
 	}
 	o->ck = (enum compress_kind)ret;
+	o->level = o->ck == COMPRESS_GZIP   ? (int)cfg->exp_gzip_level
+		   : o->ck == COMPRESS_ZSTD ? (int)cfg->exp_zstd_level
+					    : 0;
 	if (o->proto == REQUEST_BODY_GRPC) {
 		/* gRPC: an endpoint is a target (scheme, host and port); the
 		 * path is the service's Export method, per-signal or not. */
@@ -345,6 +354,9 @@ void exporter_destroy(struct exporter *ex)
 	free(ex->jobs);
 	for (i = 0; i < SPOOL_SIG_NR; i++)
 		spool_scan_free(&ex->lists[i]);
+	spool_buf_fini(&ex->rbuf);
+	if (ex->watch_fd >= 0)
+		(void)close(ex->watch_fd); /* inotify: nothing to flush */
 	/* After tr_fini: tr pointed into own->cfg. */
 	free(ex->own);
 	free(ex);
@@ -369,7 +381,7 @@ static int tr_build(struct exp_tr *tr, const struct shmlog_config *cfg, unsigned
 		ret = exporter_signal_opts(cfg, sig, &tr->so[sig], err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = compress_create(tr->so[sig].ck, &tr->cz[sig]);
+		ret = compress_create(tr->so[sig].ck, tr->so[sig].level, &tr->cz[sig]);
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: cannot create the compressor: %s",
 				 spool_signal_name(sig), strerror(-ret));
@@ -430,6 +442,7 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 	if (!ex)
 		return -ENOMEM;
 	ex->cfg = cfg;
+	ex->watch_fd = -1;
 	set_retry_policy(ex);
 	ex->rnd = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9u;
 	if (!ex->rnd)
@@ -452,6 +465,13 @@ int exporter_create(const struct shmlog_config *cfg, struct exporter **out)
 		LOGE("exporter: %s", err);
 		goto err_destroy;
 	}
+	ret = spool_scan_watch_open(cfg->spool_dir, exp_sigs, NSIGS);
+	if (ret < 0)
+		LOGI("exporter: cannot watch %s for new files (%s); they are taken at the "
+		     "rescan every scan_interval_ms",
+		     cfg->spool_dir, strerror(-ret));
+	else
+		ex->watch_fd = ret;
 	ret = status_init(&ex->st, cfg->spool_dir, "", "", "");
 	if (ret < 0)
 		goto err_destroy;
@@ -489,6 +509,7 @@ static void rescan(struct exporter *ex, uint64_t now)
 	ex->next_scan_ms =
 	    now + (ex->cfg->exp_scan_interval_ms ? ex->cfg->exp_scan_interval_ms : 200);
 	ex->fresh_scan = 1;
+	ex->spool_changed = 0;
 }
 
 static int in_jobs(const struct exporter *ex, int sig, const char *name)
@@ -591,7 +612,6 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 {
 	struct spool_file_hdr hdr;
 	const void *payload;
-	void *buf = NULL;
 	size_t plen;
 	int ret;
 
@@ -599,8 +619,9 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	if (ret < 0)
 		return ret;
 	/* Claimed until acknowledged or dropped: the collector's budget
-	 * never deletes (and counts as lost) what is being sent. */
-	ret = spool_claim_file(job->path, &job->fd, &buf, &hdr, &payload, &plen);
+	 * never deletes (and counts as lost) what is being sent. The bytes
+	 * are needed only until the body is built. */
+	ret = spool_claim_file_buf(job->path, &job->fd, &ex->rbuf, &hdr, &payload, &plen);
 	if (ret == -ENOENT || ret == -EBUSY)
 		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
@@ -613,7 +634,6 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 		return ret;
 	}
 	if (hdr.sf_signal != sig) {
-		free(buf);
 		job_unclaim(job);
 		quarantine(ex, sig, name, "spool file of another signal");
 		return 0;
@@ -624,7 +644,7 @@ static int load_job(struct exporter *ex, struct job *job, int sig, const char *n
 	job->attempt = 0;
 	ret = request_body_build(ex->tr.so[sig].proto, ex->tr.cz[sig], sig, payload, plen,
 				 &job->body, &job->body_len);
-	free(buf);
+	spool_buf_trim(&ex->rbuf);
 	if (ret < 0)
 		job_unclaim(job);
 	if (ret == -EBADMSG) {
@@ -880,7 +900,6 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	struct spool_file_hdr hdr;
 	char path[PATH_MAX];
 	const void *payload;
-	void *buf = NULL;
 	char *json = NULL;
 	size_t plen, jlen;
 	int fd, ret;
@@ -888,7 +907,7 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	ret = spool_scan_path(path, sizeof(path), ex->cfg->spool_dir, sig, name);
 	if (ret < 0)
 		return ret;
-	ret = spool_claim_file(path, &fd, &buf, &hdr, &payload, &plen);
+	ret = spool_claim_file_buf(path, &fd, &ex->rbuf, &hdr, &payload, &plen);
 	if (ret == -ENOENT || ret == -EBUSY)
 		return 0; /* deleted by the spool budget, counted there */
 	if (ret == -EBADMSG || ret == -EMSGSIZE) {
@@ -902,7 +921,7 @@ static int file_mode_one(struct exporter *ex, int sig, const char *name)
 	}
 	ret =
 	    hdr.sf_signal == sig ? json_encode_payload(sig, payload, plen, &json, &jlen) : -EBADMSG;
-	free(buf);
+	spool_buf_trim(&ex->rbuf);
 	if (ret < 0)
 		(void)close(fd); /* read-only; ends the claim */
 	if (ret == -EBADMSG) {
@@ -1038,9 +1057,44 @@ static unsigned busy_all(const struct exporter *ex)
 	return ex->tr.hs ? http_send_busy(ex->tr.hs) : 0;
 }
 
+/* Reads the spool watch's events, so that it cannot keep a wait short. */
+static void watch_drain(struct exporter *ex)
+{
+	int ret = spool_scan_watch_drain(ex->watch_fd);
+
+	if (ret > 0)
+		ex->spool_changed = 1;
+	else if (ret < 0) {
+		LOGW("exporter: spool watch: %s; new files are taken at the rescan every "
+		     "scan_interval_ms",
+		     strerror(-ret));
+		(void)close(ex->watch_fd); /* inotify: nothing to flush */
+		ex->watch_fd = -1;
+	}
+}
+
 static int poll_all(struct exporter *ex, int timeout_ms)
 {
-	return http_send_poll(ex->tr.hs, timeout_ms, on_done, ex);
+	int woken, ret;
+
+	ret = http_send_poll(ex->tr.hs, timeout_ms, ex->watch_fd, &woken, on_done, ex);
+	if (woken)
+		watch_drain(ex);
+	return ret;
+}
+
+/* File mode's wait: the spool watch, or a plain sleep without one. */
+static void file_mode_wait(struct exporter *ex, int ms)
+{
+	struct pollfd pfd = {.fd = ex->watch_fd, .events = POLLIN};
+
+	if (ex->watch_fd < 0) {
+		sleep_ms(ms);
+		return;
+	}
+	/* A signal cuts the wait short (EINTR), which is what stop needs. */
+	if (poll(&pfd, 1, ms) > 0)
+		watch_drain(ex);
 }
 
 static void drain(struct exporter *ex)
@@ -1067,6 +1121,8 @@ static const struct config_diff_key exp_keys[] = {
 	CONFIG_DIFF_KEY("exporter.endpoint", exp_endpoint, 1),
 	CONFIG_DIFF_KEY("exporter.protocol", exp_protocol, 1),
 	CONFIG_DIFF_KEY("exporter.compression", exp_compression, 1),
+	CONFIG_DIFF_KEY("exporter.gzip_level", exp_gzip_level, 1),
+	CONFIG_DIFF_KEY("exporter.zstd_level", exp_zstd_level, 1),
 	CONFIG_DIFF_KEY("exporter.headers", exp_headers, 1),
 	CONFIG_DIFF_KEY("exporter.timeout_ms", exp_timeout_ms, 1),
 	CONFIG_DIFF_KEY("exporter.retry_initial_ms", exp_retry_initial_ms, 1),
@@ -1238,7 +1294,10 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			reload_load(ex);
 		}
 		reload_swap(ex);
-		if (now >= ex->next_scan_ms)
+		/* A new file with nothing else to start: take it now rather
+		 * than at the next periodic scan. With a backlog the periodic
+		 * scan is enough, and a rescan per new file would only cost. */
+		if (now >= ex->next_scan_ms || (ex->spool_changed && !next_file(ex, &(int){0})))
 			rescan(ex, now);
 		ret = dispatch(ex, now);
 		if (ret < 0 && once) {
@@ -1262,7 +1321,7 @@ int exporter_run(struct exporter *ex, volatile sig_atomic_t *stop, int once)
 			if (ret < 0 && w == 0)
 				w = 100;
 			if (w)
-				sleep_ms(w);
+				file_mode_wait(ex, w);
 		}
 		ret = status_tick(&ex->st, now_ms());
 		if (ret < 0 && !ex->status_warned++)

@@ -51,6 +51,7 @@ struct exporter_sig_opts {
 	const char *protocol;		 /* as configured, e.g. "http/json" */
 	enum request_body_proto proto;
 	enum compress_kind ck;
+	int level; /* ck's level: [exporter] gzip_level or zstd_level; 0 for none */
 	uint32_t timeout_ms;
 	const char *ca_file; /* "" for none */
 	const char *client_cert;

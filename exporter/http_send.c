@@ -512,12 +512,16 @@ static void finish(struct http_send *hs, CURLMsg *msg, http_send_done_fn cb, voi
 	hs->busy--;
 }
 
-int http_send_poll(struct http_send *hs, int timeout_ms, http_send_done_fn cb, void *arg)
+int http_send_poll(struct http_send *hs, int timeout_ms, int wake_fd, int *woken,
+		   http_send_done_fn cb, void *arg)
 {
+	struct curl_waitfd wfd = {.fd = wake_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
 	int running = 0, left, done = 0, round;
 	CURLMsg *msg;
 	CURLMcode mr;
 
+	if (woken)
+		*woken = 0;
 	for (round = 0; round < 2; round++) {
 		mr = curl_multi_perform(hs->multi, &running);
 		if (mr != CURLM_OK) {
@@ -534,11 +538,14 @@ int http_send_poll(struct http_send *hs, int timeout_ms, http_send_done_fn cb, v
 			break;
 		/* curl_multi_poll also waits when there is nothing to wait
 		 * for, which makes it the exporter loop's sleep. */
-		mr = curl_multi_poll(hs->multi, NULL, 0, timeout_ms, NULL);
+		mr = curl_multi_poll(hs->multi, wake_fd >= 0 ? &wfd : NULL, wake_fd >= 0 ? 1 : 0,
+				     timeout_ms, NULL);
 		if (mr != CURLM_OK) {
 			LOGE("http_send: curl_multi_poll: %s", curl_multi_strerror(mr));
 			return -EIO;
 		}
+		if (woken && (wfd.revents & CURL_WAIT_POLLIN))
+			*woken = 1;
 	}
 	return done;
 }

@@ -103,8 +103,11 @@ int http_send_can_start(const struct http_send *hs);
  * Drives the transfers: waits up to timeout_ms for network activity (also
  * when nothing is in flight, so it doubles as the loop's sleep; a signal
  * ends the wait early), then calls cb for every request that finished.
- * Returns the number of finished requests, or -EIO.
+ * wake_fd, when >= 0, is one more descriptor that ends the wait when it
+ * is readable (the spool watch); *woken (may be NULL) is then set to 1,
+ * else to 0. Returns the number of finished requests, or -EIO.
  */
-int http_send_poll(struct http_send *hs, int timeout_ms, http_send_done_fn cb, void *arg);
+int http_send_poll(struct http_send *hs, int timeout_ms, int wake_fd, int *woken,
+		   http_send_done_fn cb, void *arg);
 
 #endif

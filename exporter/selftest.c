@@ -194,7 +194,7 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 		printf("--test: %s\n", err);
 		goto out_free;
 	}
-	ret = compress_create(so->ck, &cz);
+	ret = compress_create(so->ck, so->level, &cz);
 	if (ret == 0)
 		ret = request_body_build(so->proto, cz, sig, pb, len, &body, &blen);
 	if (ret < 0) {
@@ -214,7 +214,7 @@ static int send_one(const struct shmlog_config *cfg, int sig, const uint8_t *pb,
 		goto out_free;
 	}
 	while (!o.done) {
-		if (http_send_poll(hs, 100, on_done, &o) < 0) {
+		if (http_send_poll(hs, 100, -1, NULL, on_done, &o) < 0) {
 			printf("POST %s: transport failure\n", so->shown);
 			goto out_free;
 		}

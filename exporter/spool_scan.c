@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Listing and quarantining spool files for the exporter. The collector
- * makes a file visible with rename(), so any "<seq>.pb" listed here is
- * complete; it may still vanish before it is read (the spool budget drops
- * the oldest files), which readers handle as -ENOENT.
+ * Listing, watching and quarantining spool files for the exporter. The
+ * collector makes a file visible with rename(), so any "<seq>.pb" listed
+ * here is complete; it may still vanish before it is read (the spool
+ * budget drops the oldest files), which readers handle as -ENOENT. The
+ * same rename is the IN_MOVED_TO event the watch waits for.
  */
 #include "spool_scan.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,4 +141,62 @@ int spool_scan_quarantine(const char *spool_dir, int sig, const char *name)
 	if (rename(from, to) == -1)
 		return -errno;
 	return 0;
+}
+
+int spool_scan_watch_open(const char *spool_dir, const int *sigs, unsigned nsigs)
+{
+	char dir[PATH_MAX];
+	unsigned i;
+	int fd, n, ret;
+
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	for (i = 0; i < nsigs; i++) {
+		const char *sname = spool_signal_name(sigs[i]);
+
+		if (!sname) {
+			ret = -EINVAL;
+			goto err_close;
+		}
+		n = snprintf(dir, sizeof(dir), "%s/%s", spool_dir, sname);
+		if (n < 0 || (size_t)n >= sizeof(dir)) {
+			ret = -ENAMETOOLONG;
+			goto err_close;
+		}
+		/* IN_MOVED_TO: the collector's rename of a complete file.
+		 * IN_ONLYDIR: a planted symlink or file is not watched. */
+		if (inotify_add_watch(fd, dir, IN_MOVED_TO | IN_ONLYDIR) == -1) {
+			ret = -errno;
+			goto err_close;
+		}
+	}
+	return fd;
+
+err_close:
+	(void)close(fd); /* nothing written through it */
+	return ret;
+}
+
+int spool_scan_watch_drain(int fd)
+{
+	/* Aligned as inotify(7) asks; the events themselves are not read,
+	 * only that there were some. */
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	int any = 0;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			any = 1;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return any;
+		/* 0 cannot happen with a large enough buffer; treat as none. */
+		return n == 0 ? any : -errno;
+	}
 }

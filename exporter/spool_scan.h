@@ -2,9 +2,12 @@
 /*
  * The exporter's view of the spool (format in core/common/spool_file.h):
  * the ordered list of complete request files of one signal, and moving a
- * corrupt file into <spool>/quarantine/. Sequence numbers are 20 digits,
- * so sorting names sorts requests in the order the collector wrote them.
- * Called from the exporter's single thread.
+ * corrupt file into <spool>/quarantine/, and an inotify descriptor that
+ * becomes readable when a request file appears, so that the exporter
+ * takes a new file at once instead of at its next periodic rescan.
+ * Sequence numbers are 20 digits, so sorting names sorts requests in the
+ * order the collector wrote them. Called from the exporter's single
+ * thread.
  */
 #ifndef EXPORTER_SPOOL_SCAN_H
 #define EXPORTER_SPOOL_SCAN_H
@@ -45,5 +48,24 @@ int spool_scan_path(char *out, size_t outlen, const char *spool_dir, int sig, co
  * (creating the directory when missing). Returns 0 or -errno.
  */
 int spool_scan_quarantine(const char *spool_dir, int sig, const char *name);
+
+/*
+ * An inotify descriptor (non-blocking, close-on-exec) watching
+ * <spool_dir>/<signal>/ of each of the nsigs signals in sigs for files
+ * renamed into it, which is how every complete request appears (write,
+ * fsync, rename). Only a hint: an event may be lost (queue overflow) or
+ * never come (a file system without inotify), so the caller still
+ * rescans periodically. The directories must exist. Returns the
+ * descriptor (>= 0; the caller closes it), or -errno (-EMFILE, -ENOSPC
+ * when the inotify limits are reached, -ENOENT, ...).
+ */
+int spool_scan_watch_open(const char *spool_dir, const int *sigs, unsigned nsigs);
+
+/*
+ * Reads every pending event from fd (spool_scan_watch_open()) without
+ * blocking. Returns 1 when there was at least one (a new file, or a
+ * lost-events overflow: rescan), 0 when there was none, or -errno.
+ */
+int spool_scan_watch_drain(int fd);
 
 #endif

@@ -64,7 +64,7 @@ struct shmlog_config {
 
 	/* [collector] */
 	uint32_t coll_schedule_delay_ms; /* schedule_delay_ms = 1000; OTEL_BLRP_SCHEDULE_DELAY */
-	uint32_t coll_max_batch;         /* max_export_batch_size = 8192; OTEL_BLRP_MAX_EXPORT_BATCH_SIZE */
+	uint32_t coll_max_batch;         /* max_export_batch_size = 16384; OTEL_BLRP_MAX_EXPORT_BATCH_SIZE */
 	uint32_t coll_max_batch_bytes;   /* max_batch_bytes = 4194304 */
 	uint32_t coll_high_water_pct;    /* high_water_pct = 50 */
 	uint32_t coll_poll_max_ms;       /* poll_max_ms = 50: idle drain interval */
@@ -93,6 +93,8 @@ struct shmlog_config {
 	char exp_client_cert[PATH_MAX];/* client_cert = ""; OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE */
 	char exp_client_key[PATH_MAX]; /* client_key = ""; OTEL_EXPORTER_OTLP_CLIENT_KEY */
 	uint32_t exp_insecure;         /* insecure = false: skip TLS verification */
+	uint32_t exp_gzip_level;       /* gzip_level = 1 (zlib 1..9) */
+	uint32_t exp_zstd_level;       /* zstd_level = 3 (1..19) */
 	struct config_signal exp_logs;    /* logs_* keys; OTEL_EXPORTER_OTLP_LOGS_* */
 	struct config_signal exp_metrics; /* metrics_* keys; OTEL_EXPORTER_OTLP_METRICS_* */
 

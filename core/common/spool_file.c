@@ -3,7 +3,8 @@
  * Spool files: naming, the 32-byte header, validation of untrusted file
  * images, and a synchronous writer and reader. shmlog-collector uses the
  * names, header and sequence numbers (it writes through io_uring itself);
- * shmlog-exporter reads every file through spool_read_file(); tests and
+ * shmlog-exporter reads every file through spool_claim_file_buf() (the
+ * read of spool_read_file() under a claim, into a reused buffer); tests and
  * tools use spool_write_file(). The format is described in spool_file.h.
  *
  * Every byte read back is treated as hostile: any process that can write
@@ -379,9 +380,28 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* Reads and validates the file open on fd (see spool_read_file()). */
-static int read_fd(int fd, void **buf, struct spool_file_hdr *hdr, const void **payload,
-		   size_t *plen)
+/* Makes b at least size bytes; its contents are not kept. */
+static int buf_reserve(struct spool_buf *b, size_t size)
+{
+	void *p;
+
+	if (size <= b->cap)
+		return 0;
+	p = malloc(size);
+	if (!p)
+		return -ENOMEM;
+	free(b->data);
+	b->data = p;
+	b->cap = size;
+	return 0;
+}
+
+/*
+ * Reads and validates the file open on fd (see spool_read_file()): into
+ * rb when it is not NULL, else into a new buffer returned in *buf.
+ */
+static int read_fd(int fd, struct spool_buf *rb, void **buf, struct spool_file_hdr *hdr,
+		   const void **payload, size_t *plen)
 {
 	unsigned char head[SPOOL_HDR_SIZE];
 	struct spool_file_hdr h;
@@ -390,7 +410,8 @@ static int read_fd(int fd, void **buf, struct spool_file_hdr *hdr, const void **
 	size_t size;
 	int ret;
 
-	*buf = NULL;
+	if (buf)
+		*buf = NULL;
 	if (fstat(fd, &st) == -1)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SPOOL_HDR_SIZE)
@@ -403,17 +424,26 @@ static int read_fd(int fd, void **buf, struct spool_file_hdr *hdr, const void **
 		return ret == 0 ? -EBADMSG : ret; /* 0: unreachable, sf_len was bounded */
 	}
 	size = (size_t)st.st_size;
-	data = malloc(size);
-	if (!data)
-		return -ENOMEM;
+	if (rb) {
+		ret = buf_reserve(rb, size);
+		if (ret < 0)
+			return ret;
+		data = rb->data;
+	} else {
+		data = malloc(size);
+		if (!data)
+			return -ENOMEM;
+	}
 	ret = read_full(fd, data, size, 0);
 	if (ret == 0)
 		ret = spool_file_parse(data, size, hdr, payload, plen);
 	if (ret < 0) {
-		free(data);
+		if (!rb)
+			free(data);
 		return ret;
 	}
-	*buf = data;
+	if (!rb)
+		*buf = data;
 	return 0;
 }
 
@@ -427,18 +457,20 @@ int spool_read_file(const char *path, void **buf, struct spool_file_hdr *hdr, co
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1)
 		return -errno;
-	ret = read_fd(fd, buf, hdr, payload, plen);
+	ret = read_fd(fd, NULL, buf, hdr, payload, plen);
 	(void)close(fd); /* read-only: close cannot lose data */
 	return ret;
 }
 
-int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_file_hdr *hdr,
-		     const void **payload, size_t *plen)
+/* spool_claim_file() and spool_claim_file_buf(): exactly one of rb, buf. */
+static int claim(const char *path, int *fd_out, struct spool_buf *rb, void **buf,
+		 struct spool_file_hdr *hdr, const void **payload, size_t *plen)
 {
 	struct stat st;
 	int fd, ret;
 
-	*buf = NULL;
+	if (buf)
+		*buf = NULL;
 	*fd_out = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1)
@@ -456,7 +488,7 @@ int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_fil
 		ret = -ENOENT;
 		goto out_close;
 	}
-	ret = read_fd(fd, buf, hdr, payload, plen);
+	ret = read_fd(fd, rb, buf, hdr, payload, plen);
 	if (ret < 0)
 		goto out_close;
 	*fd_out = fd;
@@ -465,6 +497,31 @@ int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_fil
 out_close:
 	(void)close(fd); /* read-only: close cannot lose data */
 	return ret;
+}
+
+int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_file_hdr *hdr,
+		     const void **payload, size_t *plen)
+{
+	return claim(path, fd_out, NULL, buf, hdr, payload, plen);
+}
+
+int spool_claim_file_buf(const char *path, int *fd_out, struct spool_buf *b,
+			 struct spool_file_hdr *hdr, const void **payload, size_t *plen)
+{
+	return claim(path, fd_out, b, NULL, hdr, payload, plen);
+}
+
+void spool_buf_trim(struct spool_buf *b)
+{
+	if (b->cap > SPOOL_BUF_KEEP)
+		spool_buf_fini(b);
+}
+
+void spool_buf_fini(struct spool_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->cap = 0;
 }
 
 int spool_drop_file(int dirfd, const char *name, uint32_t *records)

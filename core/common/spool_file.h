@@ -120,6 +120,38 @@ int spool_claim_file(const char *path, int *fd_out, void **buf, struct spool_fil
 		     const void **payload, size_t *plen);
 
 /*
+ * A read buffer that one reader reuses from file to file, so that a
+ * stream of requests of similar size does not allocate (and the kernel
+ * fault in) a fresh buffer per file. Zero it to start; spool_buf_fini()
+ * frees it. Not shared between threads.
+ */
+struct spool_buf {
+	void *data;
+	size_t cap;
+};
+
+/* Storage a spool_buf keeps between files; a larger file's buffer is
+ * freed by spool_buf_trim(), so that one big request does not stay
+ * resident. */
+#define SPOOL_BUF_KEEP (8u << 20)
+
+/*
+ * spool_claim_file() reading into b (grown as needed): on success payload
+ * points into b->data and stays valid until the next call with b,
+ * spool_buf_trim() or spool_buf_fini(); nothing is for the caller to
+ * free but *fd_out. Same returns; on failure b keeps its storage.
+ */
+int spool_claim_file_buf(const char *path, int *fd_out, struct spool_buf *b,
+			 struct spool_file_hdr *hdr, const void **payload, size_t *plen);
+
+/* Frees b's storage when it is larger than SPOOL_BUF_KEEP. Accepts a
+ * zeroed b. */
+void spool_buf_trim(struct spool_buf *b);
+
+/* Frees b's storage and zeroes it. Accepts a zeroed b. */
+void spool_buf_fini(struct spool_buf *b);
+
+/*
  * The collector's budget delete: takes an exclusive flock(2) without
  * waiting, reads the record count from the header (0 when the header is
  * not valid) into *records, unlinks dirfd/name and closes. 0 when it was

@@ -2,7 +2,9 @@
 /*
  * exporter/compress.c: gzip and zstd round trips through the reference
  * decoders (zlib inflate with gzip framing, ZSTD_decompress), reuse of one
- * context across requests, empty input, and name parsing.
+ * context (and its scratch buffer: large inputs, then small) across
+ * requests, empty input, every accepted level and the refused ones, and
+ * name parsing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -65,13 +67,13 @@ static void unzstd_check(const void *z, size_t zlen, const void *want, size_t n)
 	free(out);
 }
 
-static void round_trip(enum compress_kind kind)
+static void round_trip(enum compress_kind kind, int level)
 {
 	static const size_t sizes[] = {0, 1, 100, 65536, 1000003};
 	struct compress *c = NULL;
 	unsigned i, round;
 
-	T_EQ_INT(compress_create(kind, &c), 0);
+	T_EQ_INT(compress_create(kind, level, &c), 0);
 	T_EQ_INT(compress_kind(c), kind);
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -102,17 +104,31 @@ static void round_trip(enum compress_kind kind)
 
 static void test_gzip(void)
 {
-	round_trip(COMPRESS_GZIP);
+	round_trip(COMPRESS_GZIP, 0);
 }
 
 static void test_zstd(void)
 {
-	round_trip(COMPRESS_ZSTD);
+	round_trip(COMPRESS_ZSTD, 0);
 }
 
 static void test_none(void)
 {
-	round_trip(COMPRESS_NONE);
+	round_trip(COMPRESS_NONE, 0);
+}
+
+static void test_levels(void)
+{
+	struct compress *c = NULL;
+
+	round_trip(COMPRESS_GZIP, 1);
+	round_trip(COMPRESS_GZIP, COMPRESS_GZIP_LEVEL_MAX);
+	round_trip(COMPRESS_ZSTD, 1);
+	round_trip(COMPRESS_ZSTD, COMPRESS_ZSTD_LEVEL_MAX);
+	T_EQ_INT(compress_create(COMPRESS_GZIP, COMPRESS_GZIP_LEVEL_MAX + 1, &c), -EINVAL);
+	T_EQ_INT(compress_create(COMPRESS_ZSTD, COMPRESS_ZSTD_LEVEL_MAX + 1, &c), -EINVAL);
+	T_EQ_INT(compress_create(COMPRESS_GZIP, -1, &c), -EINVAL);
+	T_ASSERT(c == NULL);
 }
 
 static void test_names(void)
@@ -128,7 +144,7 @@ static void test_names(void)
 	T_EQ_STR(compress_encoding(COMPRESS_ZSTD), "zstd");
 	T_ASSERT(compress_encoding(COMPRESS_NONE) == NULL);
 	T_EQ_STR(compress_name(COMPRESS_NONE), "none");
-	T_EQ_INT(compress_create(COMPRESS_NR, &c), -EINVAL);
+	T_EQ_INT(compress_create(COMPRESS_NR, 0, &c), -EINVAL);
 	compress_destroy(NULL);
 }
 
@@ -137,6 +153,7 @@ int main(void)
 	T_RUN(test_gzip);
 	T_RUN(test_zstd);
 	T_RUN(test_none);
+	T_RUN(test_levels);
 	T_RUN(test_names);
 	return 0;
 }

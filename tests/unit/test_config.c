@@ -142,7 +142,7 @@ static void test_defaults(void)
 	T_EQ_STR(cfg.spool_dir, "/var/tmp/shmlog/default");
 	T_EQ_INT(cfg.spool_max_bytes, 1073741824ull);
 	T_EQ_INT(cfg.coll_schedule_delay_ms, 1000);
-	T_EQ_INT(cfg.coll_max_batch, 8192);
+	T_EQ_INT(cfg.coll_max_batch, 16384);
 	T_EQ_INT(cfg.coll_max_batch_bytes, 4194304);
 	T_EQ_INT(cfg.coll_high_water_pct, 50);
 	T_EQ_INT(cfg.coll_poll_max_ms, 50);
@@ -163,6 +163,8 @@ static void test_defaults(void)
 	T_EQ_STR(cfg.exp_client_cert, "");
 	T_EQ_STR(cfg.exp_client_key, "");
 	T_EQ_INT(cfg.exp_insecure, 0);
+	T_EQ_INT(cfg.exp_gzip_level, 1);
+	T_EQ_INT(cfg.exp_zstd_level, 3);
 	T_EQ_STR(cfg.log_level, "info");
 	T_EQ_STR(cfg.service_name, "shmlog");
 	T_EQ_INT(log_level, LOG_LVL_INFO);
@@ -657,7 +659,7 @@ static void test_secrets(void)
 	T_ASSERT(strstr(dump, "[log] level = info\n"));
 	for (i = 0, n = 0; dump[n]; n++)
 		i += dump[n] == '\n';
-	T_EQ_INT(i, 70); /* one line per key */
+	T_EQ_INT(i, 72); /* one line per key */
 	env_clear();
 }
 

@@ -4,8 +4,10 @@
  * OTLP/JSON line per request in <spool>/out/<signal>.jsonl, spool files
  * deleted after), quarantine of corrupt files, files being written
  * (.tmp-*) left alone, the ordered spool listing, the status file's keys,
- * endpoint redaction and the gRPC refusal, and the per-signal option
- * resolution (exporter_signal_opts()).
+ * endpoint redaction and the gRPC refusal, the per-signal option
+ * resolution (exporter_signal_opts()), and the spool watch (a complete
+ * file renamed in is an event; a file being written, a deletion or a
+ * quarantine is not).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -278,6 +280,39 @@ static void test_scan_order(void)
 	rm_spool(dir);
 }
 
+static void test_watch(void)
+{
+	static const int sigs[] = {SPOOL_SIG_LOGS, SPOOL_SIG_METRICS};
+	char *dir = make_spool();
+	char path[512], name[64];
+	uint64_t seq;
+	int fd;
+
+	T_EQ_INT(spool_scan_watch_open("/nonexistent-shmlog", sigs, 2), -ENOENT);
+	fd = spool_scan_watch_open(dir, sigs, 2);
+	T_ASSERT(fd >= 0);
+	T_EQ_INT(spool_scan_watch_drain(fd), 0);
+	/* Being written, then deleted: no event. */
+	put_file(dir, "logs/.tmp-00000000000000000001", "x");
+	snprintf(path, sizeof(path), "%s/logs/.tmp-00000000000000000001", dir);
+	T_EQ_INT(unlink(path), 0);
+	T_EQ_INT(spool_scan_watch_drain(fd), 0);
+	/* Complete (write, fsync, rename), in either signal: one wake-up
+	 * for however many events. */
+	T_EQ_INT(spool_write_file(dir, SPOOL_SIG_LOGS, "\x0a\x00", 2, 1, &seq), 0);
+	T_EQ_INT(spool_write_file(dir, SPOOL_SIG_LOGS, "\x0a\x00", 2, 1, NULL), 0);
+	T_EQ_INT(spool_scan_watch_drain(fd), 1);
+	T_EQ_INT(spool_scan_watch_drain(fd), 0);
+	T_EQ_INT(spool_write_file(dir, SPOOL_SIG_METRICS, "\x0a\x00", 2, 1, NULL), 0);
+	T_EQ_INT(spool_scan_watch_drain(fd), 1);
+	/* Moved out to quarantine: not a new file. */
+	snprintf(name, sizeof(name), "%020llu.pb", (unsigned long long)seq);
+	T_EQ_INT(spool_scan_quarantine(dir, SPOOL_SIG_LOGS, name), 0);
+	T_EQ_INT(spool_scan_watch_drain(fd), 0);
+	T_EQ_INT(close(fd), 0);
+	rm_spool(dir);
+}
+
 static void test_create_checks(void)
 {
 	struct shmlog_config *cfg = calloc(1, sizeof(*cfg));
@@ -538,6 +573,7 @@ int main(void)
 	T_RUN(test_body_check);
 	T_RUN(test_file_mode);
 	T_RUN(test_scan_order);
+	T_RUN(test_watch);
 	T_RUN(test_create_checks);
 	T_RUN(test_signal_opts);
 	return 0;

@@ -364,7 +364,7 @@ static void test_response(void)
 	/* compressed answers, as a server may send when we accept them */
 	n = partial_logs(msg, 6);
 	for (kind = COMPRESS_GZIP; kind <= COMPRESS_ZSTD; kind++) {
-		T_EQ_INT(compress_create((enum compress_kind)kind, &cz), 0);
+		T_EQ_INT(compress_create((enum compress_kind)kind, 0, &cz), 0);
 		T_EQ_INT(compress_run(cz, msg, n, &z, &zn), 0);
 		T_ASSERT(zn + GRPC_FRAME_HDR <= sizeof(body));
 		bn = frame(body, 1, z, zn);
@@ -422,7 +422,7 @@ static void test_request_body(void)
 
 	T_EQ_STR(request_body_content_type(REQUEST_BODY_GRPC), "application/grpc");
 	for (kind = COMPRESS_NONE; kind <= COMPRESS_ZSTD; kind++) {
-		T_EQ_INT(compress_create((enum compress_kind)kind, &cz), 0);
+		T_EQ_INT(compress_create((enum compress_kind)kind, 0, &cz), 0);
 		T_EQ_INT(request_body_build(REQUEST_BODY_GRPC, cz, SPOOL_SIG_LOGS, payload,
 					    sizeof(payload), &body, &len),
 			 0);
