@@ -22,7 +22,7 @@
 # is written only when the schedule delay expires, so with 1000 ms the
 # figure was about half burst and half that one wait (a latency that
 # DESIGN.md allows, 2 x the delay, not throughput). While the producers
-# write, every batch fills by count (8192 records) in ~10 ms, long before
+# write, every batch fills by count (max_export_batch_size) in ~10 ms, before
 # 100 ms, so the shorter delay changes nothing else: same requests, same
 # CPU. tail_s is the time from the last write to the last acknowledgment.
 # Audit events are off ([collector] audit_events = false): the collector's
