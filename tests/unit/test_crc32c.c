@@ -51,16 +51,21 @@ static void test_incremental(void)
 	}
 }
 
-static void test_hw_matches_table(void)
+/* Fills buf with a fixed pseudo-random sequence from seed x. */
+static void fill(unsigned char *buf, size_t n, uint32_t x)
 {
-	static unsigned char buf[4096 + 16];
-	uint32_t x = 0x12345678;
-	size_t i, off, len;
-
-	for (i = 0; i < sizeof(buf); i++) {
+	for (size_t i = 0; i < n; i++) {
 		x = x * 1103515245u + 12345u;
 		buf[i] = (unsigned char)(x >> 16);
 	}
+}
+
+static void test_hw_matches_table(void)
+{
+	static unsigned char buf[4096 + 16];
+	size_t off, len;
+
+	fill(buf, sizeof(buf), 0x12345678);
 	for (off = 0; off < 16; off++)
 		for (len = 0; len <= 300; len++)
 			T_EQ_INT(crc32c(0, buf + off, len), crc32c_sw(0, buf + off, len));
@@ -73,13 +78,9 @@ static void test_hw_matches_table(void)
 static void test_long_buffers(void)
 {
 	static unsigned char buf[200000 + 16];
-	uint32_t x = 0x9e3779b9;
-	size_t i, off, len;
+	size_t off, len;
 
-	for (i = 0; i < sizeof(buf); i++) {
-		x = x * 1103515245u + 12345u;
-		buf[i] = (unsigned char)(x >> 16);
-	}
+	fill(buf, sizeof(buf), 0x9e3779b9);
 	for (off = 0; off < 8; off++)
 		for (len = 16384 - 40; len <= 16384 + 40; len++)
 			T_EQ_INT(crc32c(0, buf + off, len), crc32c_sw(0, buf + off, len));
