@@ -179,7 +179,15 @@ def geometry_case(args, problems):
     ino = os.stat(env.seg_path()).st_ino
     env.start_collector()
     deadline = time.time() + 10
-    while os.stat(env.seg_path()).st_ino == ino and time.time() < deadline:
+    def inode():
+        # None while the collector has unlinked the old segment and not yet
+        # created the new one (seen once: the stat raced that moment).
+        try:
+            return os.stat(env.seg_path()).st_ino
+        except FileNotFoundError:
+            return None
+
+    while inode() in (ino, None) and time.time() < deadline:
         env.check_daemons()
         time.sleep(0.02)
     env.wait_segment()
