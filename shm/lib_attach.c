@@ -28,7 +28,7 @@
 
 struct lib_state lib LIB_HIDDEN;
 
-LIB_TLS __thread struct lib_thread lib_tls = { .owner = -1 };
+LIB_TLS __thread struct lib_thread lib_tls = { .owner = -1, .mseries = -1 };
 static pthread_key_t thread_key;
 static int thread_key_ok;
 

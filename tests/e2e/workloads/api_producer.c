@@ -83,8 +83,10 @@ static int log_one(struct counts *c, const char *tag, const char *who, long i)
 	size_t nattrs = i % 7 == 0 ? 6 : 5;
 	int len = snprintf(body, sizeof(body), "api %s %s %06ld", tag, who, i);
 
-	memset(longv, 'L', 300);
-	snprintf(longv + 300, sizeof(longv) - 300, "%ld", i);
+	if (nattrs == 6) {
+		memset(longv, 'L', 300);
+		snprintf(longv + 300, sizeof(longv) - 300, "%ld", i);
+	}
 
 	/* trace id e2e0 + i (28 hex digits), span id i + 1 (16 hex digits) */
 	memset(trace, 0, sizeof(trace));
